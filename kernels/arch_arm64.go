@@ -1,0 +1,13 @@
+//go:build arm64 && !noasm
+
+package kernels
+
+// archLevels: every arm64 CPU has Advanced SIMD (NEON).
+func archLevels() []Level { return []Level{NEON} }
+
+// archInstall overrides the generic entries of t with the NEON assembly.
+func archInstall(l Level, t *table) { installNEON(t) }
+
+// installNEON is filled in by the assembly files; it overrides only what
+// it implements.
+func installNEON(t *table) {}
