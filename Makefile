@@ -1,0 +1,69 @@
+# gale: build, test, benchmark.
+#
+# `make test` is what CI runs: lint, the unit and end-to-end tests, the
+# kernels at every CPU level (and under qemu for arm64 when
+# qemu-aarch64-static is installed), the race detector on the thread pool,
+# and a short run of every fuzz target.
+
+GO       ?= go
+FUZZTIME ?= 10s
+BIN      ?= bin/gale
+
+.PHONY: all build test lint unit levels race arm64 fuzz fuzz-long bench bench-kernels clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gale
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags noasm ./kernels/ ./tensor/
+	GOARCH=arm64 $(GO) vet ./kernels/ ./tensor/
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Every kernel level this machine has is already covered by the unit tests
+# (they loop over kernels.Levels()); these runs check the start-up path
+# that reads GALE_CPU and the pure-Go build.
+levels:
+	GALE_CPU=generic $(GO) test -count=1 ./kernels/ ./model/
+	GALE_CPU=avx2 $(GO) test -count=1 ./kernels/
+	$(GO) test -count=1 -tags noasm ./kernels/ ./tensor/ ./model/
+
+race:
+	$(GO) test -count=1 -race ./tensor/
+	$(GO) test -count=1 -race -run 'TinyMistral' ./model/
+
+arm64:
+	@if command -v qemu-aarch64-static >/dev/null 2>&1; then \
+		echo "GOARCH=arm64 go test -exec qemu-aarch64-static ./kernels/ ./tensor/"; \
+		GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./kernels/ ./tensor/; \
+	else echo "qemu-aarch64-static not installed: arm64 kernels NOT tested (apt-get install qemu-user-static)"; fi
+
+# Runs every Fuzz target of every package for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/gale-fuzz.log 2>&1 || { cat /tmp/gale-fuzz.log; exit 1; }; \
+		done; \
+	done
+
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=5m
+
+test: lint unit levels race arm64 fuzz
+
+bench-kernels:
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./kernels/
+
+bench:
+	$(GO) test -run '^$$' -bench . ./kernels/ ./tokenizer/
+	$(GO) run ./cmd/gale bench --synthetic mistral-7b --dtype bf16 -p 64 -n 16 -t 2
+
+clean:
+	rm -rf bin

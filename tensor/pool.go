@@ -1,0 +1,128 @@
+package tensor
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// Job is a piece of parallel work: Do handles items [lo, hi) on the given
+// worker (0 <= worker < Pool.Size()). Jobs are passed as pointers to
+// long-lived structs so that dispatch allocates nothing.
+type Job interface {
+	Do(worker, lo, hi int)
+}
+
+// Pool is a fixed set of worker goroutines that live as long as the pool.
+// The calling goroutine works as worker 0, so a pool of size 1 runs
+// everything inline. A Pool runs one Job at a time: Run is not reentrant
+// and must not be called from several goroutines at once.
+type Pool struct {
+	n     int
+	start []chan struct{}
+	wg    sync.WaitGroup
+	stop  chan struct{}
+
+	// The job in flight, read by workers after they are woken.
+	job   Job
+	items int
+	grain int
+}
+
+// DefaultThreads is the number of physical cores, the thread count that
+// keeps every core's load/FMA units busy without hyper-thread contention.
+func DefaultThreads() int {
+	n := cpuid.CPU.PhysicalCores
+	if n <= 0 || n > runtime.NumCPU() {
+		n = runtime.NumCPU()
+	}
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// NewPool starts a pool of n workers (n <= 0 means DefaultThreads).
+func NewPool(n int) *Pool {
+	if n <= 0 {
+		n = DefaultThreads()
+	}
+	p := &Pool{n: n, stop: make(chan struct{})}
+	p.start = make([]chan struct{}, n)
+	for w := 1; w < n; w++ {
+		p.start[w] = make(chan struct{}, 1)
+		go p.worker(w)
+	}
+	return p
+}
+
+// Size is the number of workers, the caller included.
+func (p *Pool) Size() int { return p.n }
+
+// Close stops the worker goroutines. The pool must be idle.
+func (p *Pool) Close() {
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+}
+
+func (p *Pool) worker(w int) {
+	stop := p.stop
+	for {
+		select {
+		case <-p.start[w]:
+			lo, hi := p.span(w)
+			if lo < hi {
+				p.job.Do(w, lo, hi)
+			}
+			p.wg.Done()
+		case <-stop:
+			return
+		}
+	}
+}
+
+// span is worker w's contiguous share of the items, in multiples of the
+// grain so that kernels see whole row blocks.
+func (p *Pool) span(w int) (lo, hi int) {
+	blocks := (p.items + p.grain - 1) / p.grain
+	b0 := blocks * w / p.n
+	b1 := blocks * (w + 1) / p.n
+	lo, hi = b0*p.grain, b1*p.grain
+	if hi > p.items {
+		hi = p.items
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// Run splits items [0, n) into one contiguous span per worker (multiples of
+// grain, the last one shorter) and runs job on all of them, returning when
+// every span is done.
+func (p *Pool) Run(n, grain int, job Job) {
+	if n <= 0 {
+		return
+	}
+	if grain < 1 {
+		grain = 1
+	}
+	workers := p.n
+	if (n+grain-1)/grain < 2 || workers == 1 {
+		job.Do(0, 0, n)
+		return
+	}
+	p.job, p.items, p.grain = job, n, grain
+	p.wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		p.start[w] <- struct{}{}
+	}
+	if lo, hi := p.span(0); lo < hi {
+		job.Do(0, lo, hi)
+	}
+	p.wg.Wait()
+	p.job = nil
+}

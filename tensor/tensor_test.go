@@ -1,0 +1,141 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gale-ai/gale/kernels"
+)
+
+// countJob records how often each item was handed out and by which worker.
+type countJob struct {
+	hits    []atomic.Int32
+	workers []atomic.Int32
+}
+
+func (c *countJob) Do(w, lo, hi int) {
+	c.workers[w].Add(1)
+	for i := lo; i < hi; i++ {
+		c.hits[i].Add(1)
+	}
+}
+
+// TestPoolCoversEveryItemOnce runs jobs of many sizes and grains on pools
+// of several sizes: every item must be done exactly once, and spans must
+// start on multiples of the grain.
+func TestPoolCoversEveryItemOnce(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 5} {
+		p := NewPool(size)
+		for _, n := range []int{1, 2, 3, 7, 16, 17, 100, 1000} {
+			for _, grain := range []int{1, 4, 16} {
+				for rep := 0; rep < 3; rep++ {
+					job := &countJob{hits: make([]atomic.Int32, n), workers: make([]atomic.Int32, size)}
+					p.Run(n, grain, job)
+					for i := range job.hits {
+						if h := job.hits[i].Load(); h != 1 {
+							t.Fatalf("pool %d, n %d, grain %d: item %d done %d times", size, n, grain, i, h)
+						}
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestPoolSpansAlignToGrain checks the split directly.
+func TestPoolSpansAlignToGrain(t *testing.T) {
+	p := &Pool{n: 3, items: 100, grain: 16}
+	prev := 0
+	for w := 0; w < 3; w++ {
+		lo, hi := p.span(w)
+		if lo != prev || lo%16 != 0 {
+			t.Fatalf("worker %d: span [%d,%d) after %d", w, lo, hi, prev)
+		}
+		prev = hi
+	}
+	if prev != 100 {
+		t.Fatalf("spans end at %d, want 100", prev)
+	}
+}
+
+// TestLinearMatchesPlainLoop compares the pooled product for every dtype,
+// t = 1 (matrix-vector) and t > 1 (matrix product), with a float64 loop.
+func TestLinearMatchesPlainLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		for _, dt := range []DType{F32, BF16, F16} {
+			for _, shape := range [][3]int{{1, 37, 5}, {1, 64, 70}, {4, 33, 19}, {9, 128, 48}} {
+				tt, rows, n := shape[0], shape[1], shape[2]
+				raw := make([]byte, rows*n*dt.Size())
+				ref := make([]float64, rows*n)
+				for i := range ref {
+					f := float32(r.NormFloat64())
+					switch dt {
+					case F32:
+						binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+						ref[i] = float64(f)
+					case BF16:
+						h := kernels.FloatToBF16(f)
+						binary.LittleEndian.PutUint16(raw[2*i:], h)
+						ref[i] = float64(kernels.BF16ToFloat(h))
+					case F16:
+						h := kernels.FloatToF16(f)
+						binary.LittleEndian.PutUint16(raw[2*i:], h)
+						ref[i] = float64(kernels.F16ToFloat(h))
+					}
+				}
+				w, err := New("w", dt, []int{rows, n}, raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := make([]float32, tt*n)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				y := make([]float32, tt*rows)
+				var lin Linear
+				p.MatMul(&lin, y, x, tt, w)
+				for i := 0; i < tt; i++ {
+					for j := 0; j < rows; j++ {
+						var want, mag float64
+						for k := 0; k < n; k++ {
+							want += float64(x[i*n+k]) * ref[j*n+k]
+							mag += math.Abs(float64(x[i*n+k]) * ref[j*n+k])
+						}
+						if d := math.Abs(float64(y[i*rows+j]) - want); d > 1e-5*mag+1e-6 {
+							t.Fatalf("%v t=%d %dx%d threads %d: y[%d,%d] = %v, want %v", dt, tt, rows, n, threads, i, j, y[i*rows+j], want)
+						}
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestNewRejectsBadSizes checks the shape/length validation and that
+// misaligned data is still read correctly (copied).
+func TestNewRejectsBadSizes(t *testing.T) {
+	if _, err := New("a", F32, []int{2, 3}, make([]byte, 23)); err == nil {
+		t.Fatal("23 bytes accepted for F32 [2 3]")
+	}
+	if _, err := New("a", F32, []int{-1}, nil); err == nil {
+		t.Fatal("negative dimension accepted")
+	}
+	buf := make([]byte, 13)
+	binary.LittleEndian.PutUint32(buf[1:], math.Float32bits(1.5))
+	binary.LittleEndian.PutUint32(buf[5:], math.Float32bits(-2))
+	binary.LittleEndian.PutUint32(buf[9:], math.Float32bits(3))
+	tt, err := New("a", F32, []int{3}, buf[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tt.F32(); got[0] != 1.5 || got[1] != -2 || got[2] != 3 {
+		t.Fatalf("misaligned data read as %v", got)
+	}
+}
