@@ -1,0 +1,440 @@
+//go:build !noasm
+
+package kernels
+
+import "math"
+
+// Go side of the NEON level: declarations of the assembly routines in
+// neon_arm64.s and the wrappers that the table holds. The assembly only
+// handles whole groups of 4 elements (4 rows, 4 tokens); the wrappers check
+// bounds by re-slicing before taking element addresses, so the assembly
+// never reads or writes outside the slices, and finish the last 0-3
+// elements in Go.
+
+// Assembly routines. n is a multiple of 4 in every one of them.
+
+//go:noescape
+func dotF32NEON(x, w *float32, n int) float32
+
+//go:noescape
+func dotBF16NEON(x *float32, w *uint16, n int) float32
+
+//go:noescape
+func dotF16NEON(x *float32, w *uint16, n int) float32
+
+// dot4*NEON write y[r] = sum_{k<n} x[k]*w[r*stride+k] for r = 0..3.
+//
+//go:noescape
+func dot4F32NEON(y, x, w *float32, n, stride int)
+
+//go:noescape
+func dot4BF16NEON(y, x *float32, w *uint16, n, stride int)
+
+//go:noescape
+func dot4F16NEON(y, x *float32, w *uint16, n, stride int)
+
+// mm4x4*NEON write y[i*ldy+r] = sum_{k<n} x[i*ld+k]*w[r*ld+k] for i, r = 0..3.
+//
+//go:noescape
+func mm4x4F32NEON(y *float32, ldy int, x, w *float32, n, ld int)
+
+//go:noescape
+func mm4x4BF16NEON(y *float32, ldy int, x *float32, w *uint16, n, ld int)
+
+//go:noescape
+func mm4x4F16NEON(y *float32, ldy int, x *float32, w *uint16, n, ld int)
+
+//go:noescape
+func axpyF32NEON(out, v *float32, n int, a float32)
+
+//go:noescape
+func axpyF16NEON(out *float32, v *uint16, n int, a float32)
+
+//go:noescape
+func addNEON(dst, x *float32, n int)
+
+//go:noescape
+func scaleNEON(x *float32, n int, a float32)
+
+//go:noescape
+func mulScaleNEON(out, x, w *float32, n int, a float32)
+
+//go:noescape
+func bf16ToF32NEON(dst *float32, src *uint16, n int)
+
+//go:noescape
+func f16ToF32NEON(dst *float32, src *uint16, n int)
+
+// maxF32NEON needs n >= 4.
+//
+//go:noescape
+func maxF32NEON(x *float32, n int) float32
+
+//go:noescape
+func expSumNEON(x *float32, n int, m float32) float32
+
+//go:noescape
+func swiGLUNEON(out, gate, up *float32, n int)
+
+// installNEON puts the NEON wrappers into t. RoPE and F32ToF16 stay in Go:
+// RoPE is a small share of the work, and FCVTN's NaN payloads differ from
+// FloatToF16's canonical quiet NaN.
+func installNEON(t *table) {
+	t.dotF32 = dotF32Neon
+	t.dotBF16 = dotBF16Neon
+	t.dotF16 = dotF16Neon
+	t.matVecF32 = matVecF32Neon
+	t.matVecBF16 = matVecBF16Neon
+	t.matVecF16 = matVecF16Neon
+	t.matMulF32 = matMulF32Neon
+	t.matMulBF16 = matMulBF16Neon
+	t.matMulF16 = matMulF16Neon
+	t.scores = scoresNeon
+	t.scoresF16 = scoresF16Neon
+	t.weightedSum = weightedSumNeon
+	t.weightedF16 = weightedSumF16Neon
+	t.softmax = softmaxNeon
+	t.rmsNorm = rmsNormNeon
+	t.swiGLU = swiGLUNeon
+	t.add = addNeon
+	t.scale = scaleNeon
+	t.bf16ToF32 = bf16ToF32Neon
+	t.f16ToF32 = f16ToF32Neon
+	t.sumSquaresFn = sumSquaresNeon
+}
+
+// tailDotF32 and friends sum the elements from k on, in Go.
+func tailDotF32(x, w []float32, k int) (s float32) {
+	for ; k < len(x); k++ {
+		s += x[k] * w[k]
+	}
+	return s
+}
+
+func tailDotBF16(x []float32, w []uint16, k int) (s float32) {
+	for ; k < len(x); k++ {
+		s += x[k] * BF16ToFloat(w[k])
+	}
+	return s
+}
+
+func tailDotF16(x []float32, w []uint16, k int) (s float32) {
+	for ; k < len(x); k++ {
+		s += x[k] * F16ToFloat(w[k])
+	}
+	return s
+}
+
+func dotF32Neon(x, w []float32) float32 {
+	n := len(x)
+	if n < 4 {
+		return tailDotF32(x, w[:n], 0)
+	}
+	w = w[:n]
+	n4 := n &^ 3
+	return dotF32NEON(&x[0], &w[0], n4) + tailDotF32(x, w, n4)
+}
+
+func dotBF16Neon(x []float32, w []uint16) float32 {
+	n := len(x)
+	if n < 4 {
+		return tailDotBF16(x, w[:n], 0)
+	}
+	w = w[:n]
+	n4 := n &^ 3
+	return dotBF16NEON(&x[0], &w[0], n4) + tailDotBF16(x, w, n4)
+}
+
+func dotF16Neon(x []float32, w []uint16) float32 {
+	n := len(x)
+	if n < 4 {
+		return tailDotF16(x, w[:n], 0)
+	}
+	w = w[:n]
+	n4 := n &^ 3
+	return dotF16NEON(&x[0], &w[0], n4) + tailDotF16(x, w, n4)
+}
+
+func sumSquaresNeon(x []float32) float32 { return dotF32Neon(x, x) }
+
+// rowsF32 computes y[j] = dot(x, w[j*stride : j*stride+len(x)]) for every
+// j, four rows per assembly call. It serves MatVec (stride = len(x)) and
+// Scores (the key stride).
+func rowsF32(y, x, w []float32, stride int) {
+	n := len(x)
+	if n < 4 {
+		for j := range y {
+			y[j] = tailDotF32(x, w[j*stride:j*stride+n], 0)
+		}
+		return
+	}
+	n4 := n &^ 3
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		wj := w[j*stride : 3*stride+j*stride+n] // bounds of all four rows
+		dot4F32NEON(&y[j], &x[0], &wj[0], n4, stride)
+	}
+	for ; j < len(y); j++ {
+		y[j] = dotF32NEON(&x[0], &w[j*stride : j*stride+n][0], n4)
+	}
+	if n4 < n {
+		for j := range y {
+			y[j] += tailDotF32(x, w[j*stride:j*stride+n], n4)
+		}
+	}
+}
+
+// rowsBF16 is rowsF32 with bfloat16 rows.
+func rowsBF16(y, x []float32, w []uint16, stride int) {
+	n := len(x)
+	if n < 4 {
+		for j := range y {
+			y[j] = tailDotBF16(x, w[j*stride:j*stride+n], 0)
+		}
+		return
+	}
+	n4 := n &^ 3
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		wj := w[j*stride : 3*stride+j*stride+n]
+		dot4BF16NEON(&y[j], &x[0], &wj[0], n4, stride)
+	}
+	for ; j < len(y); j++ {
+		y[j] = dotBF16NEON(&x[0], &w[j*stride : j*stride+n][0], n4)
+	}
+	if n4 < n {
+		for j := range y {
+			y[j] += tailDotBF16(x, w[j*stride:j*stride+n], n4)
+		}
+	}
+}
+
+// rowsF16 is rowsF32 with half-precision rows.
+func rowsF16(y, x []float32, w []uint16, stride int) {
+	n := len(x)
+	if n < 4 {
+		for j := range y {
+			y[j] = tailDotF16(x, w[j*stride:j*stride+n], 0)
+		}
+		return
+	}
+	n4 := n &^ 3
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		wj := w[j*stride : 3*stride+j*stride+n]
+		dot4F16NEON(&y[j], &x[0], &wj[0], n4, stride)
+	}
+	for ; j < len(y); j++ {
+		y[j] = dotF16NEON(&x[0], &w[j*stride : j*stride+n][0], n4)
+	}
+	if n4 < n {
+		for j := range y {
+			y[j] += tailDotF16(x, w[j*stride:j*stride+n], n4)
+		}
+	}
+}
+
+func matVecF32Neon(y, w, x []float32)                     { rowsF32(y, x, w, len(x)) }
+func matVecBF16Neon(y []float32, w []uint16, x []float32) { rowsBF16(y, x, w, len(x)) }
+func matVecF16Neon(y []float32, w []uint16, x []float32)  { rowsF16(y, x, w, len(x)) }
+
+func scoresNeon(s, q, k []float32, stride int, scale float32) {
+	rowsF32(s, q, k, stride)
+	for j := range s {
+		s[j] *= scale
+	}
+}
+
+func scoresF16Neon(s, q []float32, k []uint16, stride int, scale float32) {
+	rowsF16(s, q, k, stride)
+	for j := range s {
+		s[j] *= scale
+	}
+}
+
+// matMul runs the 4x4 microkernel over every whole block of 4 tokens by 4
+// rows, then covers the leftover tokens with the four-row matrix-vector
+// kernel (rows) and the leftover rows of whole token blocks with single
+// dot products (dot), and finally adds the last n%4 products of every
+// output in Go (tail). The microkernel and rows only see the first n&^3
+// columns.
+func matMul[W float32 | uint16](y []float32, ldy int, x []float32, t int, w []W,
+	mm func(y *float32, ldy int, x *float32, w *W, n, ld int),
+	rows func(y, x []float32, w []W, stride int),
+	dot func(x []float32, w []W) float32,
+	tail func(x []float32, w []W, k int) float32) {
+	n := len(x) / t
+	nr := len(w) / n
+	x = x[:t*n]
+	w = w[:nr*n]
+	y = y[:(t-1)*ldy+nr]
+	n4 := n &^ 3
+	i := 0
+	if n4 > 0 {
+		for ; i+4 <= t; i += 4 {
+			xi := x[i*n : (i+4)*n]
+			r := 0
+			for ; r+4 <= nr; r += 4 {
+				yi := y[i*ldy+r : (i+3)*ldy+r+4]
+				wr := w[r*n : (r+4)*n]
+				mm(&yi[0], ldy, &xi[0], &wr[0], n4, n)
+			}
+			for ; r < nr; r++ {
+				wr := w[r*n : r*n+n4]
+				for ii := i; ii < i+4; ii++ {
+					y[ii*ldy+r] = dot(x[ii*n:ii*n+n4], wr)
+				}
+			}
+		}
+		if n4 < n {
+			for ii := 0; ii < i; ii++ {
+				xi := x[ii*n : (ii+1)*n]
+				for r := 0; r < nr; r++ {
+					y[ii*ldy+r] += tail(xi, w[r*n:(r+1)*n], n4)
+				}
+			}
+		}
+	}
+	for ; i < t; i++ {
+		rows(y[i*ldy:i*ldy+nr], x[i*n:(i+1)*n], w, n)
+	}
+}
+
+func matMulF32Neon(y []float32, ldy int, x []float32, t int, w []float32) {
+	matMul(y, ldy, x, t, w, mm4x4F32NEON, rowsF32, dotF32Neon, tailDotF32)
+}
+
+func matMulBF16Neon(y []float32, ldy int, x []float32, t int, w []uint16) {
+	matMul(y, ldy, x, t, w, mm4x4BF16NEON, rowsBF16, dotBF16Neon, tailDotBF16)
+}
+
+func matMulF16Neon(y []float32, ldy int, x []float32, t int, w []uint16) {
+	matMul(y, ldy, x, t, w, mm4x4F16NEON, rowsF16, dotF16Neon, tailDotF16)
+}
+
+func weightedSumNeon(out, p, v []float32, stride int) {
+	d := len(out)
+	d4 := d &^ 3
+	for j, pj := range p {
+		vj := v[j*stride : j*stride+d]
+		if d4 > 0 {
+			axpyF32NEON(&out[0], &vj[0], d4, pj)
+		}
+		for i := d4; i < d; i++ {
+			out[i] += pj * vj[i]
+		}
+	}
+}
+
+func weightedSumF16Neon(out, p []float32, v []uint16, stride int) {
+	d := len(out)
+	d4 := d &^ 3
+	for j, pj := range p {
+		vj := v[j*stride : j*stride+d]
+		if d4 > 0 {
+			axpyF16NEON(&out[0], &vj[0], d4, pj)
+		}
+		for i := d4; i < d; i++ {
+			out[i] += pj * F16ToFloat(vj[i])
+		}
+	}
+}
+
+func softmaxNeon(x []float32) {
+	n := len(x)
+	n4 := n &^ 3
+	m := x[0]
+	if n4 > 0 {
+		m = maxF32NEON(&x[0], n4)
+	}
+	for _, v := range x[n4:] {
+		if v > m {
+			m = v
+		}
+	}
+	var s float32
+	if n4 > 0 {
+		s = expSumNEON(&x[0], n4, m)
+	}
+	for i := n4; i < n; i++ {
+		e := expf(x[i] - m)
+		x[i] = e
+		s += e
+	}
+	scaleNeon(x, 1/s)
+}
+
+func rmsNormNeon(out, x, w []float32, eps float32) {
+	n := len(x)
+	out = out[:n]
+	w = w[:n]
+	ss := sumSquaresNeon(x)
+	inv := float32(1 / math.Sqrt(float64(ss/float32(n)+eps)))
+	n4 := n &^ 3
+	if n4 > 0 {
+		mulScaleNEON(&out[0], &x[0], &w[0], n4, inv)
+	}
+	for i := n4; i < n; i++ {
+		out[i] = x[i] * inv * w[i]
+	}
+}
+
+func swiGLUNeon(out, gate, up []float32) {
+	n := len(gate)
+	up = up[:n]
+	out = out[:n]
+	n4 := n &^ 3
+	if n4 > 0 {
+		swiGLUNEON(&out[0], &gate[0], &up[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		g := gate[i]
+		out[i] = g / (1 + expf(-g)) * up[i]
+	}
+}
+
+func addNeon(dst, x []float32) {
+	n := len(dst)
+	x = x[:n]
+	n4 := n &^ 3
+	if n4 > 0 {
+		addNEON(&dst[0], &x[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		dst[i] += x[i]
+	}
+}
+
+func scaleNeon(x []float32, a float32) {
+	n4 := len(x) &^ 3
+	if n4 > 0 {
+		scaleNEON(&x[0], n4, a)
+	}
+	for i := n4; i < len(x); i++ {
+		x[i] *= a
+	}
+}
+
+func bf16ToF32Neon(dst []float32, src []uint16) {
+	n := len(dst)
+	src = src[:n]
+	n4 := n &^ 3
+	if n4 > 0 {
+		bf16ToF32NEON(&dst[0], &src[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		dst[i] = BF16ToFloat(src[i])
+	}
+}
+
+func f16ToF32Neon(dst []float32, src []uint16) {
+	n := len(dst)
+	src = src[:n]
+	n4 := n &^ 3
+	if n4 > 0 {
+		f16ToF32NEON(&dst[0], &src[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		dst[i] = F16ToFloat(src[i])
+	}
+}
