@@ -1,0 +1,33 @@
+// Command _gen writes the amd64 assembly of package kernels with avo.
+//
+// It is its own module so that avo never becomes a dependency of gale.
+// Run it through `go generate` in kernels/ (see gen_amd64.go there); the
+// generated files are committed.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+)
+
+// tabOut is where the Go dispatch tables of the matrix-product
+// microkernels go; avo only writes the assembly and the stubs.
+var tabOut = flag.String("tab", "", "Go file for the microkernel tables")
+
+func main() {
+	flag.Parse()
+	ConstraintExpr("amd64,!noasm")
+	genMatVec()
+	genMatMul()
+	genElem()
+	Generate()
+	if *tabOut != "" {
+		if err := os.WriteFile(*tabOut, []byte(mmTables()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The matrix-product microkernels: mm<Dtype>_<R>x<T><Level>(x, ldx, w, ldw,
+// y, ldy, n, add) computes, for R weight rows (ldw elements apart) and T
+// tokens (ldx elements apart), the R*T dot products over n elements and
+// stores them (add == 0) or adds them (add != 0) to y[t*ldy+r].
+//
+// They are dot-product shaped: every accumulator is a vector of partial
+// sums along n, reduced once at the end, so weights are used in their
+// natural row-major layout. Each weight vector is loaded (and widened)
+// once and used for all T tokens; each x vector once for all R rows.
+// avx512: R=4, T=6: 24 zmm accumulators + 4 weights + 1 x + 1 mask.
+// avx2:   R=2, T=6: 12 ymm accumulators + 2 weights + 1 x + 1 mask.
+//
+// bfloat16 weights are widened without a shuffle: a vector of 2*lanes
+// bf16 values is, read as 32-bit lanes, pairs (even, odd); shifting left
+// by 16 gives the even elements as float32, masking with 0xffff0000 the
+// odd ones. The Go wrapper stores x permuted to match (per block of
+// 2*lanes: the even elements, then the odd ones).
+
+// mmT is the token block; mmR the row block per level.
+const mmT = 6
+
+func mmR(l level) int {
+	if l.wide {
+		return 4
+	}
+	return 2
+}
+
+func genMatMul() {
+	for _, l := range levels {
+		for _, d := range []dtype{f32, bf16, f16} {
+			for _, r := range []int{1, mmR(l)} {
+				for t := 1; t <= mmT; t++ {
+					matMul(l, d, r, t)
+				}
+			}
+		}
+	}
+}
+
+func mmName(l level, d dtype, r, t int) string {
+	return fmt.Sprintf("mm%s_%dx%d%s", d.name, r, t, l.name)
+}
+
+// physical vector register i of the level's width.
+func (l level) reg(i int) VecPhysical {
+	if l.wide {
+		return [...]VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+			Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}[i]
+	}
+	return [...]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
+}
+
+// strided addresses element block t of a matrix whose rows are ld bytes
+// apart, from base b and b3 = b + 3*ld, for t < 6.
+func strided(b, b3, ld Register, t, off int) Mem {
+	switch t {
+	case 0:
+		return Mem{Base: b, Disp: off}
+	case 1:
+		return Mem{Base: b, Index: ld, Scale: 1, Disp: off}
+	case 2:
+		return Mem{Base: b, Index: ld, Scale: 2, Disp: off}
+	case 3:
+		return Mem{Base: b3, Disp: off}
+	case 4:
+		return Mem{Base: b, Index: ld, Scale: 4, Disp: off}
+	case 5:
+		return Mem{Base: b3, Index: ld, Scale: 2, Disp: off}
+	}
+	panic("strided: t out of range")
+}
+
+func matMul(l level, d dtype, R, T int) {
+	fname := mmName(l, d, R, T)
+	TEXT(fname, NOSPLIT, fmt.Sprintf("func(x *float32, ldx int, w %s, ldw int, y *float32, ldy int, n int, add int)", d.gotyp))
+	Doc(fmt.Sprintf("%s is the %d-row, %d-token matrix-product microkernel.", fname, R, T))
+	x := Load(Param("x"), GP64())
+	ldx := Load(Param("ldx"), GP64())
+	SHLQ(U8(2), ldx)
+	x3 := GP64()
+	LEAQ(Mem{Base: x, Index: ldx, Scale: 2}, x3)
+	ADDQ(ldx, x3)
+	w := Load(Param("w"), GP64())
+	ldw := Load(Param("ldw"), GP64())
+	if d.size == 4 {
+		SHLQ(U8(2), ldw)
+	} else {
+		SHLQ(U8(1), ldw)
+	}
+	w3 := GP64()
+	LEAQ(Mem{Base: w, Index: ldw, Scale: 2}, w3)
+	ADDQ(ldw, w3)
+	n := Load(Param("n"), GP64())
+
+	acc := func(t, r int) VecPhysical { return l.reg(t*R + r) }
+	var wr [4]VecPhysical
+	var xr, mask VecPhysical
+	if l.wide {
+		wr = [4]VecPhysical{Z24, Z25, Z26, Z27}
+		xr, mask = Z28, Z29
+	} else {
+		wr = [4]VecPhysical{Y12, Y13, Y14, Y15}
+		xr, mask = Y14, Y15
+		if R == 2 {
+			wr = [4]VecPhysical{Y12, Y13}
+		}
+		if R == 1 {
+			wr = [4]VecPhysical{Y12}
+		}
+	}
+	for t := 0; t < T; t++ {
+		for r := 0; r < R; r++ {
+			l.zero(acc(t, r))
+		}
+	}
+	if d == bf16 {
+		if l.wide {
+			m := GP32()
+			MOVL(U32(0xffff0000), m)
+			VPBROADCASTD(m, mask)
+		} else {
+			VPCMPEQD(mask, mask, mask)
+			VPSLLD(U8(16), mask, mask)
+		}
+	}
+	wrow := func(r, off int) Mem { return strided(w, w3, ldw, r, off) }
+	vb := 4 * l.lanes // bytes of one float32 vector
+
+	Label("loop")
+	fmas := func(xoff int) {
+		for t := 0; t < T; t++ {
+			VMOVUPS(strided(x, x3, ldx, t, xoff), xr)
+			for r := 0; r < R; r++ {
+				VFMADD231PS(wr[r], xr, acc(t, r))
+			}
+		}
+	}
+	var xstep, wstep, chunk int
+	switch d {
+	case f32:
+		for r := 0; r < R; r++ {
+			VMOVUPS(wrow(r, 0), wr[r])
+		}
+		fmas(0)
+		chunk, xstep, wstep = l.lanes, vb, vb
+	case f16:
+		for r := 0; r < R; r++ {
+			VCVTPH2PS(wrow(r, 0), wr[r])
+		}
+		fmas(0)
+		chunk, xstep, wstep = l.lanes, vb, vb/2
+	case bf16:
+		for r := 0; r < R; r++ {
+			if l.wide {
+				VPSLLD(U8(16), wrow(r, 0), wr[r])
+			} else {
+				VMOVDQU(wrow(r, 0), wr[r])
+				VPSLLD(U8(16), wr[r], wr[r])
+			}
+		}
+		fmas(0)
+		for r := 0; r < R; r++ {
+			if l.wide {
+				VPANDD(wrow(r, 0), mask, wr[r])
+			} else {
+				VPAND(wrow(r, 0), mask, wr[r])
+			}
+		}
+		fmas(vb)
+		chunk, xstep, wstep = 2*l.lanes, 2*vb, vb
+	}
+	ADDQ(U32(xstep), x)
+	ADDQ(U32(xstep), x3)
+	ADDQ(U32(wstep), w)
+	ADDQ(U32(wstep), w3)
+	SUBQ(U32(chunk), n)
+	JG(LabelRef("loop"))
+
+	// Epilogue: reduce and store or add.
+	y := Load(Param("y"), GP64())
+	ldy := Load(Param("ldy"), GP64())
+	SHLQ(U8(2), ldy)
+	y3 := GP64()
+	LEAQ(Mem{Base: y, Index: ldy, Scale: 2}, y3)
+	ADDQ(ldy, y3)
+	add := Load(Param("add"), GP64())
+	// Reduce every token's R accumulators into the low lanes of X0 (R=4:
+	// X0 = [r0 r1 r2 r3]; R=2: X0 low = [r0 r1]; R=1: X0 low = r0); out
+	// is then called to store it.
+	reduceToken := func(t int) {
+		if l.wide {
+			// 512 -> 256 into Y0..Y(R-1); token 0 is already there and
+			// after it those registers are free.
+			for r := 0; r < R; r++ {
+				VEXTRACTF64X4(U8(1), acc(t, r), Y28)
+				VADDPS(Y28, acc(t, r).AsY(), l.reg(r).AsY())
+			}
+		} else if t > 0 {
+			for r := 0; r < R; r++ {
+				VMOVAPS(acc(t, r), l.reg(r).AsY())
+			}
+		}
+		switch R {
+		case 4:
+			VHADDPS(Y1, Y0, Y0)
+			VHADDPS(Y3, Y2, Y2)
+			VHADDPS(Y2, Y0, Y0)
+			VEXTRACTF128(U8(1), Y0, X1)
+			VADDPS(X1, X0, X0)
+		case 2:
+			VHADDPS(Y1, Y0, Y0)
+			VEXTRACTF128(U8(1), Y0, X1)
+			VADDPS(X1, X0, X0)
+			VHADDPS(X0, X0, X0)
+		case 1:
+			// X1 is token 1's accumulator here; X15 is free.
+			VEXTRACTF128(U8(1), Y0, X15)
+			VADDPS(X15, X0, X0)
+			VHADDPS(X0, X0, X0)
+			VHADDPS(X0, X0, X0)
+		}
+	}
+	// Token 0's accumulators hold Y0..Y(R-1) that the other tokens reduce
+	// into, so it goes first.
+	epilogue := func(doAdd bool) {
+		for t := 0; t < T; t++ {
+			reduceToken(t)
+			m := strided(y, y3, ldy, t, 0)
+			switch R {
+			case 4:
+				if doAdd {
+					VADDPS(m, X0, X0)
+				}
+				VMOVUPS(X0, m)
+			case 2:
+				if doAdd {
+					VMOVSD(m, X1)
+					VADDPS(X1, X0, X0)
+				}
+				VMOVSD(X0, m)
+			case 1:
+				if doAdd {
+					VADDSS(m, X0, X0)
+				}
+				VMOVSS(X0, m)
+			}
+		}
+		VZEROUPPER()
+		RET()
+	}
+	CMPQ(add, U8(0))
+	JNE(LabelRef("accumulate"))
+	epilogue(false)
+	Label("accumulate")
+	epilogue(true)
+}
+
+// mmTables returns the Go source of the microkernel dispatch tables.
+func mmTables() string {
+	var b strings.Builder
+	b.WriteString("// Code generated by kernels/_gen. DO NOT EDIT.\n\n//go:build amd64 && !noasm\n\npackage kernels\n\n")
+	for _, l := range levels {
+		for _, d := range []dtype{f32, bf16, f16} {
+			fmt.Fprintf(&b, "// mm%sTab%s holds the %s %s microkernels: [0][t] one row, [1][t] %d rows, t tokens.\n", d.name, l.name, l.name, d.name, mmR(l))
+			fmt.Fprintf(&b, "var mm%sTab%s = [2][%d]mm%sFn{\n", d.name, l.name, mmT+1, map[bool]string{true: "F32", false: "U16"}[d == f32])
+			for i, r := range []int{1, mmR(l)} {
+				_ = i
+				b.WriteString("\t{nil")
+				for t := 1; t <= mmT; t++ {
+					fmt.Fprintf(&b, ", %s", mmName(l, d, r, t))
+				}
+				b.WriteString("},\n")
+			}
+			b.WriteString("}\n\n")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// genMatVec writes mv<Dtype><Level>(y, w, x, n, rows, ldw): for each of rows
+// weight rows (ldw elements apart) y[r] = sum over i < n of x[i]*w[r][i].
+// n must be a multiple of the lane count; the Go wrapper adds the tail.
+// Four rows share each load of x; several accumulators per row hide the FMA
+// latency; the weights are prefetched ahead of the hardware prefetcher.
+func genMatVec() {
+	for _, l := range levels {
+		for _, d := range []dtype{f32, bf16, f16} {
+			matVec(l, d)
+		}
+	}
+}
+
+// prefetchAhead is how far ahead (bytes) each weight stream is prefetched.
+const prefetchAhead = 1024
+
+func matVec(l level, d dtype) {
+	fname := name("mv"+d.name, l)
+	TEXT(fname, NOSPLIT, fmt.Sprintf("func(y *float32, w %s, x *float32, n, rows, ldw int)", d.gotyp))
+	Doc(fname + " computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.")
+	y := Load(Param("y"), GP64())
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	rows := Load(Param("rows"), GP64())
+	ldw := Load(Param("ldw"), GP64())
+	if d.size == 4 {
+		SHLQ(U8(2), ldw)
+	} else {
+		SHLQ(U8(1), ldw)
+	}
+	unroll := 4
+	if !l.wide {
+		unroll = 2
+	}
+	W := l.lanes
+	scaleW := uint8(d.size)
+	wbytes := W * d.size // weight bytes per vector
+
+	body := func(nr, u int, ptrs []Register, acc [][]VecVirtual, i Register) {
+		xs := make([]VecVirtual, u)
+		for k := 0; k < u; k++ {
+			xs[k] = l.vec()
+			VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 4 * W * k}, xs[k])
+		}
+		for r := 0; r < nr; r++ {
+			if u > 1 {
+				for off := 0; off < u*wbytes; off += 64 {
+					PREFETCHT0(Mem{Base: ptrs[r], Index: i, Scale: scaleW, Disp: prefetchAhead + off})
+				}
+			}
+			for k := 0; k < u; k++ {
+				m := Mem{Base: ptrs[r], Index: i, Scale: scaleW, Disp: wbytes * k}
+				if d == f32 {
+					VFMADD231PS(m, xs[k], acc[r][k])
+					continue
+				}
+				t := l.vec()
+				loadWidened(l, d, m, t)
+				VFMADD231PS(t, xs[k], acc[r][k])
+			}
+		}
+	}
+
+	block := func(nr int, lbl string) {
+		ptrs := []Register{w}
+		for r := 1; r < nr; r++ {
+			p := GP64()
+			LEAQ(Mem{Base: ptrs[r-1], Index: ldw, Scale: 1}, p)
+			ptrs = append(ptrs, p)
+		}
+		acc := make([][]VecVirtual, nr)
+		for r := range acc {
+			acc[r] = make([]VecVirtual, unroll)
+			for k := range acc[r] {
+				acc[r][k] = l.vec()
+				l.zero(acc[r][k])
+			}
+		}
+		i := GP64()
+		XORQ(i, i)
+		lim := GP64()
+		MOVQ(n, lim)
+		SUBQ(U32(unroll*W), lim)
+		Label(lbl + "_big")
+		CMPQ(i, lim)
+		JG(LabelRef(lbl + "_one"))
+		body(nr, unroll, ptrs, acc, i)
+		ADDQ(U32(unroll*W), i)
+		JMP(LabelRef(lbl + "_big"))
+		Label(lbl + "_one")
+		CMPQ(i, n)
+		JGE(LabelRef(lbl + "_sum"))
+		body(nr, 1, ptrs, acc, i)
+		ADDQ(U32(W), i)
+		JMP(LabelRef(lbl + "_one"))
+		Label(lbl + "_sum")
+		for r := 0; r < nr; r++ {
+			for k := 1; k < unroll; k++ {
+				VADDPS(acc[r][k], acc[r][0], acc[r][0])
+			}
+			s := reduceLow(l, acc[r][0])
+			VMOVSS(s, Mem{Base: y, Disp: 4 * r})
+		}
+	}
+
+	Label("rows4")
+	CMPQ(rows, U8(4))
+	JL(LabelRef("rows1"))
+	block(4, "r4")
+	ADDQ(U8(16), y)
+	LEAQ(Mem{Base: w, Index: ldw, Scale: 4}, w)
+	SUBQ(U8(4), rows)
+	JMP(LabelRef("rows4"))
+	Label("rows1")
+	CMPQ(rows, U8(1))
+	JL(LabelRef("done"))
+	block(1, "r1")
+	ADDQ(U8(4), y)
+	ADDQ(ldw, w)
+	DECQ(rows)
+	JMP(LabelRef("rows1"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
