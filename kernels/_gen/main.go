@@ -8,6 +8,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"go/format"
 	"os"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -25,7 +26,11 @@ func main() {
 	genElem()
 	Generate()
 	if *tabOut != "" {
-		if err := os.WriteFile(*tabOut, []byte(mmTables()), 0o644); err != nil {
+		src, err := format.Source([]byte(mmTables()))
+		if err == nil {
+			err = os.WriteFile(*tabOut, src, 0o644)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
