@@ -33,7 +33,9 @@ var syntheticShapes = map[string]Config{
 }
 
 // SyntheticShapes lists the shape names NewSynthetic accepts.
-func SyntheticShapes() []string { return []string{"mistral-7b", "llama-2-7b", "llama-2-13b", "small", "tiny"} }
+func SyntheticShapes() []string {
+	return []string{"mistral-7b", "llama-2-7b", "llama-2-13b", "small", "tiny"}
+}
 
 func syntheticConfig(shape, dtype string) (Config, tensor.DType, error) {
 	c, ok := syntheticShapes[shape]

@@ -25,8 +25,8 @@ type weights struct {
 
 // tensorNames are the checkpoint names of one layout's parameters.
 type tensorNames struct {
-	embed, norm, output                  string
-	attnNorm, ffnNorm                    string // with %d for the layer
+	embed, norm, output            string
+	attnNorm, ffnNorm              string // with %d for the layer
 	wq, wk, wv, wo, gate, up, down string
 }
 
@@ -201,4 +201,3 @@ func nonFinite(mant uint16) string {
 	}
 	return "Inf"
 }
-
