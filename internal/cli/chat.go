@@ -1,0 +1,401 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gale-ai/gale/model"
+	"github.com/gale-ai/gale/tokenizer"
+)
+
+// chatFlags are chat's own flags.
+type chatFlags struct {
+	system   string
+	messages string
+	jsonOut  bool
+	dryRun   bool
+}
+
+// chatMessageJSON is one message of a --messages file and chat's --json
+// output.
+type chatMessageJSON struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+func (a *app) newChatCmd() *cobra.Command {
+	var mf modelFlags
+	var sf sampleFlags
+	var cf chatFlags
+	var prompt string
+	cmd := &cobra.Command{
+		Use:   "chat [flags] [MESSAGE...]",
+		Short: "Chat with an Instruct model (Mistral [INST] template)",
+		Long: "On a terminal, chat starts an interactive conversation: type a message and\n" +
+			"press Enter; /reset forgets the conversation, /exit or Ctrl-D quits, Ctrl-C\n" +
+			"interrupts the current answer. With --messages FILE (or - for stdin), a JSON\n" +
+			"array of {\"role\", \"content\"} (or an object with a \"messages\" array), it\n" +
+			"prints the assistant's reply to the conversation and exits; so does a message\n" +
+			"given with -p, as arguments, or on piped stdin.",
+		Example: `  gale chat -m ./Mistral-7B-Instruct-v0.2
+  gale chat -m ./Mistral-7B-Instruct-v0.2 --messages conv.json --json
+  echo "Write a haiku about Go" | gale chat -m ./Mistral-7B-Instruct-v0.2`,
+		RunE: wrapRun(func(cmd *cobra.Command, args []string) error {
+			if err := mf.validate(); err != nil {
+				return err
+			}
+			if err := sf.validate(); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("messages") && (cmd.Flags().Changed("prompt") || len(args) > 0) {
+				return usagef("--messages and a message (-p or arguments) are mutually exclusive")
+			}
+			if cmd.Flags().Changed("prompt") && len(args) > 0 {
+				return usagef("-p and a prompt argument are mutually exclusive")
+			}
+			var msgs []tokenizer.Message
+			interactive := false
+			switch {
+			case cmd.Flags().Changed("messages"):
+				var err error
+				if msgs, err = a.readMessages(cf.messages); err != nil {
+					return err
+				}
+			case cmd.Flags().Changed("prompt"):
+				msgs = []tokenizer.Message{{Role: "user", Content: prompt}}
+			case len(args) > 0:
+				msgs = []tokenizer.Message{{Role: "user", Content: strings.Join(args, " ")}}
+			case !a.stdinTerm:
+				b, err := io.ReadAll(a.stdin)
+				if err != nil {
+					return fail("read stdin", err)
+				}
+				msgs = []tokenizer.Message{{Role: "user", Content: strings.TrimSpace(string(b))}}
+			default:
+				interactive = true
+			}
+			if cf.system != "" {
+				if len(msgs) > 0 && msgs[0].Role == "system" {
+					return usagef("--system given but the messages already start with a system message")
+				}
+				msgs = append([]tokenizer.Message{{Role: "system", Content: cf.system}}, msgs...)
+			}
+			if cf.dryRun {
+				if interactive {
+					return usagef("--dry-run needs the conversation from --messages, -p, arguments or stdin")
+				}
+				return a.chatDryRun(mf.path, msgs)
+			}
+			if interactive && cf.jsonOut {
+				return usagef("--json needs the conversation from --messages, -p, arguments or stdin")
+			}
+			m, _, err := a.loadModel(&mf)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			if m.Tokenizer == nil {
+				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
+			}
+			sess, err := m.NewSession(mf.sessionOptions())
+			if err != nil {
+				return fail("create session", err)
+			}
+			defer sess.Close()
+			seed := sf.resolveSeed()
+			if mf.verbose {
+				a.infof("gale: seed %d, %d threads, context %d, kernels %s\n", seed, sess.Threads(), sess.CtxSize(), kernelLevel())
+			}
+			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose}
+			if interactive {
+				return c.interactive(msgs)
+			}
+			return c.once(msgs, cf.jsonOut)
+		}),
+	}
+	fs := cmd.Flags()
+	mf.register(fs)
+	sf.register(fs, -1)
+	fs.StringVarP(&prompt, "prompt", "p", "", "a single user message")
+	fs.StringVar(&cf.system, "system", "", "system prompt (prepended to the first user message)")
+	fs.StringVar(&cf.messages, "messages", "", "JSON file with the conversation so far (- for stdin)")
+	fs.BoolVar(&cf.jsonOut, "json", false, "print {\"role\": \"assistant\", \"content\": ...}")
+	fs.BoolVar(&cf.dryRun, "dry-run", false, "print the rendered prompt's token ids and exit (-m may be a tokenizer file)")
+	return cmd
+}
+
+// readMessages reads a conversation: a JSON array of {role, content}, or
+// an object holding one under "messages" (the OpenAI / mistral-common
+// request shape), from a file or stdin ("-").
+func (a *app) readMessages(path string) ([]tokenizer.Message, error) {
+	var data []byte
+	var err error
+	name := path
+	if path == "-" {
+		name = "stdin"
+		data, err = io.ReadAll(a.stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fail("read messages", err)
+	}
+	bad := func(format string, args ...any) error {
+		return fail("read messages", fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	var list []chatMessageJSON
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		var obj struct {
+			Messages []chatMessageJSON `json:"messages"`
+		}
+		if err := json.Unmarshal(trimmed, &obj); err != nil {
+			return nil, bad("%v", err)
+		}
+		if obj.Messages == nil {
+			return nil, bad("no \"messages\" array")
+		}
+		list = obj.Messages
+	} else if err := json.Unmarshal(trimmed, &list); err != nil {
+		return nil, bad("want a JSON array of {\"role\", \"content\"}: %v", err)
+	}
+	if len(list) == 0 {
+		return nil, bad("no messages")
+	}
+	msgs := make([]tokenizer.Message, len(list))
+	for i, m := range list {
+		switch m.Role {
+		case "system", "user", "assistant":
+		default:
+			return nil, bad("message %d: unknown role %q (want system, user or assistant)", i, m.Role)
+		}
+		msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
+	}
+	return msgs, nil
+}
+
+// chatDryRun prints the ids of the rendered conversation, one line like
+// tokenize, so the template can be checked against references without
+// running a model; -m may name a tokenizer file.
+func (a *app) chatDryRun(path string, msgs []tokenizer.Message) error {
+	tok, err := a.loadTokenizer(path)
+	if err != nil {
+		return err
+	}
+	ids, err := tok.EncodeChat(msgs)
+	if err != nil {
+		return fail("chat template", err)
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	_, err = fmt.Fprintln(a.stdout, strings.Join(parts, " "))
+	return fail("write output", err)
+}
+
+// chatState is a conversation with a loaded model.
+type chatState struct {
+	a       *app
+	m       *model.Model
+	sess    *model.Session
+	sf      *sampleFlags
+	seed    uint64
+	verbose bool
+	turns   int
+}
+
+// render encodes the conversation, dropping the oldest exchanges (never
+// the system prompt or the last message) until the prompt leaves room to
+// answer in the context; it says so on stderr when it drops any.
+func (c *chatState) render(msgs []tokenizer.Message) ([]tokenizer.Message, []int, error) {
+	ctx := c.sess.CtxSize()
+	room := c.sf.maxTokens
+	if room <= 0 || room > ctx/2 {
+		room = ctx / 4
+	}
+	if room < 1 {
+		room = 1
+	}
+	dropped := 0
+	for {
+		ids, err := c.m.Tokenizer.EncodeChat(msgs)
+		if err != nil {
+			return nil, nil, fail("chat template", err)
+		}
+		if len(ids)+room <= ctx {
+			if dropped > 0 {
+				c.a.warn("conversation outgrew the context of %d tokens: dropped the %d oldest messages", ctx, dropped)
+			}
+			return msgs, ids, nil
+		}
+		// Drop the oldest user message and the assistant reply after it.
+		first := 0
+		if msgs[0].Role == "system" {
+			first = 1
+		}
+		n := 1
+		if first+1 < len(msgs) && msgs[first+1].Role == "assistant" {
+			n = 2
+		}
+		if first+n >= len(msgs) {
+			return nil, nil, fail("chat", fmt.Errorf("the last message alone is %d tokens; the context holds %d (leaving %d to answer)", len(ids), ctx, room))
+		}
+		msgs = append(msgs[:first:first], msgs[first+n:]...)
+		dropped += n
+	}
+}
+
+// reply generates the assistant's answer to msgs, streaming it to stdout
+// unless quiet. ctx cancellation ends it early with stop reason
+// "interrupted".
+func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.GenerateResult, error) {
+	c.sess.Reset()
+	opts := model.GenerateOptions{
+		MaxTokens: c.sf.maxTokens,
+		Sampler:   c.sf.samplerOptions(c.seed+uint64(c.turns), c.sess.CtxSize()),
+		Stop:      c.sf.stop,
+	}
+	c.turns++
+	first := true
+	if !quiet {
+		opts.OnText = func(s string) error {
+			if first {
+				// The answer's first piece carries the space after
+				// [/INST]; a reader wants the text itself.
+				s = strings.TrimLeft(s, " ")
+				if s == "" {
+					return nil
+				}
+				first = false
+			}
+			return writeFlush(c.a.stdout, s)
+		}
+	}
+	res, err := c.sess.Generate(ctx, ids, opts)
+	if err != nil && (res == nil || res.StopReason != "interrupted") {
+		if ctx.Err() != nil {
+			return nil, errInterrupted
+		}
+		return nil, fail("generate", err)
+	}
+	if c.verbose {
+		c.a.printTimings(0, res)
+	}
+	return res, nil
+}
+
+// once answers a given conversation and exits.
+func (c *chatState) once(msgs []tokenizer.Message, jsonOut bool) error {
+	if msgs[len(msgs)-1].Role != "user" {
+		return fail("chat", errors.New("the last message must be from the user"))
+	}
+	_, ids, err := c.render(msgs)
+	if err != nil {
+		return err
+	}
+	ctx, stop := c.a.interruptContext(context.Background())
+	defer stop()
+	res, err := c.reply(ctx, ids, jsonOut)
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		if err := c.a.printJSON(chatMessageJSON{Role: "assistant", Content: strings.TrimSpace(res.Text)}); err != nil {
+			return err
+		}
+	} else if c.a.stdoutTerm {
+		fmt.Fprintln(c.a.stdout)
+	}
+	if res.StopReason == "interrupted" {
+		return errInterrupted
+	}
+	return nil
+}
+
+// interactive runs the read-answer loop on a terminal.
+func (c *chatState) interactive(start []tokenizer.Message) error {
+	a := c.a
+	var system []tokenizer.Message
+	if len(start) > 0 && start[0].Role == "system" {
+		system = start[:1]
+	}
+	history := append([]tokenizer.Message(nil), system...)
+	marker := ">>> "
+	if !a.noColor && a.stdoutTerm {
+		marker = "\x1b[1m>>>\x1b[0m "
+	}
+	fmt.Fprintf(a.stderr, "gale chat with %s: /reset forgets the conversation, /exit or Ctrl-D quits, Ctrl-C interrupts an answer\n", c.m.Name)
+	in := bufio.NewReader(a.stdin)
+	for {
+		// At the prompt, Ctrl-C only reminds how to leave, as ollama does;
+		// the handler re-arms itself so every press does the same.
+		var hint func()
+		hint = func() {
+			fmt.Fprintf(a.stderr, "\n(use /exit or Ctrl-D to quit)\n")
+			fmt.Fprint(a.stdout, marker)
+			a.setOnSignal(hint)
+		}
+		a.setOnSignal(hint)
+		fmt.Fprint(a.stdout, marker)
+		line, err := in.ReadString('\n')
+		a.setOnSignal(nil)
+		if err != nil && line == "" {
+			if err == io.EOF {
+				fmt.Fprintln(a.stdout)
+				return nil
+			}
+			return fail("read input", err)
+		}
+		text := strings.TrimSpace(line)
+		switch {
+		case text == "":
+			continue
+		case text == "/exit" || text == "/quit" || text == "/bye":
+			return nil
+		case text == "/reset" || text == "/clear":
+			history = append(history[:0:0], system...)
+			fmt.Fprintln(a.stderr, "(conversation cleared)")
+			continue
+		case text == "/help" || text == "/?":
+			fmt.Fprintln(a.stderr, "/reset  forget the conversation\n/exit   quit (or Ctrl-D)\nCtrl-C  interrupt the current answer")
+			continue
+		case strings.HasPrefix(text, "/"):
+			fmt.Fprintf(a.stderr, "unknown command %s (try /help)\n", text)
+			continue
+		}
+		history = append(history, tokenizer.Message{Role: "user", Content: text})
+		kept, ids, err := c.render(history)
+		if err != nil {
+			history = history[:len(history)-1]
+			a.errorLine("chat", err)
+			continue
+		}
+		history = kept
+		ctx, stop := a.interruptContext(context.Background())
+		res, err := c.reply(ctx, ids, false)
+		stop()
+		if err != nil && !errors.Is(err, errInterrupted) {
+			return err
+		}
+		fmt.Fprintln(a.stdout)
+		answer := ""
+		if res != nil {
+			answer = strings.TrimSpace(res.Text)
+			if res.StopReason == "interrupted" {
+				fmt.Fprintln(a.stderr, "(interrupted)")
+			}
+		}
+		history = append(history, tokenizer.Message{Role: "assistant", Content: answer})
+	}
+}

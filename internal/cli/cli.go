@@ -1,0 +1,257 @@
+// Package cli implements the gale command line: cobra commands that turn
+// flags into model/tokenizer options and print results. It holds no math;
+// everything numeric lives in package model and below.
+//
+// Conventions every command follows (DESIGN.md §7):
+//   - stdout carries only the product (generated text, ids, JSON), so that
+//     pipes and $(...) work; everything else goes to stderr;
+//   - errors are one line, "gale: <what>: <why>", exit 1 for runtime
+//     failures and 2 for usage errors;
+//   - no Go stack trace reaches the user: panics become "internal error".
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/gale-ai/gale/kernels"
+)
+
+// Exit codes. 130 is what a shell reports for a process ended by SIGINT,
+// so scripts see the same status whether gale stopped itself cleanly or not.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// usageError marks a problem with the command line itself (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef builds a usage error (exit 2).
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// runError is a runtime failure (exit 1): what was being done and why it
+// failed, printed as "gale: <what>: <why>".
+type runError struct {
+	what string
+	err  error
+}
+
+func (e *runError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
+
+// fail wraps err as a runtime failure of the step named what.
+func fail(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return err
+	}
+	return &runError{what: what, err: err}
+}
+
+// errInterrupted is returned by a command that stopped because of SIGINT
+// after doing its cleanup (flushing output); it maps to exit 130.
+var errInterrupted = errors.New("interrupted")
+
+// app is one invocation's environment. Commands read and write only
+// through it, which lets the unit tests run commands in-process with
+// buffers in place of the terminal.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	stdinTerm  bool // stdin is an interactive terminal (never read a prompt from it)
+	stdoutTerm bool
+	stderrTerm bool // progress bars only then
+	noColor    bool // NO_COLOR is set (https://no-color.org)
+
+	// sig delivers SIGINT; nil when signals are not wired (unit tests).
+	sig chan os.Signal
+
+	mu       sync.Mutex
+	onSignal func() // what the first SIGINT does; nil = exit 130 at once
+}
+
+// Main runs gale with the given arguments (without the program name) on
+// the process's standard streams and returns the exit status.
+func Main(args []string) int {
+	// Never show a goroutine dump, even for a panic outside the main
+	// goroutine that the recover below cannot catch; GOTRACEBACK set
+	// explicitly by a developer still wins.
+	if os.Getenv("GOTRACEBACK") == "" {
+		debug.SetTraceback("none")
+	}
+	a := &app{
+		stdin:      os.Stdin,
+		stdout:     os.Stdout,
+		stderr:     os.Stderr,
+		stdinTerm:  term.IsTerminal(int(os.Stdin.Fd())),
+		stdoutTerm: term.IsTerminal(int(os.Stdout.Fd())),
+		stderrTerm: term.IsTerminal(int(os.Stderr.Fd())),
+		noColor:    os.Getenv("NO_COLOR") != "",
+		sig:        make(chan os.Signal, 2),
+	}
+	signal.Notify(a.sig, os.Interrupt)
+	defer signal.Stop(a.sig)
+	go a.signalLoop()
+	return a.run(args)
+}
+
+// signalLoop implements the two-stage Ctrl-C: the first one runs the
+// handler the current command armed (stop generating cleanly, or remind
+// how to quit); a handler fires once, so a second Ctrl-C before it is
+// re-armed, or one with nothing armed, exits at once with 130.
+func (a *app) signalLoop() {
+	for range a.sig {
+		a.mu.Lock()
+		h := a.onSignal
+		a.onSignal = nil
+		a.mu.Unlock()
+		if h == nil {
+			os.Exit(ExitInterrupted)
+		}
+		h()
+	}
+}
+
+// setOnSignal arms what the next SIGINT does while a command runs (nil
+// restores "exit at once").
+func (a *app) setOnSignal(f func()) {
+	a.mu.Lock()
+	a.onSignal = f
+	a.mu.Unlock()
+}
+
+// interruptContext returns a context cancelled by the first SIGINT, for
+// commands that can stop cleanly (generate, chat). stop undoes it.
+func (a *app) interruptContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	a.setOnSignal(cancel)
+	return ctx, func() {
+		a.setOnSignal(nil)
+		cancel()
+	}
+}
+
+// run executes one command line and maps its outcome to an exit status.
+func (a *app) run(args []string) int {
+	return a.guard(func() int {
+		if kernels.EnvError != nil {
+			a.warn("%v", kernels.EnvError)
+		}
+		root := a.newRoot()
+		root.SetArgs(args)
+		return a.report(root.Execute())
+	})
+}
+
+// guard runs f, turning a panic into "gale: internal error: ..." and exit
+// 1: a user gets one line to paste into a bug report, not a stack dump.
+func (a *app) guard(f func() int) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.errorLine("internal error", fmt.Errorf("%v", r))
+			code = ExitFailure
+		}
+	}()
+	// A fault while touching memory (e.g. a mapped file shrunk under us)
+	// becomes a recoverable panic on this goroutine instead of a crash.
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	return f()
+}
+
+// report prints err (if any) as one line and returns the exit status.
+func (a *app) report(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, errInterrupted) {
+		return ExitInterrupted
+	}
+	var re *runError
+	if errors.As(err, &re) {
+		a.errorLine(re.what, re.err)
+		return ExitFailure
+	}
+	// Everything else, including cobra's own complaints (unknown command
+	// or flag, wrong number of arguments), is a usage error.
+	a.errorLine("usage", err)
+	return ExitUsage
+}
+
+// errorLine prints "gale: what: why" on a single line.
+func (a *app) errorLine(what string, err error) {
+	fmt.Fprintf(a.stderr, "gale: %s: %s\n", what, oneLine(err.Error()))
+}
+
+// warn prints a one-line warning on stderr.
+func (a *app) warn(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "gale: warning: %s\n", oneLine(fmt.Sprintf(format, args...)))
+}
+
+// infof prints a status line on stderr (used with -v and for notices).
+func (a *app) infof(format string, args ...any) {
+	fmt.Fprintf(a.stderr, format, args...)
+}
+
+// oneLine folds a multi-line message so that every error stays on one
+// line, as scripts grepping stderr expect.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, "\r\n", "; ")
+	s = strings.ReplaceAll(s, "\n", "; ")
+	return s
+}
+
+// newRoot builds the command tree for this invocation.
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gale",
+		Short: "Run Mistral- and Llama-class language models on the CPU",
+		Long: "gale runs Mistral-7B and Llama-2 family models (and the embedded\n" +
+			"stories260k demo model) from their published weights, in pure Go.\n" +
+			"Generated text goes to stdout; progress, stats and warnings to stderr.",
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{msg: err.Error()}
+	})
+	root.AddCommand(
+		a.newGenerateCmd(),
+		a.newChatCmd(),
+		a.newScoreCmd(),
+		a.newTokenizeCmd(),
+		a.newDetokenizeCmd(),
+		a.newBenchCmd(),
+		a.newInfoCmd(),
+		a.newVersionCmd(),
+		a.newSynthCmd(),
+	)
+	return root
+}
