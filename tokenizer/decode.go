@@ -11,27 +11,45 @@ import (
 // character becomes U+FFFD), and the dummy-prefix space is dropped from the
 // first piece only. Ids out of range are skipped.
 func (t *Tokenizer) Decode(ids []int) string {
-	d := t.NewStreamDecoder()
-	var sb strings.Builder
+	buf := make([]byte, 0, len(ids)*4)
+	var pending []byte
+	isBosWS, bosWSSeen := true, false
 	for _, id := range ids {
 		if id < 0 || id >= len(t.pieces) {
 			continue
 		}
 		if t.types[id] == typeByte {
-			// One-shot: collect the whole run, then convert it at once.
-			d.pending = append(d.pending, t.byteValue(id))
+			// Collect the whole run of byte pieces, then convert it at once.
+			pending = append(pending, t.byteVal[id])
 			continue
 		}
-		sb.WriteString(d.Add(id))
+		if len(pending) > 0 {
+			buf = appendUTF8(buf, pending)
+			pending = pending[:0]
+		}
+		if bosWSSeen || len(buf) > 0 {
+			isBosWS = false
+		}
+		var s string
+		s, bosWSSeen = t.decodePiece(id, isBosWS)
+		buf = append(buf, s...)
 	}
-	sb.WriteString(d.Flush())
-	return sb.String()
+	return string(appendUTF8(buf, pending))
 }
 
-// byteValue returns the byte a BYTE piece stands for.
-func (t *Tokenizer) byteValue(id int) byte {
-	b, _ := pieceToByte(t.pieces[id])
-	return b
+// appendUTF8 appends a run of byte-piece bytes as SentencePiece does: valid
+// UTF-8 characters as they are, each other byte as U+FFFD.
+func appendUTF8(buf, p []byte) []byte {
+	for len(p) > 0 {
+		r, sz := utf8.DecodeRune(p)
+		if r == utf8.RuneError && sz == 1 {
+			buf = append(buf, "\uFFFD"...)
+		} else {
+			buf = append(buf, p[:sz]...)
+		}
+		p = p[sz:]
+	}
+	return buf
 }
 
 // StreamDecoder turns ids into text one at a time during generation. It
@@ -62,7 +80,7 @@ func (d *StreamDecoder) Add(id int) string {
 		return ""
 	}
 	if t.types[id] == typeByte {
-		d.pending = append(d.pending, t.byteValue(id))
+		d.pending = append(d.pending, t.byteVal[id])
 		return d.drain(false)
 	}
 	var sb strings.Builder
@@ -91,26 +109,22 @@ func (d *StreamDecoder) drain(final bool) string {
 	if len(d.pending) == 0 {
 		return ""
 	}
-	var sb strings.Builder
-	p := d.pending
-	for len(p) > 0 {
-		if !final && !utf8.FullRune(p) {
-			break
+	n := len(d.pending)
+	if !final {
+		// Hold back a trailing sequence that later bytes may complete.
+		n = 0
+		for p := d.pending; len(p) > 0 && utf8.FullRune(p); {
+			_, sz := utf8.DecodeRune(p)
+			n += sz
+			p = p[sz:]
 		}
-		r, sz := utf8.DecodeRune(p)
-		if r == utf8.RuneError && sz == 1 {
-			// SentencePiece maps each structurally invalid byte to U+FFFD.
-			sb.WriteString("\uFFFD")
-		} else {
-			sb.Write(p[:sz])
-		}
-		p = p[sz:]
 	}
-	d.pending = append(d.pending[:0], p...)
-	if sb.Len() > 0 {
+	out := string(appendUTF8(nil, d.pending[:n]))
+	d.pending = append(d.pending[:0], d.pending[n:]...)
+	if out != "" {
 		d.emitted = true
 	}
-	return sb.String()
+	return out
 }
 
 // decodePiece is SentencePiece's DecodeSentencePiece for a non-byte piece:
@@ -122,16 +136,10 @@ func (t *Tokenizer) decodePiece(id int, isBosWS bool) (string, bool) {
 	case typeUnknown:
 		return t.unkSurface, false
 	}
-	piece := t.pieces[id]
-	consumed := false
-	if isBosWS && (t.addDummyPrefix || t.removeExtraWhitespaces) {
-		if strings.HasPrefix(piece, spaceSymbol) {
-			piece = piece[len(spaceSymbol):]
-			consumed = true
-		}
-		if t.removeExtraWhitespaces {
-			consumed = false
-		}
+	surf := t.surface[id]
+	if isBosWS && (t.addDummyPrefix || t.removeExtraWhitespaces) && strings.HasPrefix(t.pieces[id], spaceSymbol) {
+		// The U+2581 became surf[0] == ' '.
+		return surf[1:], !t.removeExtraWhitespaces
 	}
-	return strings.ReplaceAll(piece, spaceSymbol, " "), consumed
+	return surf, false
 }

@@ -21,7 +21,7 @@ func (t *Tokenizer) Encode(text string) []int {
 		return e.out
 	}
 	if t.chunking {
-		e.cache = make(map[string]cacheEntry)
+		e.cache = make(map[string]cacheEntry, min(len(norm)/32+16, 1<<14))
 	}
 	// Cut before every U+2581 that no piece joins to the preceding
 	// character; each chunk is then merged independently, with the same
@@ -251,8 +251,79 @@ func (e *encoder) bpe(s string, out []int32) []int32 {
 	syms[len(syms)-1].next = -1
 	e.syms = syms
 
+	if len(syms) <= smallChunk && !t.hasUnused && !t.heapOnly {
+		e.mergeSmall(s)
+	} else {
+		e.mergeHeap(s)
+	}
+	for i := int32(0); i != -1; i = e.syms[i].next {
+		sym := e.syms[i]
+		w := s[sym.start:sym.end]
+		if sym.id >= 0 {
+			oid := t.outID[sym.id]
+			if t.types[oid] == typeUnused {
+				out = e.resegment(w, out)
+			} else {
+				out = t.emit(oid, w, out)
+			}
+			continue
+		}
+		out = e.resegment(w, out)
+	}
+	return out
+}
+
+// smallChunk is the symbol count up to which mergeSmall's quadratic scan
+// beats the heap (typical words have well under 16 characters).
+const smallChunk = 16
+
+// mergeSmall performs the same merges as mergeHeap for a short chunk by
+// scanning the current adjacent pairs for the best one (highest score,
+// leftmost on ties). The heap's valid entries are exactly these pairs, so
+// the merge order is identical.
+func (e *encoder) mergeSmall(s string) {
+	var cand [smallChunk]candidate
+	var ok [smallChunk]bool
+	syms := e.syms
+	for i := 0; i+1 < len(syms); i++ {
+		cand[i], ok[i] = e.lookup(s, int32(i), int32(i+1))
+	}
+	for {
+		best := int32(-1)
+		for i := int32(0); i != -1; i = syms[i].next {
+			if ok[i] && (best < 0 || cand[i].score > cand[best].score) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		l := &syms[best]
+		r := &syms[l.next]
+		l.end = r.end
+		l.id = cand[best].id
+		ok[l.next] = false
+		l.next = r.next
+		if r.next >= 0 {
+			syms[r.next].prev = best
+		}
+		r.end = r.start
+		if l.prev >= 0 {
+			cand[l.prev], ok[l.prev] = e.lookup(s, l.prev, best)
+		}
+		if l.next >= 0 {
+			cand[best], ok[best] = e.lookup(s, best, l.next)
+		} else {
+			ok[best] = false
+		}
+	}
+}
+
+// mergeHeap is SentencePiece's merge loop: a priority queue of candidate
+// pairs with lazy deletion of stale entries, O(n log n) in the chunk length.
+func (e *encoder) mergeHeap(s string) {
 	e.heap = e.heap[:0]
-	for i := 1; i < len(syms); i++ {
+	for i := 1; i < len(e.syms); i++ {
 		e.maybeAdd(s, int32(i-1), int32(i))
 	}
 	for len(e.heap) > 0 {
@@ -272,37 +343,20 @@ func (e *encoder) bpe(s string, out []int32) []int32 {
 		e.maybeAdd(s, l.prev, top.left)
 		e.maybeAdd(s, top.left, l.next)
 	}
-	for i := int32(0); i != -1; i = e.syms[i].next {
-		sym := e.syms[i]
-		w := s[sym.start:sym.end]
-		if sym.id >= 0 {
-			oid := t.outID[sym.id]
-			if t.types[oid] == typeUnused {
-				out = e.resegment(w, out)
-			} else {
-				out = t.emit(oid, w, out)
-			}
-			continue
-		}
-		out = e.resegment(w, out)
-	}
-	return out
 }
 
-// maybeAdd pushes the merge of symbols l and r when it forms a piece.
-func (e *encoder) maybeAdd(s string, l, r int32) {
-	if l < 0 || r < 0 {
-		return
-	}
+// lookup returns the merge of adjacent symbols l and r, if they form a
+// piece (SentencePiece's MaybeAddNewSymbolPair test).
+func (e *encoder) lookup(s string, l, r int32) (candidate, bool) {
 	t := e.t
 	ls, rs := &e.syms[l], &e.syms[r]
 	if ls.frozen || rs.frozen {
-		return
+		return candidate{}, false
 	}
 	var m pairMerge
 	var ok bool
 	if ls.id >= 0 && rs.id >= 0 {
-		m, ok = t.pairs[pairKey(ls.id, rs.id)]
+		m, ok = t.pairs.get(pairKey(ls.id, rs.id))
 	} else if t.stringMerges {
 		var id int32
 		id, ok = t.mergeable[s[ls.start:rs.end]]
@@ -311,10 +365,24 @@ func (e *encoder) maybeAdd(s string, l, r int32) {
 		}
 	}
 	if !ok {
+		return candidate{}, false
+	}
+	return candidate{score: m.score, left: l, right: r, size: rs.end - ls.start, id: m.id}, true
+}
+
+// maybeAdd pushes the merge of symbols l and r when it forms a piece.
+func (e *encoder) maybeAdd(s string, l, r int32) {
+	if l < 0 || r < 0 {
 		return
 	}
-	e.push(candidate{score: m.score, left: l, right: r, size: rs.end - ls.start, id: m.id})
-	if t.hasUnused && t.types[m.id] == typeUnused {
+	c, ok := e.lookup(s, l, r)
+	if !ok {
+		return
+	}
+	e.push(c)
+	t := e.t
+	if t.hasUnused && t.types[c.id] == typeUnused {
+		ls, rs := &e.syms[l], &e.syms[r]
 		// Remember how an UNUSED piece was formed so it can be split back.
 		if e.rev == nil {
 			e.rev = make(map[string][2]string)

@@ -149,7 +149,7 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 // ["a", "b"] pairs); rank r gets score -r so that the SentencePiece-style
 // highest-score-first loop applies merges in rank order.
 func (t *Tokenizer) readHFMerges(merges []json.RawMessage) error {
-	t.pairs = make(map[uint64]pairMerge, len(merges))
+	t.pairs = newPairTable(len(merges))
 	for rank, raw := range merges {
 		var a, b string
 		var s string
@@ -171,10 +171,8 @@ func (t *Tokenizer) readHFMerges(merges []json.RawMessage) error {
 		if !ok1 || !ok2 || !ok3 {
 			return fmt.Errorf("tokenizer: tokenizer.json: merge %d (%q, %q) uses a token missing from the vocabulary", rank, a, b)
 		}
-		k := pairKey(l, r)
-		if _, dup := t.pairs[k]; !dup {
-			t.pairs[k] = pairMerge{id: m, score: -float32(rank)}
-		}
+		// The first occurrence of a pair holds its rank.
+		t.pairs.putIfAbsent(pairKey(l, r), pairMerge{id: m, score: -float32(rank)})
 		if t.scores[m] == 0 {
 			t.scores[m] = -float32(rank)
 		}

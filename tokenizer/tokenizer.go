@@ -39,7 +39,7 @@ type Tokenizer struct {
 	// they form. For SentencePiece models it is derived from the vocabulary
 	// (every split of a piece into two pieces); for tokenizer.json it is the
 	// merges list, with score = -rank.
-	pairs map[uint64]pairMerge
+	pairs *pairTable
 	// stringMerges allows merging symbols that are not pieces themselves
 	// (characters absent from the vocabulary) by looking up the
 	// concatenation, as SentencePiece does. False for tokenizer.json, whose
@@ -55,6 +55,11 @@ type Tokenizer struct {
 	runeID []int32
 
 	byteID [256]int32
+
+	// surface is each piece as decoded text (U+2581 -> ' '); byteVal the
+	// byte of each BYTE piece.
+	surface []string
+	byteVal []byte
 
 	unk, bos, eos int
 	byteFallback  bool
@@ -76,6 +81,7 @@ type Tokenizer struct {
 	// never precedes U+2581 inside a piece (noBreakBeforeSpace). Each chunk
 	// is merged on its own and cached, which keeps Encode linear in practice.
 	chunking           bool
+	heapOnly           bool // tests: always use SentencePiece's heap loop
 	alwaysBreakSpace   bool
 	noBreakBeforeSpace map[rune]bool
 }
@@ -307,7 +313,7 @@ func hexVal(c byte) (byte, bool) {
 // their concatenation is a piece; when both symbols are pieces this table
 // answers that question with one integer-keyed lookup.
 func (t *Tokenizer) buildPairsFromVocab() {
-	t.pairs = make(map[uint64]pairMerge, len(t.mergeable)*2)
+	t.pairs = newPairTable(len(t.mergeable) * 2)
 	for p, id := range t.mergeable {
 		for k := 0; k < len(p); {
 			_, sz := utf8.DecodeRuneInString(p[k:])
@@ -318,7 +324,7 @@ func (t *Tokenizer) buildPairsFromVocab() {
 			l, ok1 := t.mergeable[p[:k]]
 			r, ok2 := t.mergeable[p[k:]]
 			if ok1 && ok2 {
-				t.pairs[pairKey(l, r)] = pairMerge{id: id, score: t.scores[id]}
+				t.pairs.putIfAbsent(pairKey(l, r), pairMerge{id: id, score: t.scores[id]})
 			}
 		}
 	}
@@ -332,6 +338,14 @@ func (t *Tokenizer) finish() {
 		t.outID[i] = int32(i)
 		if r, ok := t.reserved[t.pieces[i]]; ok {
 			t.outID[i] = r
+		}
+	}
+	t.surface = make([]string, n)
+	t.byteVal = make([]byte, n)
+	for i, p := range t.pieces {
+		t.surface[i] = strings.ReplaceAll(p, spaceSymbol, " ")
+		if t.types[i] == typeByte {
+			t.byteVal[i], _ = pieceToByte(p)
 		}
 	}
 	t.runeID = make([]int32, 0x10000)

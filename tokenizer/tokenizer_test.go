@@ -229,7 +229,7 @@ func surfaces(tok *Tokenizer, ids []int) string {
 	var b []byte
 	for _, id := range ids {
 		if tok.IsByte(id) {
-			b = append(b, tok.byteValue(id))
+			b = append(b, tok.byteVal[id])
 			continue
 		}
 		b = append(b, strings.ReplaceAll(tok.Piece(id), "▁", " ")...)
@@ -839,4 +839,32 @@ func exercise(t *testing.T, tok *Tokenizer) {
 	_ = tok.Decode(all)
 	_, _ = tok.EncodeChat([]Message{{Role: "user", Content: "a b"}, {Role: "assistant", Content: "b"}})
 	_ = tok.Piece(0) + tok.Kind() + fmt.Sprint(tok.BOS(), tok.EOS(), tok.IsControl(0))
+}
+
+// TestFastPathsEqualPlainBPE checks the speed-ups (cutting the text into
+// chunks, the per-call chunk cache, the quadratic scan for short chunks)
+// against SentencePiece's plain algorithm: one heap over the whole string.
+func TestFastPathsEqualPlainBPE(t *testing.T) {
+	fast := mistral(t)
+	plain := *fast
+	plain.chunking = false
+	plain.heapOnly = true
+	texts := []string{frenchText(t, 20<<10)}
+	for _, v := range readVectors(t) {
+		texts = append(texts, v.Text)
+	}
+	rng := rand.New(rand.NewSource(7))
+	alphabet := []string{" ", "  ", "▁", "a", "b", "e", "s", "t", "é", "日", "🚀", "\n", "\xff", "the", "ing", " of"}
+	for i := 0; i < 500; i++ {
+		var sb strings.Builder
+		for j := rng.Intn(40); j > 0; j-- {
+			sb.WriteString(alphabet[rng.Intn(len(alphabet))])
+		}
+		texts = append(texts, sb.String())
+	}
+	for _, s := range texts {
+		if a, b := fast.Encode(s), plain.Encode(s); !reflect.DeepEqual(a, b) {
+			t.Fatalf("Encode(%q): fast %v, plain %v", s, a, b)
+		}
+	}
 }
