@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ptyRun is gale running on a pseudo-terminal, as in an interactive shell:
+// stdin, stdout and stderr are the terminal, and Ctrl-C typed on it sends
+// SIGINT through the line discipline.
+type ptyRun struct {
+	t      *testing.T
+	master *os.File
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    strings.Builder
+	done   chan error
+}
+
+func startPTY(t *testing.T, env []string, args ...string) *ptyRun {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skip("no pseudo-terminals:", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Skip("cannot unlock pty:", err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Skip("no pty number:", err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skip("cannot open pty:", err)
+	}
+	cmd := exec.Command(galeBin, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	p := &ptyRun{t: t, master: master, cmd: cmd, done: make(chan error, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			p.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		master.Close()
+	})
+	return p
+}
+
+func (p *ptyRun) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitFor waits until the terminal shows s after byte offset from, and
+// returns the offset just past it.
+func (p *ptyRun) waitFor(s string, from int) int {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out := p.output()
+		if from <= len(out) {
+			if i := strings.Index(out[from:], s); i >= 0 {
+				return from + i + len(s)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.t.Fatalf("terminal never showed %q after offset %d; it shows:\n%q", s, from, p.output())
+	return 0
+}
+
+func (p *ptyRun) send(s string) {
+	p.t.Helper()
+	if _, err := p.master.Write([]byte(s)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *ptyRun) wait() int {
+	p.t.Helper()
+	select {
+	case err := <-p.done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("gale did not exit; terminal shows:\n%q", p.output())
+		return -1
+	}
+}
+
+// TestChatInteractive drives gale chat on a terminal: a reply, Ctrl-C
+// interrupting a long answer without ending the session, Ctrl-C at the
+// prompt, /reset, and Ctrl-D to quit with status 0.
+func TestChatInteractive(t *testing.T) {
+	p := startPTY(t, []string{"NO_COLOR=1"}, "chat", "-n", "-1", "-c", "100000", "--temp", "0", "--repeat-penalty", "1")
+	off := p.waitFor(">>> ", 0)
+	p.send("Tell me a story\n")
+	off = p.waitFor("Tell me a story", off)
+	// Let the answer stream for a while, then interrupt it.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(p.output()) < off+200 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.send("\x03")
+	off = p.waitFor("(interrupted)", off)
+	off = p.waitFor(">>> ", off)
+	p.send("\x03")
+	off = p.waitFor("/exit or Ctrl-D", off)
+	p.send("/reset\n")
+	off = p.waitFor("(conversation cleared)", off)
+	p.waitFor(">>> ", off)
+	p.send("\x04")
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit %d after Ctrl-D, want 0; terminal:\n%q", code, p.output())
+	}
+	if strings.Contains(p.output(), "\x1b[") {
+		t.Errorf("escape codes despite NO_COLOR: %q", p.output())
+	}
+}
+
+// TestGenerateOnTerminal: with stdin a terminal and no prompt, generate
+// does not wait for input (it starts from BOS), and it ends its output
+// with a newline so the shell prompt starts on its own line.
+func TestGenerateOnTerminal(t *testing.T) {
+	ref := loadReference(t)
+	p := startPTY(t, nil, "generate", "-n", "200", "--temp", "0", "--repeat-penalty", "1")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d; terminal:\n%q", code, p.output())
+	}
+	// The terminal turns "\n" into "\r\n".
+	want := strings.ReplaceAll(ref.Llama2c.Expected+"\n", "\n", "\r\n")
+	time.Sleep(100 * time.Millisecond) // let the reader drain the pty
+	if got := p.output(); got != want {
+		t.Errorf("terminal shows\n%q\nwant\n%q", got, want)
+	}
+}
