@@ -271,3 +271,58 @@ func TestInterrupt(t *testing.T) {
 		t.Errorf("stack trace on SIGINT: %s", stderr.String())
 	}
 }
+
+// TestInterruptJSON: with --json, SIGINT still yields the one JSON object,
+// with what was generated and stop_reason "interrupted", and exit 130.
+func TestInterruptJSON(t *testing.T) {
+	a := args([]string{"generate", "-p", "Once upon a time", "-n", "-1", "-c", "200000", "--json", "-v"}, greedy...)
+	cmd := exec.Command(galeBin, a...)
+	cmd.Env = cleanEnv()
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// -v prints the seed just before generation starts.
+	br := bufio.NewReader(stderr)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stderr ended before the seed line: %v", err)
+		}
+		if strings.Contains(line, "seed") {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, br)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("gale did not stop within 30 s of SIGINT")
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v after SIGINT, want status 130", err)
+	}
+	var out struct {
+		Text       string `json:"text"`
+		Tokens     int    `json:"tokens"`
+		StopReason string `json:"stop_reason"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%q", err, stdout.String())
+	}
+	if out.StopReason != "interrupted" || out.Tokens == 0 || !strings.HasPrefix(out.Text, ", there was") {
+		t.Errorf("stop_reason %q, %d tokens, text %.40q", out.StopReason, out.Tokens, out.Text)
+	}
+}

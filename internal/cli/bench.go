@@ -162,7 +162,9 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 			}
 		}
 		resetPeakRSS()
+		stopSpin := a.spinner("preparing " + bm.label)
 		m, err := bm.open()
+		stopSpin()
 		if err != nil {
 			return fail("load model", err)
 		}

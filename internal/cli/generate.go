@@ -55,12 +55,16 @@ func (a *app) newGenerateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Armed before loading, so a Ctrl-C at any point from here on
+			// ends the command through the same clean path (exit 130).
+			ctx, stop := a.interruptContext(context.Background())
+			defer stop()
 			m, loadDur, err := a.loadModel(&mf)
 			if err != nil {
 				return err
 			}
 			defer m.Close()
-			return a.generate(m, loadDur, &mf, &pf, &sf, in, jsonOut, echo)
+			return a.generate(ctx, m, loadDur, &mf, &pf, &sf, in, jsonOut, echo)
 		}),
 	}
 	fs := cmd.Flags()
@@ -72,7 +76,7 @@ func (a *app) newGenerateCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) generate(m *model.Model, loadDur time.Duration, mf *modelFlags, pf *promptFlags, sf *sampleFlags,
+func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duration, mf *modelFlags, pf *promptFlags, sf *sampleFlags,
 	in promptInput, jsonOut, echo bool) error {
 	ids, err := encodePrompt(m, in)
 	if err != nil {
@@ -117,8 +121,6 @@ func (a *app) generate(m *model.Model, loadDur time.Duration, mf *modelFlags, pf
 		}
 	}
 
-	ctx, stop := a.interruptContext(context.Background())
-	defer stop()
 	var wrote strings.Builder
 	opts := model.GenerateOptions{
 		MaxTokens: sf.maxTokens,
@@ -132,7 +134,6 @@ func (a *app) generate(m *model.Model, loadDur time.Duration, mf *modelFlags, pf
 		}
 	}
 	res, err := sess.Generate(ctx, ids, opts)
-	stop()
 	if err != nil {
 		if res == nil || res.StopReason != "interrupted" {
 			if ctx.Err() != nil {

@@ -75,7 +75,9 @@ func (a *app) newScoreCmd() *cobra.Command {
 					}
 				}
 			}
+			stopSpin := a.spinner(fmt.Sprintf("scoring %d tokens", len(ids)))
 			res, err := sess.Score(ids, onLogits)
+			stopSpin()
 			if err != nil {
 				return fail("score", err)
 			}

@@ -89,3 +89,41 @@ func writeFlush(w io.Writer, s string) error {
 	}
 	return nil
 }
+
+// spinner shows an indeterminate progress indicator on stderr while a
+// step without progress reports runs (building a synthetic model, scoring
+// a long text); nothing when stderr is not a terminal. stop removes it.
+func (a *app) spinner(description string) (stop func()) {
+	if !a.stderrTerm {
+		return func() {}
+	}
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(a.stderr),
+		progressbar.OptionSetDescription(description),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionEnableColorCodes(!a.noColor),
+		progressbar.OptionSetElapsedTime(true),
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = bar.Add(1)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		_ = bar.Finish()
+		_ = bar.Clear()
+	}
+}
