@@ -312,6 +312,17 @@ func TestChat(t *testing.T) {
 	if strings.TrimSpace(r.stdout) == "" || strings.Contains(r.stdout, "{") {
 		t.Errorf("chat reply %q", r.stdout)
 	}
+	// A plain message on stdin, with a system prompt.
+	a = []string{"chat", "-m", storiesDir(), "--system", "You tell stories.", "--json", "-n", "8", "--dry-run"}
+	r = galeWith(t, runOpts{stdin: "Tell me a story.\n"}, a...)
+	wantOK(t, r, a...)
+	sysIDs, err := tok.EncodeChat([]tokenizer.Message{{Role: "system", Content: "You tell stories."}, {Role: "user", Content: "Tell me a story."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(r.stdout); got != idsString(sysIDs, " ") {
+		t.Errorf("--system with stdin ids\n got: %s\nwant: %s", got, idsString(sysIDs, " "))
+	}
 	// A conversation longer than the context drops its oldest turns and
 	// says so on stderr.
 	var long []tokenizer.Message

@@ -51,6 +51,10 @@ func TestUsageErrors(t *testing.T) {
 // out exits 1 with one line naming what failed.
 func TestRuntimeErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
+	garbage := filepath.Join(t.TempDir(), "tokenizer.model")
+	if err := os.WriteFile(garbage, []byte("\xff\xff\xff\xff not a protobuf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args    []string
 		mention string
@@ -64,7 +68,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{[]string{"chat", "--messages", missing}, "nope"},
 	}
 	for _, c := range cases {
-		t.Run(strings.Join(c.args[:1], "_"), func(t *testing.T) {
+		t.Run(strings.Join(c.args[:2], "_"), func(t *testing.T) {
 			wantError(t, gale(t, c.args...), 1, c.mention)
 		})
 	}

@@ -235,6 +235,7 @@ func (a *app) newRoot() *cobra.Command {
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Version:           versionString(),
 	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
