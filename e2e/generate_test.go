@@ -326,3 +326,29 @@ func TestInterruptJSON(t *testing.T) {
 		t.Errorf("stop_reason %q, %d tokens, text %.40q", out.StopReason, out.Tokens, out.Text)
 	}
 }
+
+// TestContinuationKeepsSpace: text generated after a text prompt keeps the
+// space its first piece carries ("Once" + " upon a time"), so that prompt
+// + output reads as the whole text; only at the very start of a text
+// (BOS alone) is SentencePiece's dummy-prefix space dropped. Reference:
+// llama2.c's greedy story from BOS begins with "Once" (ids 1, 403), so
+// from the prompt ids 1,403 greedy decoding must print the rest of it.
+func TestContinuationKeepsSpace(t *testing.T) {
+	ref := loadReference(t)
+	full := ref.Llama2c.Expected
+	if !strings.HasPrefix(full, "Once ") || ref.Runs[ref.run(t, "")].GreedyIDs[0] != 403 {
+		t.Fatal("reference story does not start with the token 403 \"Once\"")
+	}
+	a := args([]string{"generate", "--tokens", "1,403", "-n", "199"}, greedy...)
+	r := gale(t, a...)
+	wantOK(t, r, a...)
+	if want := full[len("Once"):]; r.stdout != want {
+		t.Errorf("continuation of \"Once\"\n got: %.60q\nwant: %.60q", r.stdout, want)
+	}
+	a = args([]string{"generate", "-p", "Once", "--echo", "-n", "199"}, greedy...)
+	r = gale(t, a...)
+	wantOK(t, r, a...)
+	if r.stdout != full {
+		t.Errorf("--echo \"Once\"\n got: %.60q\nwant: %.60q", r.stdout, full)
+	}
+}
