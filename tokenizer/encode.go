@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -122,7 +123,7 @@ func (t *Tokenizer) normalize(text string) string {
 		}
 	}
 	if t.removeExtraWhitespaces {
-		for len(buf) > 0 && strings.HasSuffix(string(buf), space) {
+		for bytes.HasSuffix(buf, []byte(space)) {
 			buf = buf[:len(buf)-len(space)]
 		}
 	}
@@ -355,9 +356,9 @@ func (e *encoder) lookup(s string, l, r int32) (candidate, bool) {
 	}
 	var m pairMerge
 	var ok bool
-	if ls.id >= 0 && rs.id >= 0 {
+	if ls.id >= 0 && rs.id >= 0 && !(t.longPieces && rs.end-ls.start > maxPairPiece) {
 		m, ok = t.pairs.get(pairKey(ls.id, rs.id))
-	} else if t.stringMerges {
+	} else if t.stringMerges || ls.id >= 0 && rs.id >= 0 {
 		var id int32
 		id, ok = t.mergeable[s[ls.start:rs.end]]
 		if ok {

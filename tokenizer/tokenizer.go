@@ -45,6 +45,10 @@ type Tokenizer struct {
 	// concatenation, as SentencePiece does. False for tokenizer.json, whose
 	// merges are only between vocabulary entries.
 	stringMerges bool
+	// longPieces is set when some piece is longer than maxPairPiece bytes
+	// and so is missing from pairs; merges that long are looked up by
+	// string.
+	longPieces bool
 
 	// outID is the id SentencePiece reports for a mergeable piece: its
 	// PieceToId looks in the reserved pieces first.
@@ -91,6 +95,10 @@ type pairMerge struct {
 	id    int32
 	score float32
 }
+
+// maxPairPiece bounds the length of pieces entered in the pair table.
+// Real vocabularies stay far below it.
+const maxPairPiece = 256
 
 func pairKey(l, r int32) uint64 { return uint64(uint32(l))<<32 | uint64(uint32(r)) }
 
@@ -315,6 +323,12 @@ func hexVal(c byte) (byte, bool) {
 func (t *Tokenizer) buildPairsFromVocab() {
 	t.pairs = newPairTable(len(t.mergeable) * 2)
 	for p, id := range t.mergeable {
+		if len(p) > maxPairPiece {
+			// Enumerating the splits of a long piece costs O(len^2);
+			// merges into such pieces use the string lookup instead.
+			t.longPieces = true
+			continue
+		}
 		for k := 0; k < len(p); {
 			_, sz := utf8.DecodeRuneInString(p[k:])
 			k += sz
