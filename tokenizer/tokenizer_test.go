@@ -868,3 +868,96 @@ func TestFastPathsEqualPlainBPE(t *testing.T) {
 		}
 	}
 }
+
+// buildModelNorm is buildModel plus byte_fallback and a normalizer_spec
+// with the given add_dummy_prefix / remove_extra_whitespaces flags.
+func buildModelNorm(pieces []rawPiece, byteFallback, dummy, removeWS bool) []byte {
+	b := buildModel(nil, 2)[:0]
+	for _, p := range pieces {
+		var pb []byte
+		pb = appendBytesField(pb, 1, []byte(p.piece))
+		pb = append(pb, 0x15)
+		pb = appendFixed32(pb, p.score)
+		pb = append(pb, 0x18, byte(p.typ))
+		b = appendBytesField(b, 1, pb)
+	}
+	ts := []byte{0x18, 2}
+	if byteFallback {
+		ts = append(ts, 0x98, 0x02, 1) // field 35, varint
+	}
+	b = appendBytesField(b, 2, ts)
+	ns := appendBytesField(nil, 1, []byte("identity"))
+	ns = append(ns, 0x18, boolByte(dummy), 0x20, boolByte(removeWS))
+	return appendBytesField(b, 3, ns)
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// TestSmallModels checks rules that the real vocabularies do not exercise,
+// on hand-built models whose expected ids follow from SentencePiece's
+// algorithm by hand.
+func TestSmallModels(t *testing.T) {
+	// UNUSED pieces may be merged through but are split back (resegment).
+	tok, err := FromModelProto(buildModelNorm([]rawPiece{
+		{"<unk>", 0, typeUnknown}, {"▁", 0, typeNormal}, {"a", 0, typeNormal}, {"b", 0, typeNormal},
+		{"ab", -1, typeUnused}, {"abb", -2, typeNormal}, {"<u>", 0, typeUserDefined},
+	}, false, true, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   string
+		want []int
+	}{
+		{"ab", []int{1, 2, 3}},       // ▁ a b: "ab" is UNUSED
+		{"abb", []int{1, 5}},         // ▁ abb: merged through the UNUSED "ab"
+		{"a<u>b", []int{1, 2, 6, 3}}, // user-defined piece kept whole
+		{"zzz b", []int{1, 0, 1, 3}}, // no byte fallback: a run of unknowns is one <unk>
+		{"z<u>z", []int{1, 0, 6, 0}}, // ... but only a consecutive run
+		{"<u", []int{1, 0, 0}},       // "<" and "u" unknown, not merged into <u>
+		{"", []int{}},
+	} {
+		if got := tok.Encode(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Encode(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if got := tok.Decode([]int{1, 2, 0, 6}); got != "a ⁇ <u>" {
+		t.Errorf("Decode = %q", got)
+	}
+
+	// remove_extra_whitespaces collapses runs and trims; no dummy prefix.
+	tok, err = FromModelProto(buildModelNorm([]rawPiece{
+		{"<unk>", 0, typeUnknown}, {"▁", 0, typeNormal}, {"a", 0, typeNormal}, {"b", 0, typeNormal},
+	}, false, false, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Encode("   a    b  "); !reflect.DeepEqual(got, []int{2, 1, 3}) {
+		t.Errorf("remove_extra_whitespaces: Encode = %v, want [2 1 3]", got)
+	}
+	if got := tok.Encode("    "); len(got) != 0 {
+		t.Errorf("all-space input = %v, want []", got)
+	}
+
+	// Pieces longer than the pair table's limit merge through the string
+	// lookup: 'a' doubled up to 512 bytes, longer pieces scoring higher.
+	pieces := []rawPiece{{"<unk>", 0, typeUnknown}, {"▁", 0, typeNormal}}
+	for n := 1; n <= 512; n *= 2 {
+		pieces = append(pieces, rawPiece{strings.Repeat("a", n), float32(n), typeNormal})
+	}
+	tok, err = FromModelProto(buildModelNorm(pieces, false, true, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Encode(strings.Repeat("a", 512)); !reflect.DeepEqual(got, []int{1, len(pieces) - 1}) {
+		t.Errorf("512 a's = %v, want [1 %d]", got, len(pieces)-1)
+	}
+	if got := tok.Encode(strings.Repeat("a", 768)); !reflect.DeepEqual(got, []int{1, len(pieces) - 1, len(pieces) - 2}) {
+		t.Errorf("768 a's = %v, want [1 %d %d]", got, len(pieces)-1, len(pieces)-2)
+	}
+}
