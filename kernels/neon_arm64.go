@@ -68,6 +68,15 @@ func f16ToF32NEON(dst *float32, src *uint16, n int)
 // maxF32NEON needs n >= 4.
 //
 //go:noescape
+func ropeHalfNEON(lo, hi, cos, sin *float32, n int)
+
+//go:noescape
+func ropePairsNEON(x, cos, sin *float32, n int)
+
+//go:noescape
+func f32ToF16NEON(dst *uint16, src *float32, n int)
+
+//go:noescape
 func maxF32NEON(x *float32, n int) float32
 
 //go:noescape
@@ -76,9 +85,8 @@ func expSumNEON(x *float32, n int, m float32) float32
 //go:noescape
 func swiGLUNEON(out, gate, up *float32, n int)
 
-// installNEON puts the NEON wrappers into t. RoPE and F32ToF16 stay in Go:
-// RoPE is a small share of the work, and FCVTN's NaN payloads differ from
-// FloatToF16's canonical quiet NaN.
+// installNEON puts the NEON wrappers into t: every kernel has a NEON
+// version.
 func installNEON(t *table) {
 	t.dotF32 = dotF32Neon
 	t.dotBF16 = dotBF16Neon
@@ -101,6 +109,9 @@ func installNEON(t *table) {
 	t.bf16ToF32 = bf16ToF32Neon
 	t.f16ToF32 = f16ToF32Neon
 	t.sumSquaresFn = sumSquaresNeon
+	t.ropeHalf = ropeHalfNeon
+	t.ropePairs = ropePairsNeon
+	t.f32ToF16 = f32ToF16Neon
 }
 
 // tailDotF32 and friends sum the elements from k on, in Go.
@@ -436,5 +447,55 @@ func f16ToF32Neon(dst []float32, src []uint16) {
 	}
 	for i := n4; i < n; i++ {
 		dst[i] = F16ToFloat(src[i])
+	}
+}
+
+// ropeHalfNeon rotates each head's two halves with the assembly (first
+// h&^3 pairs) and Go (the rest).
+func ropeHalfNeon(x, cos, sin []float32) {
+	h := len(cos)
+	sin = sin[:h]
+	h4 := h &^ 3
+	for o := 0; o+2*h <= len(x); o += 2 * h {
+		lo := x[o : o+h]
+		hi := x[o+h : o+2*h]
+		if h4 > 0 {
+			ropeHalfNEON(&lo[0], &hi[0], &cos[0], &sin[0], h4)
+		}
+		for i := h4; i < h; i++ {
+			a, b := lo[i], hi[i]
+			lo[i] = a*cos[i] - b*sin[i]
+			hi[i] = a*sin[i] + b*cos[i]
+		}
+	}
+}
+
+// ropePairsNeon is ropeHalfNeon for the interleaved layout.
+func ropePairsNeon(x, cos, sin []float32) {
+	h := len(cos)
+	sin = sin[:h]
+	h4 := h &^ 3
+	for o := 0; o+2*h <= len(x); o += 2 * h {
+		head := x[o : o+2*h]
+		if h4 > 0 {
+			ropePairsNEON(&head[0], &cos[0], &sin[0], h4)
+		}
+		for i := h4; i < h; i++ {
+			a, b := head[2*i], head[2*i+1]
+			head[2*i] = a*cos[i] - b*sin[i]
+			head[2*i+1] = a*sin[i] + b*cos[i]
+		}
+	}
+}
+
+func f32ToF16Neon(dst []uint16, src []float32) {
+	n := len(dst)
+	src = src[:n]
+	n4 := n &^ 3
+	if n4 > 0 {
+		f32ToF16NEON(&dst[0], &src[0], n4)
+	}
+	for i := n4; i < n; i++ {
+		dst[i] = FloatToF16(src[i])
 	}
 }

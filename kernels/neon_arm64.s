@@ -43,6 +43,16 @@
 #define FRINTM4(n, d) WORD $(0x4E219800 | ((n)<<5) | (d))
 // fcvtzs vd.4s, vn.4s  (float to int32, toward zero)
 #define FCVTZS4(n, d) WORD $(0x4EA1B800 | ((n)<<5) | (d))
+// fcmeq vd.4s, vn.4s, vm.4s  (lane mask: all ones where n == m)
+#define FCMEQ4(m, n, d) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
+// fcvtn vd.4h, vn.4s  (narrow to half precision, rounding per FPCR: nearest even)
+#define FCVTN(n, d) WORD $(0x0E216800 | ((n)<<5) | (d))
+// fcvtn2 vd.8h, vn.4s  (narrow into the high four halves, keeping the low)
+#define FCVTN2(n, d) WORD $(0x4E216800 | ((n)<<5) | (d))
+// xtn vd.4h, vn.4s  (keep the low 16 bits of each lane)
+#define XTN(n, d) WORD $(0x0E612800 | ((n)<<5) | (d))
+// xtn2 vd.8h, vn.4s
+#define XTN2(n, d) WORD $(0x4E612800 | ((n)<<5) | (d))
 // fcvtl vd.4s, vn.4h  (widen the low four halves to float32, exactly)
 #define FCVTL(n, d) WORD $(0x0E217800 | ((n)<<5) | (d))
 // fcvtl2 vd.4s, vn.8h  (widen the high four halves)
@@ -967,4 +977,118 @@ swiglu_loop4:
 	BNE    swiglu_loop4
 
 swiglu_done:
+	RET
+
+// ---------------------------------------------------------------------------
+// Rotary embedding. Both layouts compute, for pairs (a, b) and angles
+// (cos, sin): a' = a*cos - b*sin, b' = a*sin + b*cos.
+
+// ROTATE takes a in V0, b in V1, cos in V2, sin in V3 and leaves a' in V4
+// and b' in V5.
+#define ROTATE \
+	FMUL4(2, 0, 4)              \
+	VFMLS V3.S4, V1.S4, V4.S4   \
+	FMUL4(3, 0, 5)              \
+	VFMLA V2.S4, V1.S4, V5.S4
+
+// func ropeHalfNEON(lo, hi, cos, sin *float32, n int)
+// Rotate-half layout: a = lo[i], b = hi[i] (the two halves of a head).
+TEXT ·ropeHalfNEON(SB), NOSPLIT, $0-40
+	MOVD lo+0(FP), R0
+	MOVD hi+8(FP), R1
+	MOVD cos+16(FP), R2
+	MOVD sin+24(FP), R3
+	MOVD n+32(FP), R4
+	LSR  $2, R4, R4
+	CBZ  R4, ropehalf_done
+
+ropehalf_loop4:
+	VLD1   (R0), [V0.S4]
+	VLD1   (R1), [V1.S4]
+	VLD1.P 16(R2), [V2.S4]
+	VLD1.P 16(R3), [V3.S4]
+	ROTATE
+	VST1.P [V4.S4], 16(R0)
+	VST1.P [V5.S4], 16(R1)
+	SUBS   $1, R4
+	BNE    ropehalf_loop4
+
+ropehalf_done:
+	RET
+
+// func ropePairsNEON(x, cos, sin *float32, n int)
+// Interleaved layout: a = x[2i], b = x[2i+1]. LD2 de-interleaves four
+// pairs into evens (V0) and odds (V1); ST2 interleaves them back.
+TEXT ·ropePairsNEON(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD cos+8(FP), R2
+	MOVD sin+16(FP), R3
+	MOVD n+24(FP), R4
+	LSR  $2, R4, R4
+	CBZ  R4, ropepairs_done
+
+ropepairs_loop4:
+	VLD2   (R0), [V0.S4, V1.S4]
+	VLD1.P 16(R2), [V2.S4]
+	VLD1.P 16(R3), [V3.S4]
+	ROTATE
+	VST2.P [V4.S4, V5.S4], 32(R0)
+	SUBS   $1, R4
+	BNE    ropepairs_loop4
+
+ropepairs_done:
+	RET
+
+// ---------------------------------------------------------------------------
+// float32 -> half precision. FCVTN rounds to nearest even, overflows to
+// infinity and produces subnormals exactly as FloatToF16; only NaNs differ
+// (the hardware keeps payload bits), so NaN lanes are replaced by
+// FloatToF16's sign | 0x7e00: computed from the converted value h as
+// (h & 0xfe00) | 0x7e00, because a converted NaN already has the exponent
+// and quiet bits set.
+
+// F16NANFIX takes the converted halves in V2 and the not-NaN mask of the
+// inputs, narrowed to 16-bit lanes, in V5; V30 = 0xfe00, V29 = 0x7e00.
+#define F16NANFIX \
+	VAND V30.B16, V2.B16, V6.B16  \
+	VORR V29.B16, V6.B16, V6.B16  \
+	VBIF V5.B16, V6.B16, V2.B16
+
+// func f32ToF16NEON(dst *uint16, src *float32, n int)
+TEXT ·f32ToF16NEON(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD n+16(FP), R2
+	MOVW $0xfe00, R9
+	VDUP R9, V30.H8
+	MOVW $0x7e00, R9
+	VDUP R9, V29.H8
+	LSR  $3, R2, R3
+	AND  $7, R2, R2
+	LSR  $2, R2, R2
+	CBZ  R3, f32cvt_tail
+
+f32cvt_loop8:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	FCVTN(0, 2)
+	FCVTN2(1, 2)
+	FCMEQ4(0, 0, 3)
+	FCMEQ4(1, 1, 4)
+	XTN(3, 5)
+	XTN2(4, 5)
+	F16NANFIX
+	VST1.P [V2.H8], 16(R0)
+	SUBS   $1, R3
+	BNE    f32cvt_loop8
+
+f32cvt_tail:
+	CBZ R2, f32cvt_done
+	VLD1 (R1), [V0.S4]
+	FCVTN(0, 2)
+	FCMEQ4(0, 0, 3)
+	XTN(3, 5)
+	F16NANFIX
+	VST1 [V2.H4], (R0)
+
+f32cvt_done:
 	RET
