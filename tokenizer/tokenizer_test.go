@@ -919,7 +919,7 @@ func TestSmallModels(t *testing.T) {
 		{"a<u>b", []int{1, 2, 6, 3}}, // user-defined piece kept whole
 		{"zzz b", []int{1, 0, 1, 3}}, // no byte fallback: a run of unknowns is one <unk>
 		{"z<u>z", []int{1, 0, 6, 0}}, // ... but only a consecutive run
-		{"<u", []int{1, 0, 0}},       // "<" and "u" unknown, not merged into <u>
+		{"<u", []int{1, 0}},          // "<" and "u": one run of unknowns, never <u>
 		{"", []int{}},
 	} {
 		if got := tok.Encode(c.in); !reflect.DeepEqual(got, c.want) {
