@@ -7,7 +7,9 @@
 // so opening a 14 GB checkpoint costs no copying and the page cache is shared
 // between processes. Every header field is validated before any tensor byte
 // is touched: a truncated or corrupt file is an error naming the file and the
-// tensor, never a SIGBUS or a panic.
+// tensor, never a SIGBUS or a panic. (Only a file shrunk by another process
+// while mapped can still fault on access; no reader short of copying
+// everything can prevent that.)
 //
 // This package imports nothing else from gale.
 package safetensors
