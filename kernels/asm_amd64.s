@@ -10069,3 +10069,874 @@ accumulate:
 	VMOVUPS       X0, (DX)(CX*2)
 	VZEROUPPER
 	RET
+
+DATA expconsts<>+0(SB)/4, $0x3fb8aa3b
+DATA expconsts<>+4(SB)/4, $0x3f000000
+DATA expconsts<>+8(SB)/4, $0x3f318000
+DATA expconsts<>+12(SB)/4, $0xb95e8083
+DATA expconsts<>+16(SB)/4, $0x39506967
+DATA expconsts<>+20(SB)/4, $0x3ab743ce
+DATA expconsts<>+24(SB)/4, $0x3c088908
+DATA expconsts<>+28(SB)/4, $0x3d2aa9c1
+DATA expconsts<>+32(SB)/4, $0x3e2aaaaa
+DATA expconsts<>+36(SB)/4, $0x3f000000
+DATA expconsts<>+40(SB)/4, $0x3f800000
+DATA expconsts<>+44(SB)/4, $0xc2aeac4f
+DATA expconsts<>+48(SB)/4, $0x42b17217
+DATA expconsts<>+52(SB)/4, $0x7f800000
+DATA expconsts<>+56(SB)/4, $0xff800000
+DATA expconsts<>+60(SB)/4, $0x0000007f
+GLOBL expconsts<>(SB), RODATA|NOPTR, $64
+
+// func cvtBF16AVX2(dst *float32, src *uint16, n int)
+// Requires: AVX, AVX2
+TEXT ·cvtBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000010, SI
+
+two:
+	CMPQ      BX, SI
+	JG        one
+	VPMOVZXWD (CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	VPMOVZXWD 16(CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, 32(AX)(BX*4)
+	ADDQ      $0x00000010, BX
+	JMP       two
+
+one:
+	CMPQ      BX, DX
+	JGE       done
+	VPMOVZXWD (CX)(BX*2), Y0
+	VPSLLD    $0x10, Y0, Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	ADDQ      $0x00000008, BX
+	JMP       one
+
+done:
+	VZEROUPPER
+	RET
+
+// func cvtF16AVX2(dst *float32, src *uint16, n int)
+// Requires: AVX, F16C
+TEXT ·cvtF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000010, SI
+
+two:
+	CMPQ      BX, SI
+	JG        one
+	VCVTPH2PS (CX)(BX*2), Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	VCVTPH2PS 16(CX)(BX*2), Y0
+	VMOVUPS   Y0, 32(AX)(BX*4)
+	ADDQ      $0x00000010, BX
+	JMP       two
+
+one:
+	CMPQ      BX, DX
+	JGE       done
+	VCVTPH2PS (CX)(BX*2), Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	ADDQ      $0x00000008, BX
+	JMP       one
+
+done:
+	VZEROUPPER
+	RET
+
+// func cvtToF16AVX2(dst *uint16, src *float32, n int)
+// Requires: AVX, F16C
+TEXT ·cvtToF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000010, SI
+
+two:
+	CMPQ      BX, SI
+	JG        one
+	VMOVUPS   (CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, (AX)(BX*2)
+	VMOVUPS   32(CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, 16(AX)(BX*2)
+	ADDQ      $0x00000010, BX
+	JMP       two
+
+one:
+	CMPQ      BX, DX
+	JGE       done
+	VMOVUPS   (CX)(BX*4), Y0
+	VCVTPS2PH $0x00, Y0, (AX)(BX*2)
+	ADDQ      $0x00000008, BX
+	JMP       one
+
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst *float32, x *float32, n int)
+// Requires: AVX
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000010, SI
+
+two:
+	CMPQ    BX, SI
+	JG      one
+	VMOVUPS (AX)(BX*4), Y0
+	VADDPS  (CX)(BX*4), Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS 32(AX)(BX*4), Y0
+	VADDPS  32(CX)(BX*4), Y0, Y0
+	VMOVUPS Y0, 32(AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	JMP     two
+
+one:
+	CMPQ    BX, DX
+	JGE     done
+	VMOVUPS (AX)(BX*4), Y0
+	VADDPS  (CX)(BX*4), Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, a float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        a+16(FP), X0
+	VBROADCASTSS X0, Y0
+	XORQ         DX, DX
+	MOVQ         CX, BX
+	SUBQ         $0x00000010, BX
+
+two:
+	CMPQ    DX, BX
+	JG      one
+	VMULPS  (AX)(DX*4), Y0, Y1
+	VMOVUPS Y1, (AX)(DX*4)
+	VMULPS  32(AX)(DX*4), Y0, Y1
+	VMOVUPS Y1, 32(AX)(DX*4)
+	ADDQ    $0x00000010, DX
+	JMP     two
+
+one:
+	CMPQ    DX, CX
+	JGE     done
+	VMULPS  (AX)(DX*4), Y0, Y1
+	VMOVUPS Y1, (AX)(DX*4)
+	ADDQ    $0x00000008, DX
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
+// func mulScaleAVX2(out *float32, x *float32, w *float32, n int, a float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·mulScaleAVX2(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Y0
+	XORQ         SI, SI
+	MOVQ         BX, DI
+	SUBQ         $0x00000010, DI
+
+two:
+	CMPQ    SI, DI
+	JG      one
+	VMULPS  (CX)(SI*4), Y0, Y1
+	VMULPS  (DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	VMULPS  32(CX)(SI*4), Y0, Y1
+	VMULPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 32(AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	JMP     two
+
+one:
+	CMPQ    SI, BX
+	JGE     done
+	VMULPS  (CX)(SI*4), Y0, Y1
+	VMULPS  (DX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	ADDQ    $0x00000008, SI
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(out *float32, v *float32, n int, a float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-28
+	MOVQ         out+0(FP), AX
+	MOVQ         v+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        a+24(FP), X0
+	VBROADCASTSS X0, Y0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	SUBQ         $0x00000010, SI
+
+two:
+	CMPQ        BX, SI
+	JG          one
+	VMOVUPS     (AX)(BX*4), Y1
+	VFMADD231PS (CX)(BX*4), Y0, Y1
+	VMOVUPS     Y1, (AX)(BX*4)
+	VMOVUPS     32(AX)(BX*4), Y1
+	VFMADD231PS 32(CX)(BX*4), Y0, Y1
+	VMOVUPS     Y1, 32(AX)(BX*4)
+	ADDQ        $0x00000010, BX
+	JMP         two
+
+one:
+	CMPQ        BX, DX
+	JGE         done
+	VMOVUPS     (AX)(BX*4), Y1
+	VFMADD231PS (CX)(BX*4), Y0, Y1
+	VMOVUPS     Y1, (AX)(BX*4)
+	ADDQ        $0x00000008, BX
+	JMP         one
+
+done:
+	VZEROUPPER
+	RET
+
+// func axpyF16AVX2(out *float32, v *uint16, n int, a float32)
+// Requires: AVX, AVX2, F16C, FMA3, SSE
+TEXT ·axpyF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ         out+0(FP), AX
+	MOVQ         v+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        a+24(FP), X0
+	VBROADCASTSS X0, Y0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	SUBQ         $0x00000010, SI
+
+two:
+	CMPQ        BX, SI
+	JG          one
+	VCVTPH2PS   (CX)(BX*2), Y2
+	VMOVUPS     (AX)(BX*4), Y1
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS     Y1, (AX)(BX*4)
+	VCVTPH2PS   16(CX)(BX*2), Y2
+	VMOVUPS     32(AX)(BX*4), Y1
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS     Y1, 32(AX)(BX*4)
+	ADDQ        $0x00000010, BX
+	JMP         two
+
+one:
+	CMPQ        BX, DX
+	JGE         done
+	VCVTPH2PS   (CX)(BX*2), Y2
+	VMOVUPS     (AX)(BX*4), Y1
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS     Y1, (AX)(BX*4)
+	ADDQ        $0x00000008, BX
+	JMP         one
+
+done:
+	VZEROUPPER
+	RET
+
+// func ropeHalfAVX2(lo *float32, hi *float32, cos *float32, sin *float32, n int)
+// Requires: AVX, FMA3
+TEXT ·ropeHalfAVX2(SB), NOSPLIT, $0-40
+	MOVQ lo+0(FP), AX
+	MOVQ hi+8(FP), CX
+	MOVQ cos+16(FP), DX
+	MOVQ sin+24(FP), BX
+	MOVQ n+32(FP), SI
+	XORQ DI, DI
+	MOVQ SI, R8
+	SUBQ $0x00000010, R8
+
+two:
+	CMPQ        DI, R8
+	JG          one
+	VMOVUPS     (AX)(DI*4), Y0
+	VMOVUPS     (CX)(DI*4), Y1
+	VMOVUPS     (DX)(DI*4), Y2
+	VMOVUPS     (BX)(DI*4), Y3
+	VMULPS      Y1, Y3, Y4
+	VFMSUB231PS Y0, Y2, Y4
+	VMOVUPS     Y4, (AX)(DI*4)
+	VMULPS      Y0, Y3, Y4
+	VFMADD231PS Y1, Y2, Y4
+	VMOVUPS     Y4, (CX)(DI*4)
+	VMOVUPS     32(AX)(DI*4), Y0
+	VMOVUPS     32(CX)(DI*4), Y1
+	VMOVUPS     32(DX)(DI*4), Y2
+	VMOVUPS     32(BX)(DI*4), Y3
+	VMULPS      Y1, Y3, Y4
+	VFMSUB231PS Y0, Y2, Y4
+	VMOVUPS     Y4, 32(AX)(DI*4)
+	VMULPS      Y0, Y3, Y4
+	VFMADD231PS Y1, Y2, Y4
+	VMOVUPS     Y4, 32(CX)(DI*4)
+	ADDQ        $0x00000010, DI
+	JMP         two
+
+one:
+	CMPQ        DI, SI
+	JGE         done
+	VMOVUPS     (AX)(DI*4), Y0
+	VMOVUPS     (CX)(DI*4), Y1
+	VMOVUPS     (DX)(DI*4), Y2
+	VMOVUPS     (BX)(DI*4), Y3
+	VMULPS      Y1, Y3, Y4
+	VFMSUB231PS Y0, Y2, Y4
+	VMOVUPS     Y4, (AX)(DI*4)
+	VMULPS      Y0, Y3, Y4
+	VFMADD231PS Y1, Y2, Y4
+	VMOVUPS     Y4, (CX)(DI*4)
+	ADDQ        $0x00000008, DI
+	JMP         one
+
+done:
+	VZEROUPPER
+	RET
+
+// func cvtBF16AVX512(dst *float32, src *uint16, n int)
+// Requires: AVX, AVX512F
+TEXT ·cvtBF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000020, SI
+
+two:
+	CMPQ      BX, SI
+	JG        one
+	VPMOVZXWD (CX)(BX*2), Z0
+	VPSLLD    $0x10, Z0, Z0
+	VMOVUPS   Z0, (AX)(BX*4)
+	VPMOVZXWD 32(CX)(BX*2), Z0
+	VPSLLD    $0x10, Z0, Z0
+	VMOVUPS   Z0, 64(AX)(BX*4)
+	ADDQ      $0x00000020, BX
+	JMP       two
+
+one:
+	CMPQ      BX, DX
+	JGE       done
+	VPMOVZXWD (CX)(BX*2), Z0
+	VPSLLD    $0x10, Z0, Z0
+	VMOVUPS   Z0, (AX)(BX*4)
+	ADDQ      $0x00000010, BX
+	JMP       one
+
+done:
+	VZEROUPPER
+	RET
+
+// func cvtF16AVX512(dst *float32, src *uint16, n int)
+// Requires: AVX, AVX512F
+TEXT ·cvtF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000020, SI
+
+two:
+	CMPQ      BX, SI
+	JG        one
+	VCVTPH2PS (CX)(BX*2), Z0
+	VMOVUPS   Z0, (AX)(BX*4)
+	VCVTPH2PS 32(CX)(BX*2), Z0
+	VMOVUPS   Z0, 64(AX)(BX*4)
+	ADDQ      $0x00000020, BX
+	JMP       two
+
+one:
+	CMPQ      BX, DX
+	JGE       done
+	VCVTPH2PS (CX)(BX*2), Z0
+	VMOVUPS   Z0, (AX)(BX*4)
+	ADDQ      $0x00000010, BX
+	JMP       one
+
+done:
+	VZEROUPPER
+	RET
+
+// func cvtToF16AVX512(dst *uint16, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·cvtToF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000020, SI
+
+two:
+	CMPQ      BX, SI
+	JG        one
+	VMOVUPS   (CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, (AX)(BX*2)
+	VMOVUPS   64(CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, 32(AX)(BX*2)
+	ADDQ      $0x00000020, BX
+	JMP       two
+
+one:
+	CMPQ      BX, DX
+	JGE       done
+	VMOVUPS   (CX)(BX*4), Z0
+	VCVTPS2PH $0x00, Z0, (AX)(BX*2)
+	ADDQ      $0x00000010, BX
+	JMP       one
+
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+	MOVQ DX, SI
+	SUBQ $0x00000020, SI
+
+two:
+	CMPQ    BX, SI
+	JG      one
+	VMOVUPS (AX)(BX*4), Z0
+	VADDPS  (CX)(BX*4), Z0, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS 64(AX)(BX*4), Z0
+	VADDPS  64(CX)(BX*4), Z0, Z0
+	VMOVUPS Z0, 64(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     two
+
+one:
+	CMPQ    BX, DX
+	JGE     done
+	VMOVUPS (AX)(BX*4), Z0
+	VADDPS  (CX)(BX*4), Z0, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(x *float32, n int, a float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        a+16(FP), X0
+	VBROADCASTSS X0, Z0
+	XORQ         DX, DX
+	MOVQ         CX, BX
+	SUBQ         $0x00000020, BX
+
+two:
+	CMPQ    DX, BX
+	JG      one
+	VMULPS  (AX)(DX*4), Z0, Z1
+	VMOVUPS Z1, (AX)(DX*4)
+	VMULPS  64(AX)(DX*4), Z0, Z1
+	VMOVUPS Z1, 64(AX)(DX*4)
+	ADDQ    $0x00000020, DX
+	JMP     two
+
+one:
+	CMPQ    DX, CX
+	JGE     done
+	VMULPS  (AX)(DX*4), Z0, Z1
+	VMOVUPS Z1, (AX)(DX*4)
+	ADDQ    $0x00000010, DX
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
+// func mulScaleAVX512(out *float32, x *float32, w *float32, n int, a float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·mulScaleAVX512(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        a+32(FP), X0
+	VBROADCASTSS X0, Z0
+	XORQ         SI, SI
+	MOVQ         BX, DI
+	SUBQ         $0x00000020, DI
+
+two:
+	CMPQ    SI, DI
+	JG      one
+	VMULPS  (CX)(SI*4), Z0, Z1
+	VMULPS  (DX)(SI*4), Z1, Z1
+	VMOVUPS Z1, (AX)(SI*4)
+	VMULPS  64(CX)(SI*4), Z0, Z1
+	VMULPS  64(DX)(SI*4), Z1, Z1
+	VMOVUPS Z1, 64(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     two
+
+one:
+	CMPQ    SI, BX
+	JGE     done
+	VMULPS  (CX)(SI*4), Z0, Z1
+	VMULPS  (DX)(SI*4), Z1, Z1
+	VMOVUPS Z1, (AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	JMP     one
+
+done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX512(out *float32, v *float32, n int, a float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-28
+	MOVQ         out+0(FP), AX
+	MOVQ         v+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        a+24(FP), X0
+	VBROADCASTSS X0, Z0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	SUBQ         $0x00000020, SI
+
+two:
+	CMPQ        BX, SI
+	JG          one
+	VMOVUPS     (AX)(BX*4), Z1
+	VFMADD231PS (CX)(BX*4), Z0, Z1
+	VMOVUPS     Z1, (AX)(BX*4)
+	VMOVUPS     64(AX)(BX*4), Z1
+	VFMADD231PS 64(CX)(BX*4), Z0, Z1
+	VMOVUPS     Z1, 64(AX)(BX*4)
+	ADDQ        $0x00000020, BX
+	JMP         two
+
+one:
+	CMPQ        BX, DX
+	JGE         done
+	VMOVUPS     (AX)(BX*4), Z1
+	VFMADD231PS (CX)(BX*4), Z0, Z1
+	VMOVUPS     Z1, (AX)(BX*4)
+	ADDQ        $0x00000010, BX
+	JMP         one
+
+done:
+	VZEROUPPER
+	RET
+
+// func axpyF16AVX512(out *float32, v *uint16, n int, a float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·axpyF16AVX512(SB), NOSPLIT, $0-28
+	MOVQ         out+0(FP), AX
+	MOVQ         v+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        a+24(FP), X0
+	VBROADCASTSS X0, Z0
+	XORQ         BX, BX
+	MOVQ         DX, SI
+	SUBQ         $0x00000020, SI
+
+two:
+	CMPQ        BX, SI
+	JG          one
+	VCVTPH2PS   (CX)(BX*2), Z2
+	VMOVUPS     (AX)(BX*4), Z1
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, (AX)(BX*4)
+	VCVTPH2PS   32(CX)(BX*2), Z2
+	VMOVUPS     64(AX)(BX*4), Z1
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, 64(AX)(BX*4)
+	ADDQ        $0x00000020, BX
+	JMP         two
+
+one:
+	CMPQ        BX, DX
+	JGE         done
+	VCVTPH2PS   (CX)(BX*2), Z2
+	VMOVUPS     (AX)(BX*4), Z1
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, (AX)(BX*4)
+	ADDQ        $0x00000010, BX
+	JMP         one
+
+done:
+	VZEROUPPER
+	RET
+
+// func ropeHalfAVX512(lo *float32, hi *float32, cos *float32, sin *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·ropeHalfAVX512(SB), NOSPLIT, $0-40
+	MOVQ lo+0(FP), AX
+	MOVQ hi+8(FP), CX
+	MOVQ cos+16(FP), DX
+	MOVQ sin+24(FP), BX
+	MOVQ n+32(FP), SI
+	XORQ DI, DI
+	MOVQ SI, R8
+	SUBQ $0x00000020, R8
+
+two:
+	CMPQ        DI, R8
+	JG          one
+	VMOVUPS     (AX)(DI*4), Z0
+	VMOVUPS     (CX)(DI*4), Z1
+	VMOVUPS     (DX)(DI*4), Z2
+	VMOVUPS     (BX)(DI*4), Z3
+	VMULPS      Z1, Z3, Z4
+	VFMSUB231PS Z0, Z2, Z4
+	VMOVUPS     Z4, (AX)(DI*4)
+	VMULPS      Z0, Z3, Z4
+	VFMADD231PS Z1, Z2, Z4
+	VMOVUPS     Z4, (CX)(DI*4)
+	VMOVUPS     64(AX)(DI*4), Z0
+	VMOVUPS     64(CX)(DI*4), Z1
+	VMOVUPS     64(DX)(DI*4), Z2
+	VMOVUPS     64(BX)(DI*4), Z3
+	VMULPS      Z1, Z3, Z4
+	VFMSUB231PS Z0, Z2, Z4
+	VMOVUPS     Z4, 64(AX)(DI*4)
+	VMULPS      Z0, Z3, Z4
+	VFMADD231PS Z1, Z2, Z4
+	VMOVUPS     Z4, 64(CX)(DI*4)
+	ADDQ        $0x00000020, DI
+	JMP         two
+
+one:
+	CMPQ        DI, SI
+	JGE         done
+	VMOVUPS     (AX)(DI*4), Z0
+	VMOVUPS     (CX)(DI*4), Z1
+	VMOVUPS     (DX)(DI*4), Z2
+	VMOVUPS     (BX)(DI*4), Z3
+	VMULPS      Z1, Z3, Z4
+	VFMSUB231PS Z0, Z2, Z4
+	VMOVUPS     Z4, (AX)(DI*4)
+	VMULPS      Z0, Z3, Z4
+	VFMADD231PS Z1, Z2, Z4
+	VMOVUPS     Z4, (CX)(DI*4)
+	ADDQ        $0x00000010, DI
+	JMP         one
+
+done:
+	VZEROUPPER
+	RET
+
+// func maxAVX2(x *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS expconsts<>+56(SB), Y0
+	XORQ         DX, DX
+
+loop:
+	VMAXPS       (AX)(DX*4), Y0, Y0
+	ADDQ         $0x00000008, DX
+	CMPQ         DX, CX
+	JL           loop
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+	MOVSS        X1, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func expSumAVX2(x *float32, n int, m float32) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        m+16(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPS       Y1, Y1, Y1
+	XORQ         DX, DX
+
+loop:
+	CMPQ         DX, CX
+	JGE          done
+	VMOVUPS      (AX)(DX*4), Y2
+	VSUBPS       Y0, Y2, Y2
+	VBROADCASTSS expconsts<>+44(SB), Y3
+	VMAXPS       Y2, Y3, Y3
+	VBROADCASTSS expconsts<>+48(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVAPS      Y3, Y4
+	VBROADCASTSS expconsts<>+0(SB), Y5
+	VBROADCASTSS expconsts<>+4(SB), Y6
+	VFMADD132PS  Y5, Y6, Y4
+	VROUNDPS     $0x09, Y4, Y4
+	VMOVAPS      Y3, Y3
+	VBROADCASTSS expconsts<>+8(SB), Y5
+	VFNMADD231PS Y5, Y4, Y3
+	VBROADCASTSS expconsts<>+12(SB), Y5
+	VFNMADD231PS Y5, Y4, Y3
+	VBROADCASTSS expconsts<>+16(SB), Y5
+	VBROADCASTSS expconsts<>+20(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS expconsts<>+24(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS expconsts<>+28(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS expconsts<>+32(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VBROADCASTSS expconsts<>+36(SB), Y6
+	VFMADD213PS  Y6, Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VBROADCASTSS expconsts<>+40(SB), Y3
+	VADDPS       Y3, Y5, Y5
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VBROADCASTSS expconsts<>+60(SB), Y6
+	VPADDD       Y6, Y4, Y4
+	VPADDD       Y6, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS expconsts<>+44(SB), Y3
+	VCMPPS       $0x01, Y3, Y2, Y3
+	VANDNPS      Y5, Y3, Y5
+	VBROADCASTSS expconsts<>+48(SB), Y3
+	VCMPPS       $0x01, Y2, Y3, Y3
+	VBROADCASTSS expconsts<>+52(SB), Y2
+	VBLENDVPS    Y3, Y2, Y5, Y5
+	VMOVUPS      Y5, (AX)(DX*4)
+	VADDPS       Y5, Y1, Y1
+	ADDQ         $0x00000008, DX
+	JMP          loop
+
+done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func swiGLUAVX2(out *float32, gate *float32, up *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·swiGLUAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), AX
+	MOVQ gate+8(FP), CX
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+loop:
+	CMPQ         SI, BX
+	JGE          done
+	VMOVUPS      (CX)(SI*4), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VBROADCASTSS expconsts<>+44(SB), Y2
+	VMAXPS       Y1, Y2, Y2
+	VBROADCASTSS expconsts<>+48(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVAPS      Y2, Y3
+	VBROADCASTSS expconsts<>+0(SB), Y4
+	VBROADCASTSS expconsts<>+4(SB), Y5
+	VFMADD132PS  Y4, Y5, Y3
+	VROUNDPS     $0x09, Y3, Y3
+	VMOVAPS      Y2, Y2
+	VBROADCASTSS expconsts<>+8(SB), Y4
+	VFNMADD231PS Y4, Y3, Y2
+	VBROADCASTSS expconsts<>+12(SB), Y4
+	VFNMADD231PS Y4, Y3, Y2
+	VBROADCASTSS expconsts<>+16(SB), Y4
+	VBROADCASTSS expconsts<>+20(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS expconsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS expconsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS expconsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS expconsts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VBROADCASTSS expconsts<>+40(SB), Y2
+	VADDPS       Y2, Y4, Y4
+	VCVTPS2DQ    Y3, Y2
+	VPSRAD       $0x01, Y2, Y3
+	VPSUBD       Y3, Y2, Y2
+	VBROADCASTSS expconsts<>+60(SB), Y5
+	VPADDD       Y5, Y3, Y3
+	VPADDD       Y5, Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y2, Y4, Y4
+	VBROADCASTSS expconsts<>+44(SB), Y2
+	VCMPPS       $0x01, Y2, Y1, Y2
+	VANDNPS      Y4, Y2, Y4
+	VBROADCASTSS expconsts<>+48(SB), Y2
+	VCMPPS       $0x01, Y1, Y2, Y2
+	VBROADCASTSS expconsts<>+52(SB), Y1
+	VBLENDVPS    Y2, Y1, Y4, Y4
+	VBROADCASTSS expconsts<>+40(SB), Y1
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y0, Y0
+	VMULPS       (DX)(SI*4), Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	JMP          loop
+
+done:
+	VZEROUPPER
+	RET

@@ -16,15 +16,12 @@ import "sync"
 type mmF32Fn func(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
 type mmU16Fn func(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
 
-const (
+var (
 	mmKC    = 1024 // elements of the reduction per chunk
 	mmPanel = 256  // weight rows per L2 panel
-	mmTok   = 6    // tokens per microkernel call
 )
 
-// scratch holds the permuted activations of the bfloat16 product; pooled
-// so the hot path does not allocate per call.
-var scratch = sync.Pool{New: func() any { return new([]float32) }}
+const mmTok = 6 // tokens per microkernel call
 
 // permuteBF16 copies src into dst with each block of 2*lanes values
 // reordered as (even-indexed, odd-indexed), the order in which the bf16
@@ -41,10 +38,47 @@ func permuteBF16(dst, src []float32, lanes int) {
 	}
 }
 
-// mmBlocks runs the blocked loops; call(tb, rowBlock, x offset, w offset,
-// y offset, k length, add) invokes the microkernel for tb tokens and
-// R rows (rowBlock) or one row.
-func mmBlocks(nm, n, ldx, ldy, t, rows, R int, call func(tb int, full bool, xo, wo, yo, kl, add int)) {
+// mmPack returns a pooled buffer of at least n values of type T.
+func mmPack[T float32 | uint16](pool *sync.Pool, n int) *[]T {
+	b := pool.Get().(*[]T)
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+var (
+	poolF32 = sync.Pool{New: func() any { return new([]float32) }}
+	poolU16 = sync.Pool{New: func() any { return new([]uint16) }}
+)
+
+// packX copies the first nm values of each of the t rows (length n) of x
+// into xs chunk by chunk: chunk c (k0 = c*mmKC, length kl) holds token i
+// at xs[k0*t+i*kl:][:kl], so that a token block's chunk is one contiguous
+// run (no L1 set conflicts between tokens). With lanes > 0 each chunk is
+// also permuted for the bfloat16 microkernels (see permuteBF16).
+func packX(xs, x []float32, t, n, nm, lanes int) {
+	for k0 := 0; k0 < nm; k0 += mmKC {
+		kl := min(mmKC, nm-k0)
+		for i := 0; i < t; i++ {
+			dst := xs[k0*t+i*kl : k0*t+(i+1)*kl]
+			src := x[i*n+k0 : i*n+k0+kl]
+			if lanes > 0 {
+				permuteBF16(dst, src, lanes)
+			} else {
+				copy(dst, src)
+			}
+		}
+	}
+}
+
+// mmBlocks runs the blocked loops over packed x (see packX); pack(r0, r1,
+// k0, kl) copies the weight chunk of rows [r0, r1) into the contiguous
+// panel buffer (row stride kl), and call(tb, full, x offset, panel row,
+// y offset, kl, add) invokes the microkernel for tb tokens and R rows
+// (full) or one row.
+func mmBlocks(nm, ldy, t, rows, R int, pack func(r0, r1, k0, kl int), call func(tb int, full bool, xo, pr, yo, kl, add int)) {
 	for k0 := 0; k0 < nm; k0 += mmKC {
 		kl := min(mmKC, nm-k0)
 		add := 0
@@ -53,15 +87,16 @@ func mmBlocks(nm, n, ldx, ldy, t, rows, R int, call func(tb int, full bool, xo, 
 		}
 		for r0 := 0; r0 < rows; r0 += mmPanel {
 			r1 := min(rows, r0+mmPanel)
+			pack(r0, r1, k0, kl)
 			for t0 := 0; t0 < t; t0 += mmTok {
 				tb := min(mmTok, t-t0)
-				xo := t0*ldx + k0
+				xo := k0*t + t0*kl
 				r := r0
 				for ; r+R <= r1; r += R {
-					call(tb, true, xo, r*n+k0, t0*ldy+r, kl, add)
+					call(tb, true, xo, r-r0, t0*ldy+r, kl, add)
 				}
 				for ; r < r1; r++ {
-					call(tb, false, xo, r*n+k0, t0*ldy+r, kl, add)
+					call(tb, false, xo, r-r0, t0*ldy+r, kl, add)
 				}
 			}
 		}
@@ -97,28 +132,24 @@ func matMulU16(tab *[2][mmTok + 1]mmU16Fn, chunk, R int, permute int,
 		mmTailU16(y, ldy, x, t, w, n, nm, widen)
 		return
 	}
-	xs, ldx := x, n
-	var buf *[]float32
-	if permute > 0 {
-		buf = scratch.Get().(*[]float32)
-		if cap(*buf) < t*nm {
-			*buf = make([]float32, t*nm)
+	xb := mmPack[float32](&poolF32, t*nm)
+	xs := *xb
+	packX(xs, x, t, n, nm, permute)
+	pb := mmPack[uint16](&poolU16, min(rows, mmPanel)*min(nm, mmKC))
+	panel := *pb
+	mmBlocks(nm, ldy, t, rows, R, func(r0, r1, k0, kl int) {
+		for r := r0; r < r1; r++ {
+			copy(panel[(r-r0)*kl:(r-r0+1)*kl], w[r*n+k0:r*n+k0+kl])
 		}
-		xs, ldx = (*buf)[:t*nm], nm
-		for i := 0; i < t; i++ {
-			permuteBF16(xs[i*nm:(i+1)*nm], x[i*n:i*n+nm], permute)
-		}
-	}
-	mmBlocks(nm, n, ldx, ldy, t, rows, R, func(tb int, full bool, xo, wo, yo, kl, add int) {
+	}, func(tb int, full bool, xo, pr, yo, kl, add int) {
 		k := tab[0][tb]
 		if full {
 			k = tab[1][tb]
 		}
-		k(&xs[xo], ldx, &w[wo], n, &y[yo], ldy, kl, add)
+		k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add)
 	})
-	if buf != nil {
-		scratch.Put(buf)
-	}
+	poolF32.Put(xb)
+	poolU16.Put(pb)
 	mmTailU16(y, ldy, x, t, w, n, nm, widen)
 }
 
@@ -127,13 +158,24 @@ func matMulF32(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, y []float32, ldy int, x
 	rows := len(w) / n
 	nm := n - n%chunk
 	if nm > 0 && rows > 0 {
-		mmBlocks(nm, n, n, ldy, t, rows, R, func(tb int, full bool, xo, wo, yo, kl, add int) {
+		xb := mmPack[float32](&poolF32, t*nm)
+		xs := *xb
+		packX(xs, x, t, n, nm, 0)
+		pb := mmPack[float32](&poolF32, min(rows, mmPanel)*min(nm, mmKC))
+		panel := *pb
+		mmBlocks(nm, ldy, t, rows, R, func(r0, r1, k0, kl int) {
+			for r := r0; r < r1; r++ {
+				copy(panel[(r-r0)*kl:(r-r0+1)*kl], w[r*n+k0:r*n+k0+kl])
+			}
+		}, func(tb int, full bool, xo, pr, yo, kl, add int) {
 			k := tab[0][tb]
 			if full {
 				k = tab[1][tb]
 			}
-			k(&x[xo], n, &w[wo], n, &y[yo], ldy, kl, add)
+			k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add)
 		})
+		poolF32.Put(xb)
+		poolF32.Put(pb)
 	}
 	if nm == n {
 		return

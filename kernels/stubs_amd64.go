@@ -237,3 +237,66 @@ func mmF16_4x5AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy in
 
 // mmF16_4x6AVX512 is the 4-row, 6-token matrix-product microkernel.
 func mmF16_4x6AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+
+// cvtBF16AVX2 widens bfloat16 to float32. n is a multiple of the vector width.
+func cvtBF16AVX2(dst *float32, src *uint16, n int)
+
+// cvtF16AVX2 widens IEEE half precision to float32. n is a multiple of the vector width.
+func cvtF16AVX2(dst *float32, src *uint16, n int)
+
+// cvtToF16AVX2 narrows float32 to half precision, rounding to nearest even. n is a multiple of the vector width.
+func cvtToF16AVX2(dst *uint16, src *float32, n int)
+
+// addAVX2 does dst[i] += x[i]. n is a multiple of the vector width.
+func addAVX2(dst *float32, x *float32, n int)
+
+// scaleAVX2 does x[i] *= a. n is a multiple of the vector width.
+func scaleAVX2(x *float32, n int, a float32)
+
+// mulScaleAVX2 does out[i] = x[i] * a * w[i]. n is a multiple of the vector width.
+func mulScaleAVX2(out *float32, x *float32, w *float32, n int, a float32)
+
+// axpyAVX2 does out[i] += a * v[i]. n is a multiple of the vector width.
+func axpyAVX2(out *float32, v *float32, n int, a float32)
+
+// axpyF16AVX2 does out[i] += a * v[i] with half-precision v. n is a multiple of the vector width.
+func axpyF16AVX2(out *float32, v *uint16, n int, a float32)
+
+// ropeHalfAVX2 rotates the pairs (lo[i], hi[i]) by the angles with cosines cos and sines sin. n is a multiple of the vector width.
+func ropeHalfAVX2(lo *float32, hi *float32, cos *float32, sin *float32, n int)
+
+// cvtBF16AVX512 widens bfloat16 to float32. n is a multiple of the vector width.
+func cvtBF16AVX512(dst *float32, src *uint16, n int)
+
+// cvtF16AVX512 widens IEEE half precision to float32. n is a multiple of the vector width.
+func cvtF16AVX512(dst *float32, src *uint16, n int)
+
+// cvtToF16AVX512 narrows float32 to half precision, rounding to nearest even. n is a multiple of the vector width.
+func cvtToF16AVX512(dst *uint16, src *float32, n int)
+
+// addAVX512 does dst[i] += x[i]. n is a multiple of the vector width.
+func addAVX512(dst *float32, x *float32, n int)
+
+// scaleAVX512 does x[i] *= a. n is a multiple of the vector width.
+func scaleAVX512(x *float32, n int, a float32)
+
+// mulScaleAVX512 does out[i] = x[i] * a * w[i]. n is a multiple of the vector width.
+func mulScaleAVX512(out *float32, x *float32, w *float32, n int, a float32)
+
+// axpyAVX512 does out[i] += a * v[i]. n is a multiple of the vector width.
+func axpyAVX512(out *float32, v *float32, n int, a float32)
+
+// axpyF16AVX512 does out[i] += a * v[i] with half-precision v. n is a multiple of the vector width.
+func axpyF16AVX512(out *float32, v *uint16, n int, a float32)
+
+// ropeHalfAVX512 rotates the pairs (lo[i], hi[i]) by the angles with cosines cos and sines sin. n is a multiple of the vector width.
+func ropeHalfAVX512(lo *float32, hi *float32, cos *float32, sin *float32, n int)
+
+// maxAVX2 returns the largest of x[0:n]; n is a positive multiple of the vector width.
+func maxAVX2(x *float32, n int) float32
+
+// expSumAVX2 does x[i] = exp(x[i]-m) and returns their sum; n is a multiple of the vector width.
+func expSumAVX2(x *float32, n int, m float32) float32
+
+// swiGLUAVX2 does out[i] = silu(gate[i]) * up[i]; n is a multiple of the vector width.
+func swiGLUAVX2(out *float32, gate *float32, up *float32, n int)
