@@ -53,6 +53,7 @@ type rawModel struct {
 	treatWhitespaceSuffix  bool
 	unkID, bosID, eosID    int
 	padID                  int
+	explicitIDs            []namedID // special ids present in the file
 	unkSurface             string
 	hasUnkSurface          bool
 	normalizerName         string
@@ -60,6 +61,12 @@ type rawModel struct {
 	addDummyPrefix         bool
 	removeExtraWhitespaces bool
 	escapeWhitespaces      bool
+}
+
+// namedID is a trainer_spec special id with its field name.
+type namedID struct {
+	name string
+	id   int
 }
 
 // parseModelProto decodes the SentencePiece ModelProto wire format.
@@ -210,6 +217,8 @@ func parseTrainerSpec(data []byte, m *rawModel) error {
 				return err
 			}
 			id := int(int32(v))
+			names := map[protowire.Number]string{40: "unk_id", 41: "bos_id", 42: "eos_id", 43: "pad_id"}
+			m.explicitIDs = append(m.explicitIDs, namedID{names[num], id})
 			switch num {
 			case 40:
 				m.unkID = id

@@ -181,6 +181,11 @@ func FromModelProto(data []byte) (*Tokenizer, error) {
 	if m.treatWhitespaceSuffix {
 		return nil, errors.New("tokenizer: treat_whitespace_as_suffix models are not supported")
 	}
+	for _, sp := range m.explicitIDs {
+		if sp.id < -1 || sp.id >= len(m.pieces) {
+			return nil, fmt.Errorf("tokenizer: trainer_spec.%s %d is out of range (the model has %d pieces)", sp.name, sp.id, len(m.pieces))
+		}
+	}
 	t := &Tokenizer{
 		kind:                   "sentencepiece-bpe",
 		byteFallback:           m.byteFallback,

@@ -542,6 +542,11 @@ func TestLoadErrors(t *testing.T) {
 	wantErr("no unk", err, "UNKNOWN")
 	_, err = FromModelProto(buildModel([]rawPiece{{"<unk>", 0, typeUnknown}, {"a", 0, typeNormal}, {"a", 0, typeNormal}}, 2))
 	wantErr("duplicate", err, "already defined")
+	// trainer_spec.bos_id (field 41) = 7 with two pieces.
+	bad := buildModel([]rawPiece{{"<unk>", 0, typeUnknown}, {"a", 0, typeNormal}}, 2)
+	bad = appendBytesField(bad, 2, []byte{0xc8, 0x02, 7})
+	_, err = FromModelProto(bad)
+	wantErr("bos out of range", err, "bos_id 7 is out of range")
 	_, err = FromModelProto([]byte{0x0a, 0x05, 0x0a, 0x01})
 	wantErr("bad length", err, "truncated")
 	_, err = Load(filepath.Join(dir, "missing.model"))
