@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -196,11 +195,7 @@ func (a *app) chatDryRun(path string, msgs []tokenizer.Message) error {
 	if err != nil {
 		return fail("chat template", err)
 	}
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.Itoa(id)
-	}
-	_, err = fmt.Fprintln(a.stdout, strings.Join(parts, " "))
+	_, err = fmt.Fprintln(a.stdout, joinIDs(ids))
 	return fail("write output", err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,6 +157,11 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 		if err := a.printJSON(out); err != nil {
 			return err
 		}
+	} else if m.Tokenizer == nil {
+		// No tokenizer, no text: the ids are the output.
+		if err := writeFlush(a.stdout, joinIDs(res.Tokens)+"\n"); err != nil {
+			return fail("write output", err)
+		}
 	} else if a.stdoutTerm && (wrote.Len() > 0 || echo) && !strings.HasSuffix(wrote.String(), "\n") {
 		// Leave the shell prompt on its own line; pipes get the text exactly.
 		fmt.Fprintln(a.stdout)
@@ -187,7 +193,10 @@ func (a *app) printTimings(loadDur time.Duration, res *model.GenerateResult) {
 		}
 		return ms(d) / float64(n)
 	}
-	a.infof("\ngale: load time        = %10.2f ms\n", ms(loadDur))
+	a.infof("\n")
+	if loadDur > 0 {
+		a.infof("gale: load time        = %10.2f ms\n", ms(loadDur))
+	}
 	a.infof("gale: prompt eval time = %10.2f ms / %5d tokens (%8.2f ms per token, %8.2f tokens per second)\n",
 		ms(res.PromptDuration), res.PromptTokens, perTok(res.PromptDuration, res.PromptTokens),
 		perSecond(res.PromptTokens, res.PromptDuration))
@@ -219,4 +228,16 @@ func nonNilInts(v []int) []int {
 		return []int{}
 	}
 	return v
+}
+
+// joinIDs renders ids separated by spaces, as tokenize prints them.
+func joinIDs(ids []int) string {
+	var sb strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(strconv.Itoa(id))
+	}
+	return sb.String()
 }

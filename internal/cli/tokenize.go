@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -79,15 +78,7 @@ func (a *app) newTokenizeCmd() *cobra.Command {
 				}
 				return a.printJSON(out)
 			}
-			var sb strings.Builder
-			for i, id := range ids {
-				if i > 0 {
-					sb.WriteByte(' ')
-				}
-				sb.WriteString(strconv.Itoa(id))
-			}
-			sb.WriteByte('\n')
-			_, err = io.WriteString(a.stdout, sb.String())
+			_, err = io.WriteString(a.stdout, joinIDs(ids)+"\n")
 			return fail("write output", err)
 		}),
 	}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// FuzzParseIDs: any --tokens / detokenize input either parses to
+// non-negative ids that print back to the same list, or is an error;
+// never a panic.
+func FuzzParseIDs(f *testing.F) {
+	for _, s := range []string{"1,2,3", " 1 2\n3 ", "[1, 2]", "", ",", "-1", "1e3", "99999999999999999999", "1,,2", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := parseIDs(s)
+		if err != nil {
+			return
+		}
+		for _, id := range ids {
+			if id < 0 {
+				t.Fatalf("parseIDs(%q) gave negative id %d", s, id)
+			}
+		}
+		again, err := parseIDs(joinIDs(ids))
+		if err != nil || joinIDs(again) != joinIDs(ids) {
+			t.Fatalf("parseIDs(%q) = %v does not round-trip (%v, %v)", s, ids, again, err)
+		}
+	})
+}
+
+// FuzzReadMessages: any --messages file is read into valid roles or
+// rejected with an error naming the file; never a panic.
+func FuzzReadMessages(f *testing.F) {
+	for _, s := range []string{
+		`[{"role":"user","content":"hi"}]`,
+		`{"messages":[{"role":"system","content":"s"},{"role":"user","content":"u"}]}`,
+		`[]`, `{}`, `null`, `[{"role":"x"}]`, `[{"content":1}]`, "\xff\xfe", `[[[[`,
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	n := 0
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n++
+		p := filepath.Join(dir, "m"+strconv.Itoa(n)+".json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(p)
+		a, _, _ := testApp("")
+		msgs, err := a.readMessages(p)
+		if err != nil {
+			if !strings.Contains(err.Error(), filepath.Base(p)) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		if len(msgs) == 0 {
+			t.Fatal("no messages and no error")
+		}
+		for _, m := range msgs {
+			switch m.Role {
+			case "system", "user", "assistant":
+			default:
+				t.Fatalf("role %q accepted", m.Role)
+			}
+		}
+	})
+}
