@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,13 +51,22 @@ const maxVocab = 1 << 22
 // are applied by rank (lowest first, ties to the leftmost pair); special
 // added tokens are control tokens and are never matched in text.
 func FromJSON(data []byte) (*Tokenizer, error) {
-	var f hfFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&f); err != nil {
+	// Check the model type first: other model kinds have a differently
+	// shaped vocab and would otherwise fail with a confusing decode error.
+	var head struct {
+		Model struct {
+			Type string `json:"type"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("tokenizer: malformed tokenizer.json: %w", err)
 	}
-	if f.Model.Type != "" && f.Model.Type != "BPE" {
-		return nil, fmt.Errorf("tokenizer: tokenizer.json model type is %q; only BPE is supported", f.Model.Type)
+	if head.Model.Type != "" && head.Model.Type != "BPE" {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json model type is %q; only BPE is supported", head.Model.Type)
+	}
+	var f hfFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("tokenizer: malformed tokenizer.json: %w", err)
 	}
 	if f.Model.Type == "" && f.Model.Merges == nil {
 		return nil, errors.New("tokenizer: tokenizer.json has no BPE model (model.type missing and no merges)")

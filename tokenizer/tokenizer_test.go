@@ -560,6 +560,8 @@ func TestLoadErrors(t *testing.T) {
 	wantErr("truncated json", err, "tokenizer.json")
 	_, err = FromJSON([]byte(`{"model":{"type":"WordPiece","vocab":{"a":0}}}`))
 	wantErr("wordpiece", err, "only BPE")
+	_, err = FromJSON([]byte(`{"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0.0],["a",-1.5]]}}`))
+	wantErr("unigram json", err, "only BPE")
 	_, err = FromJSON([]byte(`{"model":{"type":"BPE","vocab":{},"merges":[]}}`))
 	wantErr("no vocab", err, "no vocabulary")
 	_, err = FromJSON([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":7},"merges":[]}}`))
