@@ -39,6 +39,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"synth", "--shape", "tiny"}, "-o"},
 		{[]string{"chat", "--messages", file, "-p", "hi"}, "mutually exclusive"},
 		{[]string{"detokenize", "1", "two"}, "two"},
+		{[]string{"chat"}, "no message"}, // stdin is empty, not a terminal
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, "_"), func(t *testing.T) {
@@ -66,6 +67,13 @@ func TestRuntimeErrors(t *testing.T) {
 		{[]string{"generate", "--tokens", "1,99999"}, "99999"},
 		{[]string{"detokenize", "99999"}, "99999"},
 		{[]string{"chat", "--messages", missing}, "nope"},
+	}
+	loop := filepath.Join(t.TempDir(), "loop")
+	if err := os.Symlink(loop, loop); err == nil {
+		cases = append(cases, struct {
+			args    []string
+			mention string
+		}{[]string{"info", "-m", loop}, "loop"})
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args[:2], "_"), func(t *testing.T) {

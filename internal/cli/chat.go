@@ -79,7 +79,11 @@ func (a *app) newChatCmd() *cobra.Command {
 				if err != nil {
 					return fail("read stdin", err)
 				}
-				msgs = []tokenizer.Message{{Role: "user", Content: strings.TrimSpace(string(b))}}
+				text := strings.TrimSpace(string(b))
+				if text == "" {
+					return usagef("no message: give one with -p, as arguments, on stdin, or with --messages")
+				}
+				msgs = []tokenizer.Message{{Role: "user", Content: text}}
 			default:
 				interactive = true
 			}

@@ -95,12 +95,6 @@ type app struct {
 // Main runs gale with the given arguments (without the program name) on
 // the process's standard streams and returns the exit status.
 func Main(args []string) int {
-	// Never show a goroutine dump, even for a panic outside the main
-	// goroutine that the recover below cannot catch; GOTRACEBACK set
-	// explicitly by a developer still wins.
-	if os.Getenv("GOTRACEBACK") == "" {
-		debug.SetTraceback("none")
-	}
 	a := &app{
 		stdin:      os.Stdin,
 		stdout:     os.Stdout,
