@@ -181,18 +181,24 @@ func TestFitContext(t *testing.T) {
 	for i := range ids {
 		ids[i] = i + 1
 	}
-	if out, tr, err := fitContext(ids, 128, 16, false); err != nil || tr || len(out) != 100 {
+	if out, tr, err := fitContext(ids, 128, 1, 16, false); err != nil || tr || len(out) != 100 {
 		t.Errorf("fits: %v %v %d", err, tr, len(out))
 	}
-	if _, _, err := fitContext(ids, 100, 16, false); err == nil {
-		t.Errorf("100 tokens in a context of 100 with room to generate: no error")
+	if _, _, err := fitContext(ids, 100, 1, 16, false); err == nil {
+		t.Errorf("100 tokens in a context of 100 with a token to generate: no error")
 	}
-	if out, _, err := fitContext(ids, 100, 0, false); err != nil || len(out) != 100 {
+	if out, _, err := fitContext(ids, 100, 0, 0, false); err != nil || len(out) != 100 {
 		t.Errorf("scoring exactly the context: %v %d", err, len(out))
 	}
-	out, tr, err := fitContext(ids, 64, 16, true)
+	// Keep BOS and the last 47 tokens, leaving 16 of 64 free.
+	out, tr, err := fitContext(ids, 64, 1, 16, true)
 	if err != nil || !tr || len(out) != 48 || out[0] != 1 || out[1] != 100-46 || out[47] != 100 {
 		t.Errorf("truncate: %v %v %v", err, tr, out)
+	}
+	// Scoring truncates to exactly the context.
+	out, tr, err = fitContext(ids, 64, 0, 0, true)
+	if err != nil || !tr || len(out) != 64 || out[0] != 1 || out[63] != 100 {
+		t.Errorf("truncate for scoring: %v %v %v", err, tr, out)
 	}
 }
 

@@ -92,11 +92,14 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 	}
 	defer sess.Close()
 
-	room := sf.maxTokens
-	if room < 0 {
-		room = 0
+	// When truncating, leave room for the tokens asked for (at most half
+	// the context, a quarter when -n is unbounded).
+	ctxSize := sess.CtxSize()
+	room := ctxSize / 4
+	if sf.maxTokens >= 0 {
+		room = min(sf.maxTokens, ctxSize/2)
 	}
-	ids, truncated, err := fitContext(ids, sess.CtxSize(), max(room, 1), pf.truncate)
+	ids, truncated, err := fitContext(ids, ctxSize, 1, room, pf.truncate)
 	if err != nil {
 		return fail("prompt", err)
 	}

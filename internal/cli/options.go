@@ -211,22 +211,23 @@ func encodePrompt(m *model.Model, in promptInput) ([]int, error) {
 	return append(ids, m.Tokenizer.Encode(in.text)...), nil
 }
 
-// fitContext checks that a prompt of len(ids) leaves room in a context of
-// ctx positions. With truncate it keeps the first token (BOS) and the end
-// of the prompt, leaving `room` positions free for what follows.
-func fitContext(ids []int, ctx, room int, truncate bool) ([]int, bool, error) {
-	if len(ids) < ctx || (room == 0 && len(ids) <= ctx) {
+// fitContext checks that a prompt leaves at least minFree positions free
+// in a context of ctx (1 for generation: room for one new token; 0 for
+// scoring). With truncate it keeps the first token (BOS) and the end of
+// the prompt, leaving keepFree positions for what follows.
+func fitContext(ids []int, ctx, minFree, keepFree int, truncate bool) ([]int, bool, error) {
+	if len(ids)+minFree <= ctx {
 		return ids, false, nil
 	}
 	if !truncate {
 		return nil, false, fmt.Errorf("prompt is %d tokens but the context holds %d (use --truncate to keep its end, or a larger -c)", len(ids), ctx)
 	}
-	if room <= 0 || room > ctx/2 {
-		room = ctx / 2
-	}
-	keep := ctx - room
+	keep := ctx - max(keepFree, minFree)
 	if keep < 2 {
 		keep = 2
+	}
+	if keep > ctx {
+		return nil, false, fmt.Errorf("the context of %d tokens cannot hold a truncated prompt", ctx)
 	}
 	out := make([]int, 0, keep)
 	out = append(out, ids[0])

@@ -50,7 +50,7 @@ func (a *app) newScoreCmd() *cobra.Command {
 				return fail("create session", err)
 			}
 			defer sess.Close()
-			ids, truncated, err := fitContext(ids, sess.CtxSize(), 0, pf.truncate)
+			ids, truncated, err := fitContext(ids, sess.CtxSize(), 0, 0, pf.truncate)
 			if err != nil {
 				return fail("prompt", err)
 			}
