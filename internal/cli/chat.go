@@ -282,7 +282,7 @@ func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.Ge
 		}
 	}
 	res, err := c.sess.Generate(ctx, ids, opts)
-	if err != nil && (res == nil || res.StopReason != "interrupted") {
+	if err != nil && (res == nil || res.StopReason != model.StopInterrupted) {
 		if ctx.Err() != nil {
 			return nil, errInterrupted
 		}
@@ -316,7 +316,7 @@ func (c *chatState) once(msgs []tokenizer.Message, jsonOut bool) error {
 	} else if c.a.stdoutTerm {
 		fmt.Fprintln(c.a.stdout)
 	}
-	if res.StopReason == "interrupted" {
+	if res.StopReason == model.StopInterrupted {
 		return errInterrupted
 	}
 	return nil
@@ -391,7 +391,7 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 		answer := ""
 		if res != nil {
 			answer = strings.TrimSpace(res.Text)
-			if res.StopReason == "interrupted" {
+			if res.StopReason == model.StopInterrupted {
 				fmt.Fprintln(a.stderr, "(interrupted)")
 			}
 		}

@@ -139,7 +139,7 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 	}
 	res, err := sess.Generate(ctx, ids, opts)
 	if err != nil {
-		if res == nil || res.StopReason != "interrupted" {
+		if res == nil || res.StopReason != model.StopInterrupted {
 			if ctx.Err() != nil {
 				return errInterrupted
 			}
@@ -172,7 +172,7 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 	if mf.verbose {
 		a.printTimings(loadDur, res)
 	}
-	if res.StopReason == "interrupted" {
+	if res.StopReason == model.StopInterrupted {
 		return errInterrupted
 	}
 	return nil
