@@ -53,16 +53,21 @@ func TestPromptSources(t *testing.T) {
 		name  string
 		args  []string
 		stdin string
+		env   []string
 	}{
-		{"flag", args(base, "-p", "Once upon a time"), ""},
-		{"args", args(base, "Once", "upon", "a", "time"), ""},
-		{"file", args(base, "-f", file), ""},
-		{"stdin", base, "Once upon a time\n"},
-		{"tokens", args(base, "--tokens", idsString(run.PromptIDs, ",")), ""},
+		{"flag", args(base, "-p", "Once upon a time"), "", nil},
+		{"args", args(base, "Once", "upon", "a", "time"), "", nil},
+		{"file", args(base, "-f", file), "", nil},
+		{"stdin", base, "Once upon a time\n", nil},
+		{"tokens", args(base, "--tokens", idsString(run.PromptIDs, ",")), "", nil},
+		// The session flags reach the model: chunked prefill on one
+		// thread, and the pure-Go kernels, give the same text.
+		{"chunk-threads", args(base, "--chunk", "2", "-t", "1", "-c", "128", "-p", "Once upon a time"), "", nil},
+		{"generic-kernels", args(base, "-p", "Once upon a time"), "", []string{"GALE_CPU=generic"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := galeWith(t, runOpts{stdin: c.stdin}, c.args...)
+			r := galeWith(t, runOpts{stdin: c.stdin, env: c.env}, c.args...)
 			wantOK(t, r, c.args...)
 			if r.stdout != run.GreedyText {
 				t.Errorf("stdout\n got: %q\nwant: %q", r.stdout, run.GreedyText)
