@@ -98,3 +98,35 @@ func TestTinyMistral(t *testing.T) {
 		})
 	}
 }
+
+// TestStopEOS: generation ends at the end-of-sequence token, which is not
+// part of the output. The tiny model's config is patched to call its
+// third greedy token (reference.json greedy_16[2]) EOS, so greedy decoding
+// must stop after the first two.
+func TestStopEOS(t *testing.T) {
+	b, err := os.ReadFile(testdata("tiny-mistral", "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref tinyMistralRef
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	v := ref.Variants["bf16"]
+	dir := copyDir(t, testdata("tiny-mistral", "bf16"))
+	patchConfig(t, dir, func(c map[string]any) { c["eos_token_id"] = v.Greedy16[2] })
+	a := args([]string{"generate", "-m", dir, "--tokens", idsString(v.GreedyPrompt, ","), "-n", "16", "--json"}, greedy...)
+	r := gale(t, a...)
+	wantOK(t, r, a...)
+	var out struct {
+		IDs        []int  `json:"ids"`
+		Tokens     int    `json:"tokens"`
+		StopReason string `json:"stop_reason"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.StopReason != "eos" || idsString(out.IDs, " ") != idsString(v.Greedy16[:2], " ") || out.Tokens != 2 {
+		t.Errorf("got ids %v (%d tokens) stop_reason %q, want %v and eos", out.IDs, out.Tokens, out.StopReason, v.Greedy16[:2])
+	}
+}
