@@ -70,7 +70,7 @@ func TestLoadErrors(t *testing.T) {
 			}
 			return out
 		})
-		expectLoadError(t, dir, "model.layers.1.mlp.up_proj.weight", "missing")
+		expectLoadError(t, dir, dir, "model.layers.1.mlp.up_proj.weight", "missing")
 	})
 	t.Run("wrong shape", func(t *testing.T) {
 		dir := copyTiny(t, func(ts []safetensors.WriteTensor) []safetensors.WriteTensor {

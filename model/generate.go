@@ -63,7 +63,15 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 		Flush() string
 	}
 	if tok != nil {
-		dec = tok.NewStreamDecoder()
+		// Prime the decoder with the prompt so that the first generated
+		// piece is decoded as a continuation (its leading space kept);
+		// a BOS-only prompt still starts the text afresh.
+		d := tok.NewStreamDecoder()
+		for _, id := range prompt {
+			d.Add(id)
+		}
+		d.Flush()
+		dec = d
 	}
 	history := append([]int(nil), prompt...)
 	sampler := NewSampler(opts.Sampler)

@@ -96,7 +96,7 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Name: filepath.Base(filepath.Clean(dir)), set: set, fileLen: set.Size()}
-	if err := m.finish(setSource{set}, opts); err != nil {
+	if err := m.finish(setSource{set, dir}, opts); err != nil {
 		set.Close()
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func LoadDefault(opts LoadOptions) (*Model, error) {
 		return nil, fmt.Errorf("embedded model: %v", err)
 	}
 	m := &Model{Config: cfg, Name: DefaultName, set: f, fileLen: f.Size()}
-	if err := m.finish(setSource{f}, opts); err != nil {
+	if err := m.finish(setSource{f, "embedded model.safetensors"}, opts); err != nil {
 		return nil, err
 	}
 	tok, err := tokenizer.FromModelProto(read("tokenizer.model"))

@@ -91,13 +91,17 @@ type tensorSource interface {
 	get(name string) (*tensor.Tensor, string, error) // tensor, file it lives in, error
 }
 
-// setSource reads tensors from safetensors files.
-type setSource struct{ set tensorStore }
+// setSource reads tensors from safetensors files; where names the files
+// (a directory or a file) in messages about tensors that are absent.
+type setSource struct {
+	set   tensorStore
+	where string
+}
 
 func (s setSource) get(name string) (*tensor.Tensor, string, error) {
 	st, ok := s.set.Tensor(name)
 	if !ok {
-		return nil, "", fmt.Errorf("tensor %q is missing", name)
+		return nil, s.where, fmt.Errorf("tensor %q is missing", name)
 	}
 	dt, err := tensor.ParseDType(string(st.DType))
 	if err != nil {

@@ -1,7 +1,9 @@
 package tensor
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/klauspost/cpuid/v2"
@@ -28,6 +30,10 @@ type Pool struct {
 	job   Job
 	items int
 	grain int
+
+	// panics[w] holds a panic raised by worker w during the job in flight,
+	// re-raised on the caller's goroutine so that callers can recover it.
+	panics []any
 }
 
 // DefaultThreads is the number of physical cores, the thread count that
@@ -50,6 +56,7 @@ func NewPool(n int) *Pool {
 	}
 	p := &Pool{n: n, stop: make(chan struct{})}
 	p.start = make([]chan struct{}, n)
+	p.panics = make([]any, n)
 	for w := 1; w < n; w++ {
 		p.start[w] = make(chan struct{}, 1)
 		go p.worker(w)
@@ -69,18 +76,31 @@ func (p *Pool) Close() {
 }
 
 func (p *Pool) worker(w int) {
+	// Weights are memory-mapped: if the file shrinks under us, touching
+	// them raises SIGBUS. Turn that into a panic, which do recovers and
+	// Run re-raises, instead of a crash of the whole process.
+	debug.SetPanicOnFault(true)
 	stop := p.stop
 	for {
 		select {
 		case <-p.start[w]:
-			lo, hi := p.span(w)
-			if lo < hi {
-				p.job.Do(w, lo, hi)
-			}
+			p.do(w)
 			p.wg.Done()
 		case <-stop:
 			return
 		}
+	}
+}
+
+// do runs worker w's span of the job, catching a panic for Run.
+func (p *Pool) do(w int) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panics[w] = r
+		}
+	}()
+	if lo, hi := p.span(w); lo < hi {
+		p.job.Do(w, lo, hi)
 	}
 }
 
@@ -102,7 +122,8 @@ func (p *Pool) span(w int) (lo, hi int) {
 
 // Run splits items [0, n) into one contiguous span per worker (multiples of
 // grain, the last one shorter) and runs job on all of them, returning when
-// every span is done.
+// every span is done. A panic in any worker is re-raised here, after all
+// workers have finished.
 func (p *Pool) Run(n, grain int, job Job) {
 	if n <= 0 {
 		return
@@ -110,6 +131,8 @@ func (p *Pool) Run(n, grain int, job Job) {
 	if grain < 1 {
 		grain = 1
 	}
+	// The caller works too, on mapped weights: see worker.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	workers := p.n
 	if (n+grain-1)/grain < 2 || workers == 1 {
 		job.Do(0, 0, n)
@@ -120,9 +143,13 @@ func (p *Pool) Run(n, grain int, job Job) {
 	for w := 1; w < workers; w++ {
 		p.start[w] <- struct{}{}
 	}
-	if lo, hi := p.span(0); lo < hi {
-		job.Do(0, lo, hi)
-	}
+	p.do(0)
 	p.wg.Wait()
 	p.job = nil
+	for w, r := range p.panics {
+		if r != nil {
+			clear(p.panics)
+			panic(fmt.Sprintf("worker %d: %v", w, r))
+		}
+	}
 }

@@ -139,3 +139,35 @@ func TestNewRejectsBadSizes(t *testing.T) {
 		t.Fatalf("misaligned data read as %v", got)
 	}
 }
+
+type panicJob struct{ at int }
+
+func (j *panicJob) Do(_, lo, hi int) {
+	if lo <= j.at && j.at < hi {
+		panic("boom")
+	}
+}
+
+// TestPoolReraisesWorkerPanics: a panic on any worker reaches the caller
+// (where the CLI turns it into an error), and the pool stays usable.
+func TestPoolReraisesWorkerPanics(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for _, at := range []int{0, 50, 99} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Fatalf("panic at item %d not re-raised", at)
+				}
+			}()
+			p.Run(100, 1, &panicJob{at: at})
+		}()
+	}
+	job := &countJob{hits: make([]atomic.Int32, 10), workers: make([]atomic.Int32, 3)}
+	p.Run(10, 1, job)
+	for i := range job.hits {
+		if job.hits[i].Load() != 1 {
+			t.Fatal("pool broken after a panic")
+		}
+	}
+}
