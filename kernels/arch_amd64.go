@@ -34,7 +34,7 @@ func archInstall(l Level, t *table) {
 // installAVX2 installs the ymm kernels (AVX2, FMA, F16C).
 func installAVX2(t *table) {
 	installMatVec(t, mvF32AVX2, mvBF16AVX2, mvF16AVX2, 8)
-	installMatMul(t, &mmF32TabAVX2, &mmBF16TabAVX2, &mmF16TabAVX2, 8, 2)
+	installMatMul(t, &mmF32TabAVX2, 8, 2)
 	installElem(t, avx2Elem)
 }
 
@@ -42,6 +42,6 @@ func installAVX2(t *table) {
 // AVX2 set, which keeps whatever has no zmm version.
 func installAVX512(t *table) {
 	installMatVec(t, mvF32AVX512, mvBF16AVX512, mvF16AVX512, 16)
-	installMatMul(t, &mmF32TabAVX512, &mmBF16TabAVX512, &mmF16TabAVX512, 16, 4)
+	installMatMul(t, &mmF32TabAVX512, 16, 4)
 	installElem(t, avx512Elem)
 }

@@ -10,32 +10,8 @@ var mmF32TabAVX2 = [2][7]mmF32Fn{
 	{nil, mmF32_2x1AVX2, mmF32_2x2AVX2, mmF32_2x3AVX2, mmF32_2x4AVX2, mmF32_2x5AVX2, mmF32_2x6AVX2},
 }
 
-// mmBF16TabAVX2 holds the AVX2 BF16 microkernels: [0][t] one row, [1][t] 2 rows, t tokens.
-var mmBF16TabAVX2 = [2][7]mmU16Fn{
-	{nil, mmBF16_1x1AVX2, mmBF16_1x2AVX2, mmBF16_1x3AVX2, mmBF16_1x4AVX2, mmBF16_1x5AVX2, mmBF16_1x6AVX2},
-	{nil, mmBF16_2x1AVX2, mmBF16_2x2AVX2, mmBF16_2x3AVX2, mmBF16_2x4AVX2, mmBF16_2x5AVX2, mmBF16_2x6AVX2},
-}
-
-// mmF16TabAVX2 holds the AVX2 F16 microkernels: [0][t] one row, [1][t] 2 rows, t tokens.
-var mmF16TabAVX2 = [2][7]mmU16Fn{
-	{nil, mmF16_1x1AVX2, mmF16_1x2AVX2, mmF16_1x3AVX2, mmF16_1x4AVX2, mmF16_1x5AVX2, mmF16_1x6AVX2},
-	{nil, mmF16_2x1AVX2, mmF16_2x2AVX2, mmF16_2x3AVX2, mmF16_2x4AVX2, mmF16_2x5AVX2, mmF16_2x6AVX2},
-}
-
 // mmF32TabAVX512 holds the AVX512 F32 microkernels: [0][t] one row, [1][t] 4 rows, t tokens.
 var mmF32TabAVX512 = [2][7]mmF32Fn{
 	{nil, mmF32_1x1AVX512, mmF32_1x2AVX512, mmF32_1x3AVX512, mmF32_1x4AVX512, mmF32_1x5AVX512, mmF32_1x6AVX512},
 	{nil, mmF32_4x1AVX512, mmF32_4x2AVX512, mmF32_4x3AVX512, mmF32_4x4AVX512, mmF32_4x5AVX512, mmF32_4x6AVX512},
-}
-
-// mmBF16TabAVX512 holds the AVX512 BF16 microkernels: [0][t] one row, [1][t] 4 rows, t tokens.
-var mmBF16TabAVX512 = [2][7]mmU16Fn{
-	{nil, mmBF16_1x1AVX512, mmBF16_1x2AVX512, mmBF16_1x3AVX512, mmBF16_1x4AVX512, mmBF16_1x5AVX512, mmBF16_1x6AVX512},
-	{nil, mmBF16_4x1AVX512, mmBF16_4x2AVX512, mmBF16_4x3AVX512, mmBF16_4x4AVX512, mmBF16_4x5AVX512, mmBF16_4x6AVX512},
-}
-
-// mmF16TabAVX512 holds the AVX512 F16 microkernels: [0][t] one row, [1][t] 4 rows, t tokens.
-var mmF16TabAVX512 = [2][7]mmU16Fn{
-	{nil, mmF16_1x1AVX512, mmF16_1x2AVX512, mmF16_1x3AVX512, mmF16_1x4AVX512, mmF16_1x5AVX512, mmF16_1x6AVX512},
-	{nil, mmF16_4x1AVX512, mmF16_4x2AVX512, mmF16_4x3AVX512, mmF16_4x4AVX512, mmF16_4x5AVX512, mmF16_4x6AVX512},
 }

@@ -22,221 +22,77 @@ func mvBF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 // mvF16AVX512 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
 func mvF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 
-// mmF32_1x1AVX2 is the 1-row, 1-token matrix-product microkernel.
-func mmF32_1x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x1AVX2 is the 1-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_1x2AVX2 is the 1-row, 2-token matrix-product microkernel.
-func mmF32_1x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x2AVX2 is the 1-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_1x3AVX2 is the 1-row, 3-token matrix-product microkernel.
-func mmF32_1x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x3AVX2 is the 1-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_1x4AVX2 is the 1-row, 4-token matrix-product microkernel.
-func mmF32_1x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x4AVX2 is the 1-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_1x5AVX2 is the 1-row, 5-token matrix-product microkernel.
-func mmF32_1x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x5AVX2 is the 1-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_1x6AVX2 is the 1-row, 6-token matrix-product microkernel.
-func mmF32_1x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x6AVX2 is the 1-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_2x1AVX2 is the 2-row, 1-token matrix-product microkernel.
-func mmF32_2x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_2x1AVX2 is the 2-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+func mmF32_2x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_2x2AVX2 is the 2-row, 2-token matrix-product microkernel.
-func mmF32_2x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_2x2AVX2 is the 2-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+func mmF32_2x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_2x3AVX2 is the 2-row, 3-token matrix-product microkernel.
-func mmF32_2x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_2x3AVX2 is the 2-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+func mmF32_2x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_2x4AVX2 is the 2-row, 4-token matrix-product microkernel.
-func mmF32_2x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_2x4AVX2 is the 2-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+func mmF32_2x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_2x5AVX2 is the 2-row, 5-token matrix-product microkernel.
-func mmF32_2x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_2x5AVX2 is the 2-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+func mmF32_2x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmF32_2x6AVX2 is the 2-row, 6-token matrix-product microkernel.
-func mmF32_2x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_2x6AVX2 is the 2-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+func mmF32_2x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_1x1AVX2 is the 1-row, 1-token matrix-product microkernel.
-func mmBF16_1x1AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x1AVX512 is the 1-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_1x2AVX2 is the 1-row, 2-token matrix-product microkernel.
-func mmBF16_1x2AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x2AVX512 is the 1-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_1x3AVX2 is the 1-row, 3-token matrix-product microkernel.
-func mmBF16_1x3AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x3AVX512 is the 1-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_1x4AVX2 is the 1-row, 4-token matrix-product microkernel.
-func mmBF16_1x4AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x4AVX512 is the 1-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_1x5AVX2 is the 1-row, 5-token matrix-product microkernel.
-func mmBF16_1x5AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x5AVX512 is the 1-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_1x6AVX2 is the 1-row, 6-token matrix-product microkernel.
-func mmBF16_1x6AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_1x6AVX512 is the 1-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+func mmF32_1x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_2x1AVX2 is the 2-row, 1-token matrix-product microkernel.
-func mmBF16_2x1AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_4x1AVX512 is the 4-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+func mmF32_4x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_2x2AVX2 is the 2-row, 2-token matrix-product microkernel.
-func mmBF16_2x2AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_4x2AVX512 is the 4-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+func mmF32_4x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_2x3AVX2 is the 2-row, 3-token matrix-product microkernel.
-func mmBF16_2x3AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_4x3AVX512 is the 4-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+func mmF32_4x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_2x4AVX2 is the 2-row, 4-token matrix-product microkernel.
-func mmBF16_2x4AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_4x4AVX512 is the 4-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+func mmF32_4x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_2x5AVX2 is the 2-row, 5-token matrix-product microkernel.
-func mmBF16_2x5AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_4x5AVX512 is the 4-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+func mmF32_4x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
-// mmBF16_2x6AVX2 is the 2-row, 6-token matrix-product microkernel.
-func mmBF16_2x6AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x1AVX2 is the 1-row, 1-token matrix-product microkernel.
-func mmF16_1x1AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x2AVX2 is the 1-row, 2-token matrix-product microkernel.
-func mmF16_1x2AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x3AVX2 is the 1-row, 3-token matrix-product microkernel.
-func mmF16_1x3AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x4AVX2 is the 1-row, 4-token matrix-product microkernel.
-func mmF16_1x4AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x5AVX2 is the 1-row, 5-token matrix-product microkernel.
-func mmF16_1x5AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x6AVX2 is the 1-row, 6-token matrix-product microkernel.
-func mmF16_1x6AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_2x1AVX2 is the 2-row, 1-token matrix-product microkernel.
-func mmF16_2x1AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_2x2AVX2 is the 2-row, 2-token matrix-product microkernel.
-func mmF16_2x2AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_2x3AVX2 is the 2-row, 3-token matrix-product microkernel.
-func mmF16_2x3AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_2x4AVX2 is the 2-row, 4-token matrix-product microkernel.
-func mmF16_2x4AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_2x5AVX2 is the 2-row, 5-token matrix-product microkernel.
-func mmF16_2x5AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_2x6AVX2 is the 2-row, 6-token matrix-product microkernel.
-func mmF16_2x6AVX2(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_1x1AVX512 is the 1-row, 1-token matrix-product microkernel.
-func mmF32_1x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_1x2AVX512 is the 1-row, 2-token matrix-product microkernel.
-func mmF32_1x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_1x3AVX512 is the 1-row, 3-token matrix-product microkernel.
-func mmF32_1x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_1x4AVX512 is the 1-row, 4-token matrix-product microkernel.
-func mmF32_1x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_1x5AVX512 is the 1-row, 5-token matrix-product microkernel.
-func mmF32_1x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_1x6AVX512 is the 1-row, 6-token matrix-product microkernel.
-func mmF32_1x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_4x1AVX512 is the 4-row, 1-token matrix-product microkernel.
-func mmF32_4x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_4x2AVX512 is the 4-row, 2-token matrix-product microkernel.
-func mmF32_4x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_4x3AVX512 is the 4-row, 3-token matrix-product microkernel.
-func mmF32_4x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_4x4AVX512 is the 4-row, 4-token matrix-product microkernel.
-func mmF32_4x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_4x5AVX512 is the 4-row, 5-token matrix-product microkernel.
-func mmF32_4x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF32_4x6AVX512 is the 4-row, 6-token matrix-product microkernel.
-func mmF32_4x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_1x1AVX512 is the 1-row, 1-token matrix-product microkernel.
-func mmBF16_1x1AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_1x2AVX512 is the 1-row, 2-token matrix-product microkernel.
-func mmBF16_1x2AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_1x3AVX512 is the 1-row, 3-token matrix-product microkernel.
-func mmBF16_1x3AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_1x4AVX512 is the 1-row, 4-token matrix-product microkernel.
-func mmBF16_1x4AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_1x5AVX512 is the 1-row, 5-token matrix-product microkernel.
-func mmBF16_1x5AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_1x6AVX512 is the 1-row, 6-token matrix-product microkernel.
-func mmBF16_1x6AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_4x1AVX512 is the 4-row, 1-token matrix-product microkernel.
-func mmBF16_4x1AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_4x2AVX512 is the 4-row, 2-token matrix-product microkernel.
-func mmBF16_4x2AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_4x3AVX512 is the 4-row, 3-token matrix-product microkernel.
-func mmBF16_4x3AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_4x4AVX512 is the 4-row, 4-token matrix-product microkernel.
-func mmBF16_4x4AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_4x5AVX512 is the 4-row, 5-token matrix-product microkernel.
-func mmBF16_4x5AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmBF16_4x6AVX512 is the 4-row, 6-token matrix-product microkernel.
-func mmBF16_4x6AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x1AVX512 is the 1-row, 1-token matrix-product microkernel.
-func mmF16_1x1AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x2AVX512 is the 1-row, 2-token matrix-product microkernel.
-func mmF16_1x2AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x3AVX512 is the 1-row, 3-token matrix-product microkernel.
-func mmF16_1x3AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x4AVX512 is the 1-row, 4-token matrix-product microkernel.
-func mmF16_1x4AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x5AVX512 is the 1-row, 5-token matrix-product microkernel.
-func mmF16_1x5AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_1x6AVX512 is the 1-row, 6-token matrix-product microkernel.
-func mmF16_1x6AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_4x1AVX512 is the 4-row, 1-token matrix-product microkernel.
-func mmF16_4x1AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_4x2AVX512 is the 4-row, 2-token matrix-product microkernel.
-func mmF16_4x2AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_4x3AVX512 is the 4-row, 3-token matrix-product microkernel.
-func mmF16_4x3AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_4x4AVX512 is the 4-row, 4-token matrix-product microkernel.
-func mmF16_4x4AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_4x5AVX512 is the 4-row, 5-token matrix-product microkernel.
-func mmF16_4x5AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
-
-// mmF16_4x6AVX512 is the 4-row, 6-token matrix-product microkernel.
-func mmF16_4x6AVX512(x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, n int, add int)
+// mmF32_4x6AVX512 is the 4-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+func mmF32_4x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // cvtBF16AVX2 widens bfloat16 to float32. n is a multiple of the vector width.
 func cvtBF16AVX2(dst *float32, src *uint16, n int)

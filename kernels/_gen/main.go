@@ -19,6 +19,9 @@ import (
 var tabOut = flag.String("tab", "", "Go file for the microkernel tables")
 
 func main() {
+	flag.IntVar(&prefetchAhead, "pf", prefetchAhead, "matvec prefetch distance (bytes, 0: none)")
+	flag.IntVar(&mmPrefetch, "mmpf", mmPrefetch, "matmul bf16 weight prefetch distance (bytes, 0: none)")
+	flag.BoolVar(&mmBF16, "mmbf16", mmBF16, "also generate the in-loop bf16 matmul kernels (for measurement)")
 	flag.Parse()
 	ConstraintExpr("amd64,!noasm")
 	genMatVec()

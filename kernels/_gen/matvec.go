@@ -21,8 +21,9 @@ func genMatVec() {
 	}
 }
 
-// prefetchAhead is how far ahead (bytes) each weight stream is prefetched.
-const prefetchAhead = 1024
+// prefetchAhead is how far ahead (bytes) each weight stream is prefetched
+// (measured best among 512-4096 on the target machine).
+var prefetchAhead = 2048
 
 func matVec(l level, d dtype) {
 	fname := name("mv"+d.name, l)
@@ -54,7 +55,7 @@ func matVec(l level, d dtype) {
 			VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 4 * W * k}, xs[k])
 		}
 		for r := 0; r < nr; r++ {
-			if u > 1 {
+			if u > 1 && prefetchAhead > 0 {
 				for off := 0; off < u*wbytes; off += 64 {
 					PREFETCHT0(Mem{Base: ptrs[r], Index: i, Scale: scaleW, Disp: prefetchAhead + off})
 				}
@@ -72,13 +73,9 @@ func matVec(l level, d dtype) {
 		}
 	}
 
-	block := func(nr int, lbl string) {
-		ptrs := []Register{w}
-		for r := 1; r < nr; r++ {
-			p := GP64()
-			LEAQ(Mem{Base: ptrs[r-1], Index: ldw, Scale: 1}, p)
-			ptrs = append(ptrs, p)
-		}
+	// block computes nr rows whose weights start at ptrs and whose
+	// results go to ys.
+	block := func(nr int, lbl string, ptrs []Register, ys []Mem) {
 		acc := make([][]VecVirtual, nr)
 		for r := range acc {
 			acc[r] = make([]VecVirtual, unroll)
@@ -110,26 +107,54 @@ func matVec(l level, d dtype) {
 				VADDPS(acc[r][k], acc[r][0], acc[r][0])
 			}
 			s := reduceLow(l, acc[r][0])
-			VMOVSS(s, Mem{Base: y, Disp: 4 * r})
+			VMOVSS(s, ys[r])
 		}
 	}
 
+	// The four rows computed together are q = rows/4 apart (r, r+q,
+	// r+2q, r+3q), so each of the four weight streams runs through
+	// consecutive rows, contiguous in memory: the prefetches ahead of the
+	// end of a row fetch the start of that stream's next row.
+	q := GP64()
+	MOVQ(rows, q)
+	SHRQ(U8(2), q)
+	qw := GP64() // q rows of weights, in bytes
+	MOVQ(q, qw)
+	IMULQ(ldw, qw)
+	p1, p2, p3 := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: w, Index: qw, Scale: 1}, p1)
+	LEAQ(Mem{Base: p1, Index: qw, Scale: 1}, p2)
+	LEAQ(Mem{Base: p2, Index: qw, Scale: 1}, p3)
+	qy := GP64() // q results, in bytes
+	MOVQ(q, qy)
+	SHLQ(U8(2), qy)
+	y3 := GP64()
+	LEAQ(Mem{Base: y, Index: qy, Scale: 2}, y3)
+	ADDQ(qy, y3)
 	Label("rows4")
-	CMPQ(rows, U8(4))
-	JL(LabelRef("rows1"))
-	block(4, "r4")
-	ADDQ(U8(16), y)
-	LEAQ(Mem{Base: w, Index: ldw, Scale: 4}, w)
-	SUBQ(U8(4), rows)
-	JMP(LabelRef("rows4"))
-	Label("rows1")
-	CMPQ(rows, U8(1))
-	JL(LabelRef("done"))
-	block(1, "r1")
+	TESTQ(q, q)
+	JZ(LabelRef("rows1"))
+	block(4, "r4", []Register{w, p1, p2, p3},
+		[]Mem{{Base: y}, {Base: y, Index: qy, Scale: 1}, {Base: y, Index: qy, Scale: 2}, {Base: y3}})
 	ADDQ(U8(4), y)
+	ADDQ(U8(4), y3)
 	ADDQ(ldw, w)
+	ADDQ(ldw, p1)
+	ADDQ(ldw, p2)
+	ADDQ(ldw, p3)
+	DECQ(q)
+	JMP(LabelRef("rows4"))
+	// The rows%4 left over follow the last quarter.
+	Label("rows1")
+	ANDQ(U8(3), rows)
+	Label("rows1loop")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	block(1, "r1", []Register{p3}, []Mem{{Base: y3}})
+	ADDQ(U8(4), y3)
+	ADDQ(ldw, p3)
 	DECQ(rows)
-	JMP(LabelRef("rows1"))
+	JMP(LabelRef("rows1loop"))
 	Label("done")
 	VZEROUPPER()
 	RET()
