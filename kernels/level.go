@@ -43,17 +43,30 @@ var current = Generic
 // Current reports the level in use.
 func Current() Level { return current }
 
-// Levels lists the levels this machine and build can run, lowest first.
-// Generic is always present.
+// Levels lists the levels this machine and build can run, lowest first,
+// up to the cap set by GALE_CPU. Generic is always present.
 func Levels() []Level {
 	out := []Level{Generic}
+	if capped && capLevel == Generic {
+		return out
+	}
 	for _, l := range archLevels() {
 		out = append(out, l)
+		if capped && l == capLevel {
+			break
+		}
 	}
 	return out
 }
 
-// Supported reports whether l can run on this machine and build.
+// capLevel is the GALE_CPU cap, in force when capped is set.
+var (
+	capLevel Level
+	capped   bool
+)
+
+// Supported reports whether l can run on this machine and build (within
+// the GALE_CPU cap).
 func Supported(l Level) bool {
 	for _, s := range Levels() {
 		if s == l {
@@ -100,7 +113,9 @@ func init() {
 			// variable caps, it never raises.
 			EnvError = fmt.Errorf("GALE_CPU=%s is not available here; using %s", want, l)
 		default:
-			l = want
+			// Capping Levels too means nothing, not even a test's
+			// SetLevel, runs a level above the cap.
+			l, capLevel, capped = want, want, true
 		}
 	}
 	if err := SetLevel(l); err != nil {
