@@ -50,6 +50,14 @@ func axpyF32NEON(out, v *float32, n int, a float32)
 //go:noescape
 func axpyF16NEON(out *float32, v *uint16, n int, a float32)
 
+// axpy4*NEON do out[i] += sum_{j<4} p[j]*v[j*stride+i] for i < n.
+//
+//go:noescape
+func axpy4F32NEON(out, v *float32, n, stride int, p *float32)
+
+//go:noescape
+func axpy4F16NEON(out *float32, v *uint16, n, stride int, p *float32)
+
 //go:noescape
 func addNEON(dst, x *float32, n int)
 
@@ -323,28 +331,46 @@ func matMulF16Neon(y []float32, ldy int, x []float32, t int, w []uint16) {
 	matMul(y, ldy, x, t, w, mm4x4F16NEON, rowsF16, dotF16Neon, tailDotF16)
 }
 
+// weightedSumNeon adds four value rows per assembly call (one load and
+// store of out per four rows), then the remaining rows one at a time, and
+// the last d%4 columns in Go.
 func weightedSumNeon(out, p, v []float32, stride int) {
 	d := len(out)
 	d4 := d &^ 3
+	if d4 > 0 {
+		j := 0
+		for ; j+4 <= len(p); j += 4 {
+			vj := v[j*stride : (j+3)*stride+d] // bounds of all four rows
+			axpy4F32NEON(&out[0], &vj[0], d4, stride, &p[j])
+		}
+		for ; j < len(p); j++ {
+			axpyF32NEON(&out[0], &v[j*stride : j*stride+d][0], d4, p[j])
+		}
+	}
 	for j, pj := range p {
 		vj := v[j*stride : j*stride+d]
-		if d4 > 0 {
-			axpyF32NEON(&out[0], &vj[0], d4, pj)
-		}
 		for i := d4; i < d; i++ {
 			out[i] += pj * vj[i]
 		}
 	}
 }
 
+// weightedSumF16Neon is weightedSumNeon with half-precision values.
 func weightedSumF16Neon(out, p []float32, v []uint16, stride int) {
 	d := len(out)
 	d4 := d &^ 3
+	if d4 > 0 {
+		j := 0
+		for ; j+4 <= len(p); j += 4 {
+			vj := v[j*stride : (j+3)*stride+d]
+			axpy4F16NEON(&out[0], &vj[0], d4, stride, &p[j])
+		}
+		for ; j < len(p); j++ {
+			axpyF16NEON(&out[0], &v[j*stride : j*stride+d][0], d4, p[j])
+		}
+	}
 	for j, pj := range p {
 		vj := v[j*stride : j*stride+d]
-		if d4 > 0 {
-			axpyF16NEON(&out[0], &vj[0], d4, pj)
-		}
 		for i := d4; i < d; i++ {
 			out[i] += pj * F16ToFloat(vj[i])
 		}

@@ -646,6 +646,130 @@ axpyf16_loop4:
 axpyf16_done:
 	RET
 
+// Four value rows at once: out[i] += p[0]*v[i] + p[1]*v[stride+i] +
+// p[2]*v[2*stride+i] + p[3]*v[3*stride+i], so out is loaded and stored once
+// per four rows. Two chains (rows 0 and 2 onto out, rows 1 and 3 onto a
+// product) keep consecutive FMLAs independent. n is a multiple of 4.
+
+// AXPY4ARGS expects R0 = out, R1 = v, R5 = n, R6 = stride in bytes and
+// R7 = p. It sets R1..R4 = the four rows, V28..V31 = p[0..3] in every lane,
+// R5 = 8-float blocks and R8 = trailing 4-float block (0 or 1).
+#define AXPY4SETUP \
+	ADD    R6, R1, R2          \
+	ADD    R6, R2, R3          \
+	ADD    R6, R3, R4          \
+	VLD1   (R7), [V27.S4]      \
+	VDUP   V27.S[0], V28.S4    \
+	VDUP   V27.S[1], V29.S4    \
+	VDUP   V27.S[2], V30.S4    \
+	VDUP   V27.S[3], V31.S4    \
+	AND    $7, R5, R8          \
+	LSR    $2, R8, R8          \
+	LSR    $3, R5, R5
+
+// AXPY4FMA8 adds rows V2:V3, V4:V5, V6:V7, V8:V9 into out V0:V1.
+#define AXPY4FMA8 \
+	VFMLA V2.S4, V28.S4, V0.S4  \
+	VFMLA V3.S4, V28.S4, V1.S4  \
+	FMUL4(29, 4, 10)            \
+	FMUL4(29, 5, 11)            \
+	VFMLA V6.S4, V30.S4, V0.S4  \
+	VFMLA V7.S4, V30.S4, V1.S4  \
+	VFMLA V8.S4, V31.S4, V10.S4 \
+	VFMLA V9.S4, V31.S4, V11.S4 \
+	FADD4(10, 0, 0)             \
+	FADD4(11, 1, 1)
+
+// AXPY4FMA4 adds rows V2, V4, V6, V8 into out V0.
+#define AXPY4FMA4 \
+	VFMLA V2.S4, V28.S4, V0.S4  \
+	FMUL4(29, 4, 10)            \
+	VFMLA V6.S4, V30.S4, V0.S4  \
+	VFMLA V8.S4, V31.S4, V10.S4 \
+	FADD4(10, 0, 0)
+
+// func axpy4F32NEON(out, v *float32, n, stride int, p *float32)
+TEXT ·axpy4F32NEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD v+8(FP), R1
+	MOVD n+16(FP), R5
+	MOVD stride+24(FP), R6
+	LSL  $2, R6, R6 // float32 values
+	MOVD p+32(FP), R7
+	AXPY4SETUP
+	CBZ  R5, axpy4f32_tail
+
+axpy4f32_loop8:
+	VLD1   (R0), [V0.S4, V1.S4]
+	VLD1.P 32(R1), [V2.S4, V3.S4]
+	VLD1.P 32(R2), [V4.S4, V5.S4]
+	VLD1.P 32(R3), [V6.S4, V7.S4]
+	VLD1.P 32(R4), [V8.S4, V9.S4]
+	AXPY4FMA8
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS   $1, R5
+	BNE    axpy4f32_loop8
+
+axpy4f32_tail:
+	CBZ  R8, axpy4f32_done
+	VLD1 (R0), [V0.S4]
+	VLD1 (R1), [V2.S4]
+	VLD1 (R2), [V4.S4]
+	VLD1 (R3), [V6.S4]
+	VLD1 (R4), [V8.S4]
+	AXPY4FMA4
+	VST1 [V0.S4], (R0)
+
+axpy4f32_done:
+	RET
+
+// func axpy4F16NEON(out *float32, v *uint16, n, stride int, p *float32)
+TEXT ·axpy4F16NEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD v+8(FP), R1
+	MOVD n+16(FP), R5
+	MOVD stride+24(FP), R6
+	LSL  $1, R6, R6 // half values
+	MOVD p+32(FP), R7
+	AXPY4SETUP
+	CBZ  R5, axpy4f16_tail
+
+axpy4f16_loop8:
+	VLD1   (R0), [V0.S4, V1.S4]
+	VLD1.P 16(R1), [V12.H8]
+	VLD1.P 16(R2), [V13.H8]
+	VLD1.P 16(R3), [V14.H8]
+	VLD1.P 16(R4), [V15.H8]
+	FCVTL(12, 2)
+	FCVTL2(12, 3)
+	FCVTL(13, 4)
+	FCVTL2(13, 5)
+	FCVTL(14, 6)
+	FCVTL2(14, 7)
+	FCVTL(15, 8)
+	FCVTL2(15, 9)
+	AXPY4FMA8
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUBS   $1, R5
+	BNE    axpy4f16_loop8
+
+axpy4f16_tail:
+	CBZ  R8, axpy4f16_done
+	VLD1 (R0), [V0.S4]
+	VLD1 (R1), [V12.H4]
+	VLD1 (R2), [V13.H4]
+	VLD1 (R3), [V14.H4]
+	VLD1 (R4), [V15.H4]
+	FCVTL(12, 2)
+	FCVTL(13, 4)
+	FCVTL(14, 6)
+	FCVTL(15, 8)
+	AXPY4FMA4
+	VST1 [V0.S4], (R0)
+
+axpy4f16_done:
+	RET
+
 // ---------------------------------------------------------------------------
 // Element-wise kernels.
 
