@@ -417,29 +417,35 @@ func TestSoftmax(t *testing.T) {
 				Softmax(x)
 				what := fmt.Sprintf("Softmax n=%d spread=%v", n, spread)
 				out.check(t, what, nil)
-				if n == 0 {
-					continue
-				}
-				m := math.Inf(-1)
-				for _, v := range in {
-					m = math.Max(m, v)
-				}
-				var s float64
-				for _, v := range in {
-					s += math.Exp(v - m)
-				}
-				for i, v := range in {
-					want := math.Exp(v-m) / s
-					// exp within a few ulp, the sum of n terms, a division.
-					tol := want*(4e-6+float64(n)*math.Ldexp(1, -23)) + 1e-45
-					if want < 1.2e-38 { // float32 subnormal results: absolute bound
-						tol = 2e-38
-					}
-					tkClose(t, fmt.Sprintf("%s x[%d]=%v", what, i, v), x[i], want, tol)
-				}
+				tkCheckSoftmax(t, what, x, in)
 			}
 		}
 	})
+}
+
+// tkCheckSoftmax compares x = Softmax(in) with a float64 softmax: exp is
+// within a few ulp, then a sum of n terms and a division.
+func tkCheckSoftmax(t *testing.T, what string, x []float32, in []float64) {
+	t.Helper()
+	if len(in) == 0 {
+		return
+	}
+	m := math.Inf(-1)
+	for _, v := range in {
+		m = math.Max(m, v)
+	}
+	var s float64
+	for _, v := range in {
+		s += math.Exp(v - m)
+	}
+	for i, v := range in {
+		want := math.Exp(v-m) / s
+		tol := want*(4e-6+float64(len(in))*math.Ldexp(1, -23)) + 1e-45
+		if want < 1.2e-38 { // float32 subnormal results: absolute bound
+			tol = 2e-38
+		}
+		tkClose(t, fmt.Sprintf("%s x[%d]=%v", what, i, v), x[i], want, tol)
+	}
 }
 
 func TestRMSNorm(t *testing.T) {
@@ -501,11 +507,7 @@ func TestSwiGLU(t *testing.T) {
 				SwiGLU(o, g, u)
 				what := fmt.Sprintf("SwiGLU n=%d alias=%d", n, alias)
 				out.check(t, what, nil)
-				for i := range gs {
-					gv := float64(gs[i])
-					want := gv / (1 + math.Exp(-gv)) * float64(us[i])
-					tkClose(t, fmt.Sprintf("%s g=%v", what, gv), o[i], want, math.Abs(want)*4e-6+1e-37)
-				}
+				tkCheckSwiGLU(t, what, o, gs, us)
 			}
 		}
 		// Extremes: exp(-g) overflows for g << 0 (result -0), vanishes for g >> 0.
@@ -518,6 +520,17 @@ func TestSwiGLU(t *testing.T) {
 			tkClose(t, fmt.Sprintf("SwiGLU(%v)", gv), o[i], want, math.Abs(want)*4e-6+1e-37)
 		}
 	})
+}
+
+// tkCheckSwiGLU compares out with g/(1+e^-g)*u in float64: exp within a
+// few ulp, then an add, a division and a multiply.
+func tkCheckSwiGLU(t *testing.T, what string, out, g, u []float32) {
+	t.Helper()
+	for i := range g {
+		gv := float64(g[i])
+		want := gv / (1 + math.Exp(-gv)) * float64(u[i])
+		tkClose(t, fmt.Sprintf("%s g=%v", what, gv), out[i], want, math.Abs(want)*4e-6+1e-37)
+	}
 }
 
 func TestRoPE(t *testing.T) {
