@@ -271,15 +271,16 @@ func scoresF16Neon(s, q []float32, k []uint16, stride int, scale float32) {
 	}
 }
 
-// matMul runs the 4x4 microkernel over every whole block of 4 tokens by 4
-// rows, then covers the leftover tokens with the four-row matrix-vector
-// kernel (rows) and the leftover rows of whole token blocks with single
-// dot products (dot), and finally adds the last n%4 products of every
-// output in Go (tail). The microkernel and rows only see the first n&^3
-// columns.
+// matMul walks the weights in blocks of 4 rows and, while a block is hot
+// in cache, runs the 4x4 microkernel (mm) over every whole block of 4
+// tokens and the four-row kernel (d4) over the 0-3 leftover tokens; so the
+// weights are read from memory once per call whatever t is. Leftover rows
+// (nr%4) use single dot products (dot). The assembly sees only the first
+// n&^3 columns; the last n%4 products of every output are added in Go
+// (tail).
 func matMul[W float32 | uint16](y []float32, ldy int, x []float32, t int, w []W,
 	mm func(y *float32, ldy int, x *float32, w *W, n, ld int),
-	rows func(y, x []float32, w []W, stride int),
+	d4 func(y, x *float32, w *W, n, stride int),
 	dot func(x []float32, w []W) float32,
 	tail func(x []float32, w []W, k int) float32) {
 	n := len(x) / t
@@ -288,47 +289,55 @@ func matMul[W float32 | uint16](y []float32, ldy int, x []float32, t int, w []W,
 	w = w[:nr*n]
 	y = y[:(t-1)*ldy+nr]
 	n4 := n &^ 3
-	i := 0
-	if n4 > 0 {
-		for ; i+4 <= t; i += 4 {
-			xi := x[i*n : (i+4)*n]
-			r := 0
-			for ; r+4 <= nr; r += 4 {
-				yi := y[i*ldy+r : (i+3)*ldy+r+4]
-				wr := w[r*n : (r+4)*n]
-				mm(&yi[0], ldy, &xi[0], &wr[0], n4, n)
-			}
-			for ; r < nr; r++ {
-				wr := w[r*n : r*n+n4]
-				for ii := i; ii < i+4; ii++ {
-					y[ii*ldy+r] = dot(x[ii*n:ii*n+n4], wr)
-				}
+	t4 := t &^ 3
+	if n4 == 0 {
+		for i := 0; i < t; i++ {
+			for r := 0; r < nr; r++ {
+				y[i*ldy+r] = tail(x[i*n:(i+1)*n], w[r*n:(r+1)*n], 0)
 			}
 		}
-		if n4 < n {
-			for ii := 0; ii < i; ii++ {
-				xi := x[ii*n : (ii+1)*n]
-				for r := 0; r < nr; r++ {
-					y[ii*ldy+r] += tail(xi, w[r*n:(r+1)*n], n4)
-				}
-			}
+		return
+	}
+	r := 0
+	for ; r+4 <= nr; r += 4 {
+		wr := w[r*n : (r+4)*n]
+		i := 0
+		for ; i < t4; i += 4 {
+			yi := y[i*ldy+r : (i+3)*ldy+r+4] // bounds of all 16 outputs
+			xi := x[i*n : (i+4)*n]
+			mm(&yi[0], ldy, &xi[0], &wr[0], n4, n)
+		}
+		for ; i < t; i++ {
+			yi := y[i*ldy+r : i*ldy+r+4]
+			d4(&yi[0], &x[i*n], &wr[0], n4, n)
 		}
 	}
-	for ; i < t; i++ {
-		rows(y[i*ldy:i*ldy+nr], x[i*n:(i+1)*n], w, n)
+	for ; r < nr; r++ {
+		wr := w[r*n : r*n+n4]
+		for i := 0; i < t; i++ {
+			y[i*ldy+r] = dot(x[i*n:i*n+n4], wr)
+		}
+	}
+	if n4 < n {
+		for i := 0; i < t; i++ {
+			xi := x[i*n : (i+1)*n]
+			for r := 0; r < nr; r++ {
+				y[i*ldy+r] += tail(xi, w[r*n:(r+1)*n], n4)
+			}
+		}
 	}
 }
 
 func matMulF32Neon(y []float32, ldy int, x []float32, t int, w []float32) {
-	matMul(y, ldy, x, t, w, mm4x4F32NEON, rowsF32, dotF32Neon, tailDotF32)
+	matMul(y, ldy, x, t, w, mm4x4F32NEON, dot4F32NEON, dotF32Neon, tailDotF32)
 }
 
 func matMulBF16Neon(y []float32, ldy int, x []float32, t int, w []uint16) {
-	matMul(y, ldy, x, t, w, mm4x4BF16NEON, rowsBF16, dotBF16Neon, tailDotBF16)
+	matMul(y, ldy, x, t, w, mm4x4BF16NEON, dot4BF16NEON, dotBF16Neon, tailDotBF16)
 }
 
 func matMulF16Neon(y []float32, ldy int, x []float32, t int, w []uint16) {
-	matMul(y, ldy, x, t, w, mm4x4F16NEON, rowsF16, dotF16Neon, tailDotF16)
+	matMul(y, ldy, x, t, w, mm4x4F16NEON, dot4F16NEON, dotF16Neon, tailDotF16)
 }
 
 // weightedSumNeon adds four value rows per assembly call (one load and

@@ -6,8 +6,10 @@
 //   - ABI0, leaf, no frame: arguments and results on the stack.
 //   - Element counts n are multiples of 4 (possibly 0); the Go wrappers in
 //     neon_arm64.go do the remaining 0-3 elements in Go and check bounds.
-//   - Main loops take 16 floats per iteration into four independent
-//     accumulators (to hide FMLA latency); a 4-float loop follows.
+//   - Single-row loops take 16 floats per iteration into four independent
+//     accumulators (to hide FMLA latency), then 4 floats at a time;
+//     multi-row kernels (4 rows, 4x4 tokens x rows) keep one or two
+//     accumulators per output instead.
 //   - V registers are all caller-saved under Go's ABI, so any may be used.
 //
 // Go's arm64 assembler has no mnemonics for most floating-point vector
@@ -68,7 +70,7 @@
 
 // REDUCE4 sums the four lanes of each of the four accumulators a, b, c, d
 // into one vector dst = [sum a, sum b, sum c, sum d], using t as scratch
-// (dst must differ from b, c, d and t from d).
+// (dst must differ from c and d, and t from dst).
 #define REDUCE4(a, b, c, d, t, dst) \
 	FADDP4(b, a, dst) \
 	FADDP4(d, c, t)   \
@@ -223,8 +225,8 @@ dotf16_done:
 // apart. y[r] = sum_k x[k] * w[r*stride+k] for r = 0..3, written as one
 // 4-float store. Two accumulators per row, 8 floats per iteration.
 
-// DOT4ARGS loads the arguments (written out in each function rather than
-// in a macro so that go vet can check the frame offsets).
+// The macros never touch the argument frame: each function loads its own
+// arguments, because go vet checks frame offsets only outside macros.
 //
 // DOT4PROLOGUE expects R5 = y, R0 = x, R1 = w, R6 = n and R8 = the row
 // stride in bytes. It sets R1..R4 = the four rows, R6 = 8-float blocks,
