@@ -150,7 +150,10 @@ func softmaxAVX2Go(x []float32) {
 		s += e
 	}
 	inv := 1 / s
-	for i := range x {
+	if m8 > 0 {
+		scaleAVX2(&x[0], m8, inv)
+	}
+	for i := m8; i < len(x); i++ {
 		x[i] *= inv
 	}
 }
