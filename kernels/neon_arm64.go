@@ -73,7 +73,8 @@ func bf16ToF32NEON(dst *float32, src *uint16, n int)
 //go:noescape
 func f16ToF32NEON(dst *float32, src *uint16, n int)
 
-// maxF32NEON needs n >= 4.
+// ropeHalfNEON rotates pairs (lo[i], hi[i]); ropePairsNEON pairs
+// (x[2i], x[2i+1]); n counts pairs.
 //
 //go:noescape
 func ropeHalfNEON(lo, hi, cos, sin *float32, n int)
@@ -84,9 +85,13 @@ func ropePairsNEON(x, cos, sin *float32, n int)
 //go:noescape
 func f32ToF16NEON(dst *uint16, src *float32, n int)
 
+// maxF32NEON needs n >= 4.
+//
 //go:noescape
 func maxF32NEON(x *float32, n int) float32
 
+// expSumNEON replaces x[i] by e^(x[i]-m) and returns their sum.
+//
 //go:noescape
 func expSumNEON(x *float32, n int, m float32) float32
 
