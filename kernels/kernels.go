@@ -321,7 +321,9 @@ func BF16ToF32(dst []float32, src []uint16) {
 	fn.bf16ToF32(dst, src)
 }
 
-// F16ToF32 widens half-precision values: dst[i] = F16ToFloat(src[i]).
+// F16ToF32 widens half-precision values: dst[i] = F16ToFloat(src[i]),
+// except that the assembly levels (F16C, FCVTL) return signalling NaNs
+// quieted, as the hardware does.
 func F16ToF32(dst []float32, src []uint16) {
 	if len(dst) != len(src) {
 		panic("kernels: F16ToF32 length mismatch")
