@@ -56,26 +56,6 @@ func mvF32(k mvF32Fn, lanes int, y, w, x []float32, ldw int) {
 }
 
 func installMatVec(t *table, kf mvF32Fn, kb, kh mvU16Fn, lanes int) {
-	t.dotF32 = func(x, w []float32) float32 {
-		var s [1]float32
-		mvF32(kf, lanes, s[:], w, x, len(x))
-		return s[0]
-	}
-	t.dotBF16 = func(x []float32, w []uint16) float32 {
-		var s [1]float32
-		mvU16(kb, lanes, s[:], w, x, len(x), BF16ToFloat)
-		return s[0]
-	}
-	t.dotF16 = func(x []float32, w []uint16) float32 {
-		var s [1]float32
-		mvU16(kh, lanes, s[:], w, x, len(x), F16ToFloat)
-		return s[0]
-	}
-	t.sumSquaresFn = func(x []float32) float32 {
-		var s [1]float32
-		mvF32(kf, lanes, s[:], x, x, len(x))
-		return s[0]
-	}
 	t.matVecF32 = func(y, w, x []float32) { mvF32(kf, lanes, y, w, x, len(x)) }
 	t.matVecBF16 = func(y []float32, w []uint16, x []float32) { mvU16(kb, lanes, y, w, x, len(x), BF16ToFloat) }
 	t.matVecF16 = func(y []float32, w []uint16, x []float32) { mvU16(kh, lanes, y, w, x, len(x), F16ToFloat) }
@@ -92,3 +72,70 @@ func installMatVec(t *table, kf mvF32Fn, kb, kh mvU16Fn, lanes int) {
 		}
 	}
 }
+
+// The dot products call the assembly directly (not through a function
+// value) so that, with the stubs' //go:noescape, the one-element result
+// stays on the stack: no allocation per call.
+
+func dotF32AVX2Go(x, w []float32) float32 {
+	n := len(x)
+	nm := n &^ 7
+	var s float32
+	if nm > 0 {
+		mvF32AVX2(&s, &w[0], &x[0], nm, 1, nm)
+	}
+	return s + dotF32Generic(x[nm:], w[nm:n])
+}
+
+func dotBF16AVX2Go(x []float32, w []uint16) float32 {
+	n := len(x)
+	nm := n &^ 7
+	var s float32
+	if nm > 0 {
+		mvBF16AVX2(&s, &w[0], &x[0], nm, 1, nm)
+	}
+	return s + dotTail(x[nm:], w[nm:n], BF16ToFloat)
+}
+
+func dotF16AVX2Go(x []float32, w []uint16) float32 {
+	n := len(x)
+	nm := n &^ 7
+	var s float32
+	if nm > 0 {
+		mvF16AVX2(&s, &w[0], &x[0], nm, 1, nm)
+	}
+	return s + dotTail(x[nm:], w[nm:n], F16ToFloat)
+}
+
+func dotF32AVX512Go(x, w []float32) float32 {
+	n := len(x)
+	nm := n &^ 15
+	var s float32
+	if nm > 0 {
+		mvF32AVX512(&s, &w[0], &x[0], nm, 1, nm)
+	}
+	return s + dotF32Generic(x[nm:], w[nm:n])
+}
+
+func dotBF16AVX512Go(x []float32, w []uint16) float32 {
+	n := len(x)
+	nm := n &^ 15
+	var s float32
+	if nm > 0 {
+		mvBF16AVX512(&s, &w[0], &x[0], nm, 1, nm)
+	}
+	return s + dotTail(x[nm:], w[nm:n], BF16ToFloat)
+}
+
+func dotF16AVX512Go(x []float32, w []uint16) float32 {
+	n := len(x)
+	nm := n &^ 15
+	var s float32
+	if nm > 0 {
+		mvF16AVX512(&s, &w[0], &x[0], nm, 1, nm)
+	}
+	return s + dotTail(x[nm:], w[nm:n], F16ToFloat)
+}
+
+func sumSquaresAVX2Go(x []float32) float32   { return dotF32AVX2Go(x, x) }
+func sumSquaresAVX512Go(x []float32) float32 { return dotF32AVX512Go(x, x) }

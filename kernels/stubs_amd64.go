@@ -5,154 +5,256 @@
 package kernels
 
 // mvF32AVX2 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
+//
+//go:noescape
 func mvF32AVX2(y *float32, w *float32, x *float32, n int, rows int, ldw int)
 
 // mvBF16AVX2 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
+//
+//go:noescape
 func mvBF16AVX2(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 
 // mvF16AVX2 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
+//
+//go:noescape
 func mvF16AVX2(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 
 // mvF32AVX512 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
+//
+//go:noescape
 func mvF32AVX512(y *float32, w *float32, x *float32, n int, rows int, ldw int)
 
 // mvBF16AVX512 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
+//
+//go:noescape
 func mvBF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 
 // mvF16AVX512 computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.
+//
+//go:noescape
 func mvF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 
 // mmF32_1x1AVX2 is the 1-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x2AVX2 is the 1-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x3AVX2 is the 1-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x4AVX2 is the 1-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x5AVX2 is the 1-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x6AVX2 is the 1-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_2x1AVX2 is the 2-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+//
+//go:noescape
 func mmF32_2x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_2x2AVX2 is the 2-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+//
+//go:noescape
 func mmF32_2x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_2x3AVX2 is the 2-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+//
+//go:noescape
 func mmF32_2x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_2x4AVX2 is the 2-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+//
+//go:noescape
 func mmF32_2x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_2x5AVX2 is the 2-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+//
+//go:noescape
 func mmF32_2x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_2x6AVX2 is the 2-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+//
+//go:noescape
 func mmF32_2x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x1AVX512 is the 1-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x2AVX512 is the 1-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x3AVX512 is the 1-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x4AVX512 is the 1-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x5AVX512 is the 1-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_1x6AVX512 is the 1-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+//
+//go:noescape
 func mmF32_1x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_4x1AVX512 is the 4-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+//
+//go:noescape
 func mmF32_4x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_4x2AVX512 is the 4-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+//
+//go:noescape
 func mmF32_4x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_4x3AVX512 is the 4-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+//
+//go:noescape
 func mmF32_4x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_4x4AVX512 is the 4-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+//
+//go:noescape
 func mmF32_4x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_4x5AVX512 is the 4-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+//
+//go:noescape
 func mmF32_4x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // mmF32_4x6AVX512 is the 4-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+//
+//go:noescape
 func mmF32_4x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
 
 // cvtBF16AVX2 widens bfloat16 to float32. n is a multiple of the vector width.
+//
+//go:noescape
 func cvtBF16AVX2(dst *float32, src *uint16, n int)
 
 // cvtF16AVX2 widens IEEE half precision to float32. n is a multiple of the vector width.
+//
+//go:noescape
 func cvtF16AVX2(dst *float32, src *uint16, n int)
 
 // cvtToF16AVX2 narrows float32 to half precision, rounding to nearest even. n is a multiple of the vector width.
+//
+//go:noescape
 func cvtToF16AVX2(dst *uint16, src *float32, n int)
 
 // addAVX2 does dst[i] += x[i]. n is a multiple of the vector width.
+//
+//go:noescape
 func addAVX2(dst *float32, x *float32, n int)
 
 // scaleAVX2 does x[i] *= a. n is a multiple of the vector width.
+//
+//go:noescape
 func scaleAVX2(x *float32, n int, a float32)
 
 // mulScaleAVX2 does out[i] = x[i] * a * w[i]. n is a multiple of the vector width.
+//
+//go:noescape
 func mulScaleAVX2(out *float32, x *float32, w *float32, n int, a float32)
 
 // axpyAVX2 does out[i] += a * v[i]. n is a multiple of the vector width.
+//
+//go:noescape
 func axpyAVX2(out *float32, v *float32, n int, a float32)
 
 // axpyF16AVX2 does out[i] += a * v[i] with half-precision v. n is a multiple of the vector width.
+//
+//go:noescape
 func axpyF16AVX2(out *float32, v *uint16, n int, a float32)
 
 // ropeHalfAVX2 rotates the pairs (lo[i], hi[i]) by the angles with cosines cos and sines sin. n is a multiple of the vector width.
+//
+//go:noescape
 func ropeHalfAVX2(lo *float32, hi *float32, cos *float32, sin *float32, n int)
 
 // cvtBF16AVX512 widens bfloat16 to float32. n is a multiple of the vector width.
+//
+//go:noescape
 func cvtBF16AVX512(dst *float32, src *uint16, n int)
 
 // cvtF16AVX512 widens IEEE half precision to float32. n is a multiple of the vector width.
+//
+//go:noescape
 func cvtF16AVX512(dst *float32, src *uint16, n int)
 
 // cvtToF16AVX512 narrows float32 to half precision, rounding to nearest even. n is a multiple of the vector width.
+//
+//go:noescape
 func cvtToF16AVX512(dst *uint16, src *float32, n int)
 
 // addAVX512 does dst[i] += x[i]. n is a multiple of the vector width.
+//
+//go:noescape
 func addAVX512(dst *float32, x *float32, n int)
 
 // scaleAVX512 does x[i] *= a. n is a multiple of the vector width.
+//
+//go:noescape
 func scaleAVX512(x *float32, n int, a float32)
 
 // mulScaleAVX512 does out[i] = x[i] * a * w[i]. n is a multiple of the vector width.
+//
+//go:noescape
 func mulScaleAVX512(out *float32, x *float32, w *float32, n int, a float32)
 
 // axpyAVX512 does out[i] += a * v[i]. n is a multiple of the vector width.
+//
+//go:noescape
 func axpyAVX512(out *float32, v *float32, n int, a float32)
 
 // axpyF16AVX512 does out[i] += a * v[i] with half-precision v. n is a multiple of the vector width.
+//
+//go:noescape
 func axpyF16AVX512(out *float32, v *uint16, n int, a float32)
 
 // ropeHalfAVX512 rotates the pairs (lo[i], hi[i]) by the angles with cosines cos and sines sin. n is a multiple of the vector width.
+//
+//go:noescape
 func ropeHalfAVX512(lo *float32, hi *float32, cos *float32, sin *float32, n int)
 
 // maxAVX2 returns the largest of x[0:n]; n is a positive multiple of the vector width.
+//
+//go:noescape
 func maxAVX2(x *float32, n int) float32
 
 // expSumAVX2 does x[i] = exp(x[i]-m) and returns their sum; n is a multiple of the vector width.
+//
+//go:noescape
 func expSumAVX2(x *float32, n int, m float32) float32
 
 // swiGLUAVX2 does out[i] = silu(gate[i]) * up[i]; n is a multiple of the vector width.
+//
+//go:noescape
 func swiGLUAVX2(out *float32, gate *float32, up *float32, n int)

@@ -107,6 +107,7 @@ func genElem() {
 func elemLoop(l level, base, sig, doc string, ptrs, scalars []string, body func(m []Mem, s []Op), sizes ...int) {
 	fname := name(base, l)
 	TEXT(fname, NOSPLIT, sig)
+	Pragma("noescape") // pointers are not retained
 	Doc(fname + " " + doc + " n is a multiple of the vector width.")
 	p := make([]Register, len(ptrs))
 	for i, a := range ptrs {
@@ -247,6 +248,7 @@ func vexp(l level, x VecVirtual) VecVirtual {
 func maxKernel(l level) {
 	fname := name("max", l)
 	TEXT(fname, NOSPLIT, "func(x *float32, n int) float32")
+	Pragma("noescape") // pointers are not retained
 	Doc(fname + " returns the largest of x[0:n]; n is a positive multiple of the vector width.")
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
@@ -276,6 +278,7 @@ func maxKernel(l level) {
 func expSumKernel(l level) {
 	fname := name("expSum", l)
 	TEXT(fname, NOSPLIT, "func(x *float32, n int, m float32) float32")
+	Pragma("noescape") // pointers are not retained
 	Doc(fname + " does x[i] = exp(x[i]-m) and returns their sum; n is a multiple of the vector width.")
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
@@ -307,6 +310,7 @@ func expSumKernel(l level) {
 func swiGLUKernel(l level) {
 	fname := name("swiGLU", l)
 	TEXT(fname, NOSPLIT, "func(out, gate, up *float32, n int)")
+	Pragma("noescape") // pointers are not retained
 	Doc(fname + " does out[i] = silu(gate[i]) * up[i]; n is a multiple of the vector width.")
 	out := Load(Param("out"), GP64())
 	gate := Load(Param("gate"), GP64())

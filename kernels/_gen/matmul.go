@@ -100,6 +100,7 @@ func strided(b, b3, ld Register, t, off int) Mem {
 func matMul(l level, d dtype, R, T int) {
 	fname := mmName(l, d, R, T)
 	TEXT(fname, NOSPLIT, fmt.Sprintf("func(x *float32, ldx int, w %s, ldw int, y *float32, ldy int, n int, add int, blocks int)", d.gotyp))
+	Pragma("noescape") // pointers are not retained
 	Doc(fmt.Sprintf("%s is the %d-row, %d-token matrix-product microkernel, run for blocks consecutive blocks of %d rows.", fname, R, T, R))
 	// Per row block: wb and yb advance, everything else is reloaded from
 	// the arguments (the loop below uses them up).

@@ -34,6 +34,7 @@ var (
 func matVec(l level, d dtype) {
 	fname := name("mv"+d.name, l)
 	TEXT(fname, NOSPLIT, fmt.Sprintf("func(y *float32, w %s, x *float32, n, rows, ldw int)", d.gotyp))
+	Pragma("noescape") // pointers are not retained
 	Doc(fname + " computes rows dot products of x with weight rows ldw apart; n is a multiple of the vector width.")
 	y := Load(Param("y"), GP64())
 	w := Load(Param("w"), GP64())
