@@ -27,18 +27,41 @@ const (
 
 const mmTok = 6 // tokens per microkernel call
 
-// poolF32 holds the packed activations and weight panels, so the hot path
-// does not allocate per call.
-var poolF32 = sync.Pool{New: func() any { return new([]float32) }}
+// The packed activations and weight panels live in buffers reused across
+// calls, so the hot path does not allocate. A plain free list rather than
+// a sync.Pool: the pool drops its contents at every other GC, which for
+// buffers of many MB means re-allocating them during a long prefill.
+var (
+	scratchMu   sync.Mutex
+	scratchFree []*[]float32
+)
 
-// mmPack returns a pooled buffer of n floats.
+// maxScratch bounds the free list: two buffers per concurrent call.
+const maxScratch = 16
+
+// mmPack returns a buffer of n floats from the free list (the first one
+// large enough, else a new one); mmRelease gives it back.
 func mmPack(n int) *[]float32 {
-	b := poolF32.Get().(*[]float32)
-	if cap(*b) < n {
-		*b = make([]float32, n)
+	scratchMu.Lock()
+	for i, b := range scratchFree {
+		if cap(*b) >= n {
+			scratchFree = append(scratchFree[:i], scratchFree[i+1:]...)
+			scratchMu.Unlock()
+			*b = (*b)[:n]
+			return b
+		}
 	}
-	*b = (*b)[:n]
-	return b
+	scratchMu.Unlock()
+	b := make([]float32, n)
+	return &b
+}
+
+func mmRelease(b *[]float32) {
+	scratchMu.Lock()
+	if len(scratchFree) < maxScratch {
+		scratchFree = append(scratchFree, b)
+	}
+	scratchMu.Unlock()
 }
 
 // packX copies the first nm values of each of the t rows (length n) of x
@@ -122,8 +145,8 @@ func matMulF32(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, y []float32, ldy int, x
 			}
 			k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
 		})
-		poolF32.Put(xb)
-		poolF32.Put(pb)
+		mmRelease(xb)
+		mmRelease(pb)
 	}
 	if nm == n {
 		return
@@ -175,8 +198,8 @@ func matMulWiden(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, widen func(dst []floa
 		}
 		k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
 	})
-	poolF32.Put(xb)
-	poolF32.Put(pb)
+	mmRelease(xb)
+	mmRelease(pb)
 	mmTailU16(y, ldy, x, t, w, n, nm, widen1)
 }
 
