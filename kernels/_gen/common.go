@@ -53,8 +53,8 @@ var (
 	f16  = dtype{"F16", 2, "*uint16"}
 )
 
-// halfMem narrows a memory operand to the size of a vector of 16-bit
-// values holding l.lanes elements (avo infers sizes from the register).
+// loadWidened loads l.lanes weights of type d from m as float32 into dst
+// (avo picks the memory operand's size from the register).
 func loadWidened(l level, d dtype, m Mem, dst VecVirtual) {
 	switch d {
 	case f32:

@@ -21,8 +21,6 @@ var tabOut = flag.String("tab", "", "Go file for the microkernel tables")
 func main() {
 	flag.IntVar(&prefetchAhead, "pf", prefetchAhead, "matvec L1 prefetch distance (bytes, 0: none)")
 	flag.IntVar(&prefetchFar, "pf2", prefetchFar, "matvec L2 prefetch distance (bytes, 0: none)")
-	flag.IntVar(&mmPrefetch, "mmpf", mmPrefetch, "matmul bf16 weight prefetch distance (bytes, 0: none)")
-	flag.BoolVar(&mmBF16, "mmbf16", mmBF16, "also generate the in-loop bf16 matmul kernels (for measurement)")
 	flag.Parse()
 	ConstraintExpr("amd64,!noasm")
 	genMatVec()
