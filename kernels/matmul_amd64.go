@@ -25,8 +25,6 @@ const (
 	mmPanel = 256  // weight rows per L2 panel
 )
 
-const mmTok = 6 // tokens per microkernel call
-
 // The packed activations and weight panels live in buffers reused across
 // calls, so the hot path does not allocate. A plain free list rather than
 // a sync.Pool: the pool drops its contents at every other GC, which for
@@ -84,7 +82,7 @@ func packX(xs, x []float32, t, n, nm int) {
 // panel buffer (row stride kl), and call(tb, full, x offset, panel row,
 // y offset, kl, add, blocks) invokes the microkernel for tb tokens and
 // blocks blocks of R rows (full) or of one row.
-func mmBlocks(nm, ldy, t, rows, R int, pack func(r0, r1, k0, kl int), call func(tb int, full bool, xo, pr, yo, kl, add, blocks int)) {
+func mmBlocks(nm, ldy, t, rows, R, tok int, pack func(r0, r1, k0, kl int), call func(tb int, full bool, xo, pr, yo, kl, add, blocks int)) {
 	for k0 := 0; k0 < nm; k0 += mmKC {
 		kl := min(mmKC, nm-k0)
 		add := 0
@@ -94,8 +92,8 @@ func mmBlocks(nm, ldy, t, rows, R int, pack func(r0, r1, k0, kl int), call func(
 		for r0 := 0; r0 < rows; r0 += mmPanel {
 			r1 := min(rows, r0+mmPanel)
 			pack(r0, r1, k0, kl)
-			for t0 := 0; t0 < t; t0 += mmTok {
-				tb := min(mmTok, t-t0)
+			for t0 := 0; t0 < t; t0 += tok {
+				tb := min(tok, t-t0)
 				xo := k0*t + t0*kl
 				nb := (r1 - r0) / R
 				if nb > 0 {
@@ -124,7 +122,7 @@ func mmTailU16(y []float32, ldy int, x []float32, t int, w []uint16, n, nm int, 
 	}
 }
 
-func matMulF32(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, y []float32, ldy int, x []float32, t int, w []float32) {
+func matMulF32(tab [2][]mmF32Fn, chunk, R int, y []float32, ldy int, x []float32, t int, w []float32) {
 	n := len(x) / t
 	rows := len(w) / n
 	nm := n - n%chunk
@@ -134,7 +132,7 @@ func matMulF32(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, y []float32, ldy int, x
 		packX(xs, x, t, n, nm)
 		pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
 		panel := *pb
-		mmBlocks(nm, ldy, t, rows, R, func(r0, r1, k0, kl int) {
+		mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
 			for r := r0; r < r1; r++ {
 				copy(panel[(r-r0)*kl:(r-r0+1)*kl], w[r*n+k0:r*n+k0+kl])
 			}
@@ -168,7 +166,7 @@ func matMulF32(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, y []float32, ldy int, x
 // microkernels: each weight panel chunk is widened once into a float32
 // buffer (one conversion per weight per call, against T/6 reuses of it),
 // so the inner loop needs no conversion instructions at all.
-func matMulWiden(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, widen func(dst []float32, src []uint16),
+func matMulWiden(tab [2][]mmF32Fn, chunk, R int, widen func(dst []float32, src []uint16),
 	y []float32, ldy int, x []float32, t int, w []uint16, widen1 func(uint16) float32) {
 	n := len(x) / t
 	rows := len(w) / n
@@ -187,7 +185,7 @@ func matMulWiden(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, widen func(dst []floa
 	packX(xs, x, t, n, nm)
 	pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
 	panel := *pb
-	mmBlocks(nm, ldy, t, rows, R, func(r0, r1, k0, kl int) {
+	mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
 		for r := r0; r < r1; r++ {
 			widen(panel[(r-r0)*kl:(r-r0+1)*kl], w[r*n+k0:r*n+k0+kl])
 		}
@@ -203,7 +201,7 @@ func matMulWiden(tab *[2][mmTok + 1]mmF32Fn, chunk, R int, widen func(dst []floa
 	mmTailU16(y, ldy, x, t, w, n, nm, widen1)
 }
 
-func installMatMul(t *table, tf *[2][mmTok + 1]mmF32Fn, lanes, R int) {
+func installMatMul(t *table, tf [2][]mmF32Fn, lanes, R int) {
 	t.matMulF32 = func(y []float32, ldy int, x []float32, n int, w []float32) {
 		matMulF32(tf, lanes, R, y, ldy, x, n, w)
 	}

@@ -4,14 +4,14 @@
 
 package kernels
 
-// mmF32TabAVX2 holds the AVX2 F32 microkernels: [0][t] one row, [1][t] 2 rows, t tokens.
-var mmF32TabAVX2 = [2][7]mmF32Fn{
+// mmF32TabAVX2_2x6 holds the AVX2 microkernels of the 2-row, 6-token block: [0][t] one row, [1][t] 2 rows, t tokens.
+var mmF32TabAVX2_2x6 = [2][]mmF32Fn{
 	{nil, mmF32_1x1AVX2, mmF32_1x2AVX2, mmF32_1x3AVX2, mmF32_1x4AVX2, mmF32_1x5AVX2, mmF32_1x6AVX2},
 	{nil, mmF32_2x1AVX2, mmF32_2x2AVX2, mmF32_2x3AVX2, mmF32_2x4AVX2, mmF32_2x5AVX2, mmF32_2x6AVX2},
 }
 
-// mmF32TabAVX512 holds the AVX512 F32 microkernels: [0][t] one row, [1][t] 4 rows, t tokens.
-var mmF32TabAVX512 = [2][7]mmF32Fn{
+// mmF32TabAVX512_4x6 holds the AVX512 microkernels of the 4-row, 6-token block: [0][t] one row, [1][t] 4 rows, t tokens.
+var mmF32TabAVX512_4x6 = [2][]mmF32Fn{
 	{nil, mmF32_1x1AVX512, mmF32_1x2AVX512, mmF32_1x3AVX512, mmF32_1x4AVX512, mmF32_1x5AVX512, mmF32_1x6AVX512},
 	{nil, mmF32_4x1AVX512, mmF32_4x2AVX512, mmF32_4x3AVX512, mmF32_4x4AVX512, mmF32_4x5AVX512, mmF32_4x6AVX512},
 }
