@@ -1344,12 +1344,12 @@ accumulate:
 	VMOVSS       X0, (CX)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -1423,12 +1423,12 @@ accumulate:
 	VMOVSS       X0, (CX)(BX*1)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -1518,12 +1518,12 @@ accumulate:
 	VMOVSS       X0, (CX)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -1629,12 +1629,12 @@ accumulate:
 	VMOVSS       X0, (SI)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -1756,12 +1756,12 @@ accumulate:
 	VMOVSS       X0, (CX)(BX*4)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -1899,12 +1899,12 @@ accumulate:
 	VMOVSS       X0, (SI)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -1966,12 +1966,12 @@ accumulate:
 	VMOVSD       X0, (CX)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x03, BX
-	ADDQ BX, AX
-	ADDQ $0x00000008, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000008, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2054,12 +2054,12 @@ accumulate:
 	VMOVSD       X0, (CX)(BX*1)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x03, BX
-	ADDQ BX, AX
-	ADDQ $0x00000008, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000008, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2163,12 +2163,12 @@ accumulate:
 	VMOVSD       X0, (CX)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x03, BX
-	ADDQ BX, AX
-	ADDQ $0x00000008, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000008, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2293,12 +2293,12 @@ accumulate:
 	VMOVSD       X0, (SI)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x03, BX
-	ADDQ BX, AX
-	ADDQ $0x00000008, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000008, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2444,12 +2444,12 @@ accumulate:
 	VMOVSD       X0, (CX)(BX*4)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x03, BX
-	ADDQ BX, AX
-	ADDQ $0x00000008, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000008, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2616,12 +2616,12 @@ accumulate:
 	VMOVSD       X0, (SI)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x03, BX
-	ADDQ BX, AX
-	ADDQ $0x00000008, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000008, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2683,12 +2683,12 @@ accumulate:
 	VMOVSS        X0, (CX)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2768,12 +2768,12 @@ accumulate:
 	VMOVSS        X0, (CX)(BX*1)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2871,12 +2871,12 @@ accumulate:
 	VMOVSS        X0, (CX)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -2992,12 +2992,12 @@ accumulate:
 	VMOVSS        X0, (SI)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -3131,12 +3131,12 @@ accumulate:
 	VMOVSS        X0, (CX)(BX*4)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -3288,12 +3288,12 @@ accumulate:
 	VMOVSS        X0, (SI)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x02, BX
-	ADDQ BX, AX
-	ADDQ $0x00000004, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000004, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000004, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -3378,12 +3378,12 @@ accumulate:
 	VMOVUPS       X0, (CX)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x04, BX
-	ADDQ BX, AX
-	ADDQ $0x00000010, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000010, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -3506,12 +3506,12 @@ accumulate:
 	VMOVUPS       X0, (CX)(BX*1)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x04, BX
-	ADDQ BX, AX
-	ADDQ $0x00000010, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000010, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -3672,12 +3672,12 @@ accumulate:
 	VMOVUPS       X0, (CX)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x04, BX
-	ADDQ BX, AX
-	ADDQ $0x00000010, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000010, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -3876,12 +3876,12 @@ accumulate:
 	VMOVUPS       X0, (SI)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x04, BX
-	ADDQ BX, AX
-	ADDQ $0x00000010, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000010, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -4118,12 +4118,12 @@ accumulate:
 	VMOVUPS       X0, (CX)(BX*4)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x04, BX
-	ADDQ BX, AX
-	ADDQ $0x00000010, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000010, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
@@ -4398,12 +4398,12 @@ accumulate:
 	VMOVUPS       X0, (SI)(BX*2)
 
 next:
-	MOVQ ldw+24(FP), BX
-	SHLQ $0x04, BX
-	ADDQ BX, AX
-	ADDQ $0x00000010, CX
-	DECQ DX
-	JNZ  block
+	MOVQ   ldw+24(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, AX
+	ADDQ   $0x00000010, CX
+	DECQ   DX
+	JNZ    block
 	VZEROUPPER
 	RET
 
