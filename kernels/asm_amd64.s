@@ -5105,6 +5105,102 @@ done:
 	VZEROUPPER
 	RET
 
+DATA ropeconsts<>+0(SB)/4, $0x00000000
+DATA ropeconsts<>+4(SB)/4, $0x00000000
+DATA ropeconsts<>+8(SB)/4, $0x00000001
+DATA ropeconsts<>+12(SB)/4, $0x00000001
+DATA ropeconsts<>+16(SB)/4, $0x00000002
+DATA ropeconsts<>+20(SB)/4, $0x00000002
+DATA ropeconsts<>+24(SB)/4, $0x00000003
+DATA ropeconsts<>+28(SB)/4, $0x00000003
+DATA ropeconsts<>+32(SB)/4, $0x00000004
+DATA ropeconsts<>+36(SB)/4, $0x00000004
+DATA ropeconsts<>+40(SB)/4, $0x00000005
+DATA ropeconsts<>+44(SB)/4, $0x00000005
+DATA ropeconsts<>+48(SB)/4, $0x00000006
+DATA ropeconsts<>+52(SB)/4, $0x00000006
+DATA ropeconsts<>+56(SB)/4, $0x00000007
+DATA ropeconsts<>+60(SB)/4, $0x00000007
+DATA ropeconsts<>+64(SB)/4, $0x80000000
+DATA ropeconsts<>+68(SB)/4, $0x00000000
+DATA ropeconsts<>+72(SB)/4, $0x80000000
+DATA ropeconsts<>+76(SB)/4, $0x00000000
+DATA ropeconsts<>+80(SB)/4, $0x80000000
+DATA ropeconsts<>+84(SB)/4, $0x00000000
+DATA ropeconsts<>+88(SB)/4, $0x80000000
+DATA ropeconsts<>+92(SB)/4, $0x00000000
+DATA ropeconsts<>+96(SB)/4, $0x80000000
+DATA ropeconsts<>+100(SB)/4, $0x00000000
+DATA ropeconsts<>+104(SB)/4, $0x80000000
+DATA ropeconsts<>+108(SB)/4, $0x00000000
+DATA ropeconsts<>+112(SB)/4, $0x80000000
+DATA ropeconsts<>+116(SB)/4, $0x00000000
+DATA ropeconsts<>+120(SB)/4, $0x80000000
+DATA ropeconsts<>+124(SB)/4, $0x00000000
+GLOBL ropeconsts<>(SB), RODATA|NOPTR, $128
+
+// func ropePairsAVX2(x *float32, cos *float32, sin *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·ropePairsAVX2(SB), NOSPLIT, $0-32
+	MOVQ    x+0(FP), AX
+	MOVQ    cos+8(FP), CX
+	MOVQ    sin+16(FP), DX
+	MOVQ    n+24(FP), BX
+	VMOVUPS ropeconsts<>+0(SB), Y0
+	VMOVUPS ropeconsts<>+64(SB), Y1
+	XORQ    SI, SI
+
+loop:
+	CMPQ        SI, BX
+	JGE         done
+	VMOVUPS     (AX)(SI*4), Y2
+	VPERMILPS   $0xb1, Y2, Y3
+	VMOVUPS     (CX)(SI*2), X4
+	VMOVUPS     (DX)(SI*2), X5
+	VPERMPS     Y4, Y0, Y4
+	VPERMPS     Y5, Y0, Y5
+	VXORPS      Y1, Y5, Y5
+	VMULPS      Y4, Y2, Y2
+	VFMADD231PS Y5, Y3, Y2
+	VMOVUPS     Y2, (AX)(SI*4)
+	ADDQ        $0x00000008, SI
+	JMP         loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func ropePairsAVX512(x *float32, cos *float32, sin *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·ropePairsAVX512(SB), NOSPLIT, $0-32
+	MOVQ    x+0(FP), AX
+	MOVQ    cos+8(FP), CX
+	MOVQ    sin+16(FP), DX
+	MOVQ    n+24(FP), BX
+	VMOVUPS ropeconsts<>+0(SB), Z0
+	VMOVUPS ropeconsts<>+64(SB), Z1
+	XORQ    SI, SI
+
+loop:
+	CMPQ        SI, BX
+	JGE         done
+	VMOVUPS     (AX)(SI*4), Z2
+	VPERMILPS   $0xb1, Z2, Z3
+	VMOVUPS     (CX)(SI*2), Y4
+	VMOVUPS     (DX)(SI*2), Y5
+	VPERMPS     Z4, Z0, Z4
+	VPERMPS     Z5, Z0, Z5
+	VPXORD      Z1, Z5, Z5
+	VMULPS      Z4, Z2, Z2
+	VFMADD231PS Z5, Z3, Z2
+	VMOVUPS     Z2, (AX)(SI*4)
+	ADDQ        $0x00000010, SI
+	JMP         loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func maxAVX2(x *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·maxAVX2(SB), NOSPLIT, $0-20

@@ -9,23 +9,24 @@ import "math"
 
 // elemSet is one level's element-wise assembly.
 type elemSet struct {
-	lanes    int
-	cvtBF16  func(dst *float32, src *uint16, n int)
-	cvtF16   func(dst *float32, src *uint16, n int)
-	cvtToF16 func(dst *uint16, src *float32, n int)
-	add      func(dst, x *float32, n int)
-	scale    func(x *float32, n int, a float32)
-	mulScale func(out, x, w *float32, n int, a float32)
-	axpy     func(out, v *float32, n int, a float32)
-	axpyF16  func(out *float32, v *uint16, n int, a float32)
-	ropeHalf func(lo, hi, cos, sin *float32, n int)
+	lanes     int
+	cvtBF16   func(dst *float32, src *uint16, n int)
+	cvtF16    func(dst *float32, src *uint16, n int)
+	cvtToF16  func(dst *uint16, src *float32, n int)
+	add       func(dst, x *float32, n int)
+	scale     func(x *float32, n int, a float32)
+	mulScale  func(out, x, w *float32, n int, a float32)
+	axpy      func(out, v *float32, n int, a float32)
+	axpyF16   func(out *float32, v *uint16, n int, a float32)
+	ropeHalf  func(lo, hi, cos, sin *float32, n int)
+	ropePairs func(x, cos, sin *float32, n int)
 }
 
 var avx2Elem = elemSet{8, cvtBF16AVX2, cvtF16AVX2, cvtToF16AVX2, addAVX2, scaleAVX2,
-	mulScaleAVX2, axpyAVX2, axpyF16AVX2, ropeHalfAVX2}
+	mulScaleAVX2, axpyAVX2, axpyF16AVX2, ropeHalfAVX2, ropePairsAVX2}
 
 var avx512Elem = elemSet{16, cvtBF16AVX512, cvtF16AVX512, cvtToF16AVX512, addAVX512, scaleAVX512,
-	mulScaleAVX512, axpyAVX512, axpyF16AVX512, ropeHalfAVX512}
+	mulScaleAVX512, axpyAVX512, axpyF16AVX512, ropeHalfAVX512, ropePairsAVX512}
 
 // split returns the length the assembly handles.
 func (e *elemSet) split(n int) int { return n &^ (e.lanes - 1) }
@@ -115,6 +116,21 @@ func installElem(t *table, e elemSet) {
 				a, b := lo[i], hi[i]
 				lo[i] = a*cos[i] - b*sin[i]
 				hi[i] = a*sin[i] + b*cos[i]
+			}
+		}
+	}
+	t.ropePairs = func(x, cos, sin []float32) {
+		h := len(cos)
+		m := e.split(2*h) / 2 // pairs done by the assembly
+		for o := 0; o+2*h <= len(x); o += 2 * h {
+			head := x[o : o+2*h]
+			if m > 0 {
+				e.ropePairs(&head[0], &cos[0], &sin[0], 2*m)
+			}
+			for i := m; i < h; i++ {
+				a, b := head[2*i], head[2*i+1]
+				head[2*i] = a*cos[i] - b*sin[i]
+				head[2*i+1] = a*sin[i] + b*cos[i]
 			}
 		}
 	}

@@ -244,6 +244,16 @@ func axpyF16AVX512(out *float32, v *uint16, n int, a float32)
 //go:noescape
 func ropeHalfAVX512(lo *float32, hi *float32, cos *float32, sin *float32, n int)
 
+// ropePairsAVX2 rotates the pairs (x[2i], x[2i+1]) by cos[i], sin[i]; n (values of x) is a multiple of the vector width.
+//
+//go:noescape
+func ropePairsAVX2(x *float32, cos *float32, sin *float32, n int)
+
+// ropePairsAVX512 rotates the pairs (x[2i], x[2i+1]) by cos[i], sin[i]; n (values of x) is a multiple of the vector width.
+//
+//go:noescape
+func ropePairsAVX512(x *float32, cos *float32, sin *float32, n int)
+
 // maxAVX2 returns the largest of x[0:n]; n is a positive multiple of the vector width.
 //
 //go:noescape

@@ -93,6 +93,10 @@ func genElem() {
 				VMOVUPS(t, m[1])
 			}, 4, 4, 4, 4)
 	}
+	ropeConsts()
+	for _, l := range levels {
+		ropePairsKernel(l)
+	}
 	// The exp-based kernels use ymm only: their compares and blends have
 	// no zmm form without mask registers, and they are a small part of
 	// the run time. The avx512 level uses them as they are.
@@ -331,6 +335,76 @@ func swiGLUKernel(l level) {
 	VDIVPS(e, g, g) // g / (1 + exp(-g))
 	VMULPS(Mem{Base: up, Index: i, Scale: 4}, g, g)
 	VMOVUPS(g, Mem{Base: out, Index: i, Scale: 4})
+	ADDQ(U32(l.lanes), i)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// ropeTab holds the RoPE-pairs constants: the VPERMPS indices that
+// duplicate each of 8 values ([0 0 1 1 ... 7 7]) and the sign pattern
+// (-0, +0, ...) that negates the even lanes.
+var ropeTab Mem
+
+func ropeConsts() {
+	ropeTab = GLOBL("ropeconsts", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(i/2))
+	}
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i%2 == 0 {
+			v = 0x80000000
+		}
+		DATA(64+4*i, U32(v))
+	}
+}
+
+// ropePairsKernel: ropePairs<L>(x, cos, sin, n) rotates the n/2 pairs
+// (x[2i], x[2i+1]) by cos[i], sin[i]:
+//
+//	out = x*[c0 c0 c1 c1 ...] + swap(x)*[-s0 s0 -s1 s1 ...]
+//
+// with swap exchanging the two values of each pair.
+func ropePairsKernel(l level) {
+	fname := name("ropePairs", l)
+	TEXT(fname, NOSPLIT, "func(x, cos, sin *float32, n int)")
+	Pragma("noescape") // pointers are not retained
+	Doc(fname + " rotates the pairs (x[2i], x[2i+1]) by cos[i], sin[i]; n (values of x) is a multiple of the vector width.")
+	x := Load(Param("x"), GP64())
+	c := Load(Param("cos"), GP64())
+	sn := Load(Param("sin"), GP64())
+	n := Load(Param("n"), GP64())
+	idx, sgn := l.vec(), l.vec()
+	VMOVUPS(ropeTab, idx)
+	VMOVUPS(ropeTab.Offset(64), sgn)
+	i := GP64()
+	XORQ(i, i)
+	Label("loop")
+	CMPQ(i, n)
+	JGE(LabelRef("done"))
+	v, sw, cv, sv, out := l.vec(), l.vec(), l.vec(), l.vec(), l.vec()
+	VMOVUPS(Mem{Base: x, Index: i, Scale: 4}, v)
+	VPERMILPS(U8(0xb1), v, sw)
+	// Half a vector of cos and sin: an xmm (ymm) load zeroes the rest.
+	if l.wide {
+		VMOVUPS(Mem{Base: c, Index: i, Scale: 2}, cv.AsY())
+		VMOVUPS(Mem{Base: sn, Index: i, Scale: 2}, sv.AsY())
+	} else {
+		VMOVUPS(Mem{Base: c, Index: i, Scale: 2}, cv.AsX())
+		VMOVUPS(Mem{Base: sn, Index: i, Scale: 2}, sv.AsX())
+	}
+	VPERMPS(cv, idx, cv)
+	VPERMPS(sv, idx, sv)
+	if l.wide {
+		VPXORD(sgn, sv, sv)
+	} else {
+		VXORPS(sgn, sv, sv)
+	}
+	VMULPS(cv, v, out)
+	VFMADD231PS(sv, sw, out)
+	VMOVUPS(out, Mem{Base: x, Index: i, Scale: 4})
 	ADDQ(U32(l.lanes), i)
 	JMP(LabelRef("loop"))
 	Label("done")
