@@ -56,6 +56,14 @@ func (p *Pool) MatMul(lin *Linear, y, x []float32, t int, w *Tensor) {
 		panic(fmt.Sprintf("tensor: MatMul %s: x has %d values (want %d), y has %d (want %d)", w.Name, len(x), t*n, len(y), t*rows))
 	}
 	*lin = Linear{y: y, x: x, t: t, w: w}
-	p.Run(rows, rowGrain, lin)
+	if t == 1 {
+		// Matrix-vector products stream weights at memory speed: hand
+		// rows out in blocks (about 8 per worker) so both cores stay busy
+		// to the end of every matrix.
+		grain := max(rowGrain, (rows/(8*p.n)+rowGrain-1)/rowGrain*rowGrain)
+		p.RunDynamic(rows, grain, lin)
+	} else {
+		p.Run(rows, rowGrain, lin)
+	}
 	*lin = Linear{}
 }

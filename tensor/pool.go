@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"sync"
 
 	"github.com/klauspost/cpuid/v2"
@@ -30,6 +31,10 @@ type Pool struct {
 	job   Job
 	items int
 	grain int
+	// dynamic: workers take grain-sized blocks from next in turn instead
+	// of one fixed span each.
+	dynamic bool
+	next    atomic.Int64
 
 	// panics[w] holds a panic raised by worker w during the job in flight,
 	// re-raised on the caller's goroutine so that callers can recover it.
@@ -99,6 +104,15 @@ func (p *Pool) do(w int) {
 			p.panics[w] = r
 		}
 	}()
+	if p.dynamic {
+		for {
+			lo := int(p.next.Add(int64(p.grain))) - p.grain
+			if lo >= p.items {
+				return
+			}
+			p.job.Do(w, lo, min(lo+p.grain, p.items))
+		}
+	}
 	if lo, hi := p.span(w); lo < hi {
 		p.job.Do(w, lo, hi)
 	}
@@ -124,7 +138,15 @@ func (p *Pool) span(w int) (lo, hi int) {
 // grain, the last one shorter) and runs job on all of them, returning when
 // every span is done. A panic in any worker is re-raised here, after all
 // workers have finished.
-func (p *Pool) Run(n, grain int, job Job) {
+func (p *Pool) Run(n, grain int, job Job) { p.run(n, grain, job, false) }
+
+// RunDynamic is Run with the items handed out in grain-sized blocks, each
+// to whichever worker is free next. Memory-bound work uses it: two cores
+// sharing the memory bus rarely finish equal halves at the same moment,
+// and with fixed spans the first one done would sit idle.
+func (p *Pool) RunDynamic(n, grain int, job Job) { p.run(n, grain, job, true) }
+
+func (p *Pool) run(n, grain int, job Job, dynamic bool) {
 	if n <= 0 {
 		return
 	}
@@ -138,7 +160,8 @@ func (p *Pool) Run(n, grain int, job Job) {
 		job.Do(0, 0, n)
 		return
 	}
-	p.job, p.items, p.grain = job, n, grain
+	p.job, p.items, p.grain, p.dynamic = job, n, grain, dynamic
+	p.next.Store(0)
 	p.wg.Add(workers - 1)
 	for w := 1; w < workers; w++ {
 		p.start[w] <- struct{}{}
