@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/cpuid/v2"
 )
