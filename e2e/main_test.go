@@ -151,13 +151,19 @@ func wantError(t *testing.T, r result, code int, mention ...string) {
 	}
 }
 
-// testdata returns the path of a file under testdata/cli.
+// testdata returns the path of a fixture: the tokenizer vectors live in
+// testdata/tokenizer, the models' files and references in testdata/models.
 func testdata(parts ...string) string {
-	return filepath.Join(append([]string{repoRoot, "testdata", "cli"}, parts...)...)
+	area := "models"
+	if parts[0] == "mistral-v0.1" {
+		area = "tokenizer"
+	}
+	return filepath.Join(append([]string{repoRoot, "testdata", area}, parts...)...)
 }
 
-// storiesDir is the fixture model directory.
-func storiesDir() string { return testdata("stories260k") }
+// storiesDir is the stories260k model directory: the files the binary
+// embeds (provenance in model/embedded/README.md).
+func storiesDir() string { return filepath.Join(repoRoot, "model", "embedded", "stories260k") }
 
 // reference is stories260k/reference.json (llama2.c run.c outputs).
 type reference struct {

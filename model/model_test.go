@@ -196,7 +196,7 @@ type storiesReference struct {
 // own 200-token greedy story.
 func TestStories260K(t *testing.T) {
 	var ref storiesReference
-	readJSON(t, "../testdata/models/stories260k-reference.json", &ref)
+	readJSON(t, "../testdata/models/stories260k/reference.json", &ref)
 	m, err := LoadDefault(LoadOptions{Check: true})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,10 @@ import (
 
 const td = "../testdata/tokenizer/"
 
+// storiesDir is the embedded default model, whose tokenizer is llama2.c's
+// tok512 as a SentencePiece model (provenance in its README).
+const storiesDir = "../model/embedded/stories260k"
+
 // llama2Model is Meta's Llama-2 tokenizer; its license keeps it out of the
 // repository, so tests read it from the shared fixtures when present.
 const llama2Model = "../../shared/fixtures/peers/llama-2/tokenizer.model"
@@ -309,7 +313,7 @@ func TestChatErrors(t *testing.T) {
 }
 
 func TestStories260k(t *testing.T) {
-	tok, err := Load(td + "stories260k")
+	tok, err := Load(storiesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +326,7 @@ func TestStories260k(t *testing.T) {
 			PromptIDs []int  `json:"prompt_ids"`
 		} `json:"runs"`
 	}
-	readJSON(t, td+"stories260k/reference.json", &ref)
+	readJSON(t, "../testdata/models/stories260k/reference.json", &ref)
 	if len(ref.Runs) == 0 {
 		t.Fatal("no runs")
 	}
@@ -795,7 +799,7 @@ func FuzzEncode(f *testing.F) {
 }
 
 func FuzzFromModelProto(f *testing.F) {
-	good, err := os.ReadFile(td + "stories260k/tokenizer.model")
+	good, err := os.ReadFile(storiesDir + "/tokenizer.model")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,14 +10,14 @@ import (
 	"testing"
 )
 
-// The fixtures are copies of ../../testdata/safetensors/ (see the README
+// The fixtures are the tiny-mistral model of ../../testdata/models/ (see the README
 // there). Expected values below were read from them with Python's struct and
 // json modules, independently of this package.
 const (
-	fixtureBF16   = "../../testdata/safetensors/tiny-mistral-bf16.safetensors"
-	fixtureF16    = "../../testdata/safetensors/tiny-mistral-f16.safetensors"
-	fixtureNative = "../../testdata/safetensors/tiny-mistral-native-consolidated.safetensors"
-	fixtureLogits = "../../testdata/safetensors/tiny-mistral-f16-logits.safetensors"
+	fixtureBF16   = "../../testdata/models/tiny-mistral/bf16/model.safetensors"
+	fixtureF16    = "../../testdata/models/tiny-mistral/f16/model.safetensors"
+	fixtureNative = "../../testdata/models/tiny-mistral/native/consolidated.safetensors"
+	fixtureLogits = "../../testdata/models/tiny-mistral/f16/logits.safetensors"
 )
 
 // raw assembles a safetensors file from a header text and a data section.
