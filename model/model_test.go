@@ -167,7 +167,7 @@ func TestTinyMistralGreedy(t *testing.T) {
 		// The reference's argmax at every position, from prefill logits.
 		s.Reset()
 		if err := s.Forward(ref.Tokens, func(i int, l []float32) {
-			if a := argmax(l); a != r.Argmax[i] {
+			if a := Argmax(l); a != r.Argmax[i] {
 				t.Errorf("%s: position %d: argmax %d, reference %d", variant, i, a, r.Argmax[i])
 			}
 		}); err != nil {

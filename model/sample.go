@@ -59,7 +59,7 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 		}
 	}
 	if o.Temp <= 0 {
-		return argmax(logits)
+		return Argmax(logits)
 	}
 	c := s.cand[:0]
 	for i, v := range logits {
@@ -121,8 +121,9 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 	return c[n-1].id
 }
 
-// argmax returns the index of the largest logit (the first on ties).
-func argmax(v []float32) int {
+// Argmax returns the index of the largest logit (the first on ties): the
+// greedy choice.
+func Argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

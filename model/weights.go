@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gale-ai/gale/tensor"
 )
@@ -122,7 +123,7 @@ func loadWeights(c *Config, src tensorSource) (*weights, error) {
 			}
 			return nil, err
 		}
-		if !sameShape(t.Shape, sp.shape) {
+		if !slices.Equal(t.Shape, sp.shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config implies %v", file, sp.name, t.Shape, sp.shape)
 		}
 		byName[sp.name] = t
@@ -148,18 +149,6 @@ func loadWeights(c *Config, src tensorSource) (*weights, error) {
 		})
 	}
 	return w, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // all returns every distinct weight tensor, for inspection and checks.

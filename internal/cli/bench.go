@@ -258,7 +258,7 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 					if err != nil {
 						return err
 					}
-					tok = argmax(logits)
+					tok = model.Argmax(logits)
 				}
 				return nil
 			}})
@@ -287,16 +287,6 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 	return out, nil
 }
 
-// argmax picks the greedy token (first of equal maxima).
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
 
 // meanStddev returns the mean and the sample standard deviation (0 for a
 // single sample), as llama-bench reports them.

@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -56,7 +57,7 @@ func FuzzFromBytes(f *testing.F) {
 		}
 		for _, w := range ws {
 			x, _ := again.Tensor(w.Name)
-			if x == nil || x.DType != w.DType || !equalInts(x.Shape, w.Shape) || !bytes.Equal(x.Data, w.Data) {
+			if x == nil || x.DType != w.DType || !slices.Equal(x.Shape, w.Shape) || !bytes.Equal(x.Data, w.Data) {
 				t.Fatalf("rewritten %q = %v, was %s %v", w.Name, x, w.DType, w.Shape)
 			}
 		}

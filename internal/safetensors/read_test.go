@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,18 +59,6 @@ func floats(t *testing.T, x *Tensor) []float32 {
 	return v
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestOpenFixtureBF16(t *testing.T) {
 	f := mustOpen(t, fixtureBF16)
 	if f.Size() != 240368 {
@@ -86,7 +75,7 @@ func TestOpenFixtureBF16(t *testing.T) {
 		t.Fatalf("Names = %v", names)
 	}
 	lm := tensor(t, f, "lm_head.weight")
-	if lm.DType != BF16 || !equalInts(lm.Shape, []int{256, 64}) || lm.NumElements() != 16384 || len(lm.Data) != 32768 {
+	if lm.DType != BF16 || !slices.Equal(lm.Shape, []int{256, 64}) || lm.NumElements() != 16384 || len(lm.Data) != 32768 {
 		t.Errorf("lm_head.weight = %v with %d bytes", lm, len(lm.Data))
 	}
 	if lm.Offset != 8+2152 || lm.File != fixtureBF16 || !lm.Aligned() {
@@ -98,11 +87,11 @@ func TestOpenFixtureBF16(t *testing.T) {
 	}
 	norm := tensor(t, f, "model.norm.weight")
 	v = floats(t, norm)
-	if !equalInts(norm.Shape, []int{64}) || v[0] != 1.15625 || v[1] != 0.796875 || v[2] != 1.046875 || v[63] != 1.0859375 {
+	if !slices.Equal(norm.Shape, []int{64}) || v[0] != 1.15625 || v[1] != 0.796875 || v[2] != 1.046875 || v[63] != 1.0859375 {
 		t.Errorf("model.norm.weight %v values %v ... %v", norm.Shape, v[:3], v[63])
 	}
 	k := tensor(t, f, "model.layers.1.self_attn.k_proj.weight")
-	if k.Offset != 8+2152+213504 || !equalInts(k.Shape, []int{32, 64}) {
+	if k.Offset != 8+2152+213504 || !slices.Equal(k.Shape, []int{32, 64}) {
 		t.Errorf("k_proj: %v at %d", k, k.Offset)
 	}
 	want := []uint16{0xbe29, 0xbe13, 0x3e82, 0x3d2d}
@@ -144,7 +133,7 @@ func TestOpenFixtureNative(t *testing.T) {
 func TestOpenFixtureLogits(t *testing.T) {
 	f := mustOpen(t, fixtureLogits)
 	x := tensor(t, f, "logits")
-	if x.DType != F32 || !equalInts(x.Shape, []int{40, 256}) {
+	if x.DType != F32 || !slices.Equal(x.Shape, []int{40, 256}) {
 		t.Fatalf("logits = %v", x)
 	}
 	v := floats(t, x)

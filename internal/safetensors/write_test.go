@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,7 +87,7 @@ func TestWriteFileRoundTrip(t *testing.T) {
 		if w.Source != nil {
 			data = want.Bytes()
 		}
-		if x.DType != w.DType || !equalInts(x.Shape, w.Shape) || !bytes.Equal(x.Data, data) {
+		if x.DType != w.DType || !slices.Equal(x.Shape, w.Shape) || !bytes.Equal(x.Data, data) {
 			t.Errorf("%q: got %v (%d bytes), want %s %v (%d bytes)", w.Name, x, len(x.Data), w.DType, w.Shape, len(data))
 		}
 	}
