@@ -287,7 +287,6 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 	return out, nil
 }
 
-
 // meanStddev returns the mean and the sample standard deviation (0 for a
 // single sample), as llama-bench reports them.
 func meanStddev(v []float64) (mean, sd float64) {
