@@ -173,3 +173,40 @@ func TestSessionRejectsBadInput(t *testing.T) {
 		t.Fatalf("context 16: prompt %d + generated %d", res.PromptTokens, len(res.Tokens))
 	}
 }
+
+// TestKVCacheMemory: the cache holds the window for sliding-window models
+// (however large the context) and the context otherwise, in f32 or f16.
+func TestKVCacheMemory(t *testing.T) {
+	tiny, err := Load(filepath.Join(tinyDir, "bf16"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tiny.Close()
+	stories, err := LoadDefault(LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		m    *Model
+		ctx  int
+		f16  bool
+		want int64
+	}{
+		// tiny-mistral: window 8, 2 layers, 2 KV heads of 16.
+		{tiny, 128, false, 2 * 2 * 8 * 32 * 4},
+		{tiny, 128, true, 2 * 2 * 8 * 32 * 2},
+		{tiny, 4, false, 2 * 2 * 4 * 32 * 4}, // a context below the window
+		// stories260k: full attention, 5 layers, 4 KV heads of 8.
+		{stories, 512, false, 2 * 5 * 512 * 32 * 4},
+		{stories, 100, true, 2 * 5 * 100 * 32 * 2},
+	} {
+		s, err := c.m.NewSession(SessionOptions{CtxSize: c.ctx, KVF16: c.f16, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.KVCacheBytes(); got != c.want {
+			t.Errorf("%s ctx %d f16 %v: KV cache %d bytes, want %d", c.m.Name, c.ctx, c.f16, got, c.want)
+		}
+		s.Close()
+	}
+}

@@ -109,7 +109,12 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 
 	seed := sf.resolveSeed()
 	if mf.verbose {
-		a.infof("gale: seed %d, %d threads, context %d, kernels %s\n", seed, sess.Threads(), sess.CtxSize(), kernelLevel())
+		kv := "f32"
+		if mf.kvF16 {
+			kv = "f16"
+		}
+		a.infof("gale: seed %d, %d threads, context %d, KV cache %.1f MiB (%s), kernels %s\n",
+			seed, sess.Threads(), sess.CtxSize(), float64(sess.KVCacheBytes())/(1<<20), kv, kernelLevel())
 	}
 	if echo && !jsonOut {
 		var text string
