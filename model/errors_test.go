@@ -210,3 +210,32 @@ func TestKVCacheMemory(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestHotPathDoesNotAllocate: a decode step and a sampling draw allocate
+// nothing once the session and sampler exist, so generation puts no load
+// on the garbage collector however long it runs.
+func TestHotPathDoesNotAllocate(t *testing.T) {
+	m, err := LoadDefault(LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.NewSession(SessionOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Prefill([]int{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() { s.Step(5) }); n != 0 {
+		t.Errorf("Step allocates %v times per token", n)
+	}
+	logits, _ := s.Step(6)
+	sm := NewSampler(SamplerOptions{Temp: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1.1, RepeatLastN: 64, Seed: 1})
+	history := []int{1, 2, 3, 4, 5}
+	sm.Sample(append([]float32(nil), logits...), history)
+	work := make([]float32, len(logits))
+	if n := testing.AllocsPerRun(20, func() { copy(work, logits); sm.Sample(work, history) }); n != 0 {
+		t.Errorf("Sample allocates %v times per token", n)
+	}
+}

@@ -3,7 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // SamplerOptions choose the next token from logits, in llama.cpp's order:
@@ -24,6 +24,9 @@ type Sampler struct {
 	o    SamplerOptions
 	rng  *rand.Rand
 	cand []candidate
+	// Reused across calls so that sampling allocates nothing per token.
+	probs []float64
+	seen  []bool
 }
 
 type candidate struct {
@@ -45,16 +48,23 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 		if o.RepeatLastN > 0 && len(recent) > o.RepeatLastN {
 			recent = recent[len(recent)-o.RepeatLastN:]
 		}
-		seen := map[int]bool{}
+		if len(s.seen) < len(logits) {
+			s.seen = make([]bool, len(logits))
+		}
 		for _, t := range recent {
-			if t < 0 || t >= len(logits) || seen[t] {
+			if t < 0 || t >= len(logits) || s.seen[t] {
 				continue
 			}
-			seen[t] = true
+			s.seen[t] = true
 			if logits[t] > 0 {
 				logits[t] /= o.RepeatPenalty
 			} else {
 				logits[t] *= o.RepeatPenalty
+			}
+		}
+		for _, t := range recent {
+			if t >= 0 && t < len(s.seen) {
+				s.seen[t] = false
 			}
 		}
 	}
@@ -67,11 +77,14 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 	}
 	s.cand = c
 	// Sorting by logit (ties by id) makes every later filter a prefix.
-	sort.Slice(c, func(a, b int) bool {
-		if c[a].v != c[b].v {
-			return c[a].v > c[b].v
+	slices.SortFunc(c, func(a, b candidate) int {
+		switch {
+		case a.v > b.v:
+			return -1
+		case a.v < b.v:
+			return 1
 		}
-		return c[a].id < c[b].id
+		return a.id - b.id
 	})
 	if o.TopK > 0 && o.TopK < len(c) {
 		c = c[:o.TopK]
@@ -79,7 +92,11 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 	// Softmax with temperature, in float64 for a stable normalisation.
 	maxv := float64(c[0].v)
 	var sum float64
-	probs := make([]float64, len(c))
+	probs := s.probs[:0]
+	for range c {
+		probs = append(probs, 0)
+	}
+	s.probs = probs
 	for i := range c {
 		probs[i] = math.Exp((float64(c[i].v) - maxv) / float64(o.Temp))
 		sum += probs[i]
