@@ -283,9 +283,7 @@ func (s *Session) forward(tokens []int, wantLogits bool, onLogits func(i int, l 
 		for i := 0; i < T; i++ {
 			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], lw.attnNorm, eps)
 		}
-		s.pool.MatMul(&s.lin, q, xb, T, lw.wq)
-		s.pool.MatMul(&s.lin, k, xb, T, lw.wk)
-		s.pool.MatMul(&s.lin, v, xb, T, lw.wv)
+		s.pool.MatMuls(&s.lin, xb, T, [][]float32{q, k, v}, []*tensor.Tensor{lw.wq, lw.wk, lw.wv})
 		for i := 0; i < T; i++ {
 			cs, sn := s.cos[i*half:(i+1)*half], s.sin[i*half:(i+1)*half]
 			rope(q[i*qDim:(i+1)*qDim], cs, sn)
@@ -299,8 +297,7 @@ func (s *Session) forward(tokens []int, wantLogits bool, onLogits func(i int, l 
 		for i := 0; i < T; i++ {
 			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], lw.ffnNorm, eps)
 		}
-		s.pool.MatMul(&s.lin, hb, xb, T, lw.gate)
-		s.pool.MatMul(&s.lin, hb2, xb, T, lw.up)
+		s.pool.MatMuls(&s.lin, xb, T, [][]float32{hb, hb2}, []*tensor.Tensor{lw.gate, lw.up})
 		kernels.SwiGLU(hb, hb, hb2)
 		s.pool.MatMul(&s.lin, xb2, hb, T, lw.down)
 		kernels.Add(x, xb2)

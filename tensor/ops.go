@@ -11,59 +11,100 @@ import (
 // cache-line boundary of the output.
 const rowGrain = 16
 
-// Linear computes y = x W^T for t activation rows: x is [t, n], W is
-// [rows, n] and y is [t, rows]. It uses the matrix-vector kernel when t is 1
-// and the matrix-product kernel otherwise, with the rows of W split among
-// the pool's workers so each weight is read once, by one core.
+// maxShared is the most weight matrices one Linear job applies to the same
+// input (q, k and v).
+const maxShared = 3
+
+// Linear computes y = x W^T for t activation rows and up to three weight
+// matrices that share the input x [t, n]: each W is [rows, n] and its y is
+// [t, rows]. The rows of all the matrices form one range of work items, so
+// one pass over the pool (one barrier) covers q, k and v, or gate and up.
+// It uses the matrix-vector kernel when t is 1 and the matrix-product
+// kernel otherwise.
 type Linear struct {
-	y, x []float32
+	x    []float32
 	t    int
-	w    *Tensor
+	outs [maxShared]linearOut
+	n    int // outputs in use
 }
 
-// Do runs rows [lo, hi) of the product.
+// linearOut is one weight matrix of a Linear job and where its rows start
+// in the job's item range.
+type linearOut struct {
+	y     []float32
+	w     *Tensor
+	start int
+}
+
+// Do runs items [lo, hi) of the job: rows of the matrices in order.
 func (l *Linear) Do(_, lo, hi int) {
-	n := l.w.Cols()
-	rows := l.w.Rows()
+	for i := 0; i < l.n; i++ {
+		o := &l.outs[i]
+		rows := o.w.Rows()
+		a, b := max(lo, o.start)-o.start, min(hi, o.start+rows)-o.start
+		if a < b {
+			l.rows(o, a, b)
+		}
+	}
+}
+
+// rows computes rows [lo, hi) of one output.
+func (l *Linear) rows(o *linearOut, lo, hi int) {
+	n := o.w.Cols()
+	rows := o.w.Rows()
 	if l.t == 1 {
-		y := l.y[lo:hi]
-		switch l.w.DType {
+		y := o.y[lo:hi]
+		switch o.w.DType {
 		case F32:
-			kernels.MatVecF32(y, l.w.f32[lo*n:hi*n], l.x)
+			kernels.MatVecF32(y, o.w.f32[lo*n:hi*n], l.x)
 		case BF16:
-			kernels.MatVecBF16(y, l.w.u16[lo*n:hi*n], l.x)
+			kernels.MatVecBF16(y, o.w.u16[lo*n:hi*n], l.x)
 		case F16:
-			kernels.MatVecF16(y, l.w.u16[lo*n:hi*n], l.x)
+			kernels.MatVecF16(y, o.w.u16[lo*n:hi*n], l.x)
 		}
 		return
 	}
-	y := l.y[lo : (l.t-1)*rows+hi]
-	switch l.w.DType {
+	y := o.y[lo : (l.t-1)*rows+hi]
+	switch o.w.DType {
 	case F32:
-		kernels.MatMulF32(y, rows, l.x, l.t, l.w.f32[lo*n:hi*n])
+		kernels.MatMulF32(y, rows, l.x, l.t, o.w.f32[lo*n:hi*n])
 	case BF16:
-		kernels.MatMulBF16(y, rows, l.x, l.t, l.w.u16[lo*n:hi*n])
+		kernels.MatMulBF16(y, rows, l.x, l.t, o.w.u16[lo*n:hi*n])
 	case F16:
-		kernels.MatMulF16(y, rows, l.x, l.t, l.w.u16[lo*n:hi*n])
+		kernels.MatMulF16(y, rows, l.x, l.t, o.w.u16[lo*n:hi*n])
 	}
 }
 
 // MatMul computes y [t, rows] = x [t, n] · W^T on the pool. lin is the
 // caller's reusable job value (so the hot path allocates nothing).
 func (p *Pool) MatMul(lin *Linear, y, x []float32, t int, w *Tensor) {
-	n, rows := w.Cols(), w.Rows()
-	if len(x) != t*n || len(y) != t*rows {
-		panic(fmt.Sprintf("tensor: MatMul %s: x has %d values (want %d), y has %d (want %d)", w.Name, len(x), t*n, len(y), t*rows))
+	p.MatMuls(lin, x, t, [][]float32{y}, []*Tensor{w})
+}
+
+// MatMuls computes ys[i] = x · ws[i]^T for up to three matrices sharing
+// the input x [t, n], in one pass over the pool.
+func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Tensor) {
+	if len(ys) != len(ws) || len(ws) == 0 || len(ws) > maxShared {
+		panic("tensor: MatMuls takes 1 to 3 matrices, one output each")
 	}
-	*lin = Linear{y: y, x: x, t: t, w: w}
+	*lin = Linear{x: x, t: t, n: len(ws)}
+	total := 0
+	for i, w := range ws {
+		n, rows := w.Cols(), w.Rows()
+		if len(x) != t*n || len(ys[i]) != t*rows {
+			panic(fmt.Sprintf("tensor: MatMul %s: x has %d values (want %d), y has %d (want %d)", w.Name, len(x), t*n, len(ys[i]), t*rows))
+		}
+		lin.outs[i] = linearOut{y: ys[i], w: w, start: total}
+		total += rows
+	}
 	if t == 1 {
 		// Matrix-vector products stream weights at memory speed: hand
 		// rows out in blocks (about 8 per worker) so both cores stay busy
-		// to the end of every matrix.
-		grain := max(rowGrain, (rows/(8*p.n)+rowGrain-1)/rowGrain*rowGrain)
-		p.RunDynamic(rows, grain, lin)
+		// to the end of every pass.
+		grain := max(rowGrain, (total/(8*p.n)+rowGrain-1)/rowGrain*rowGrain)
+		p.RunDynamic(total, grain, lin)
 	} else {
-		p.Run(rows, rowGrain, lin)
+		p.Run(total, rowGrain, lin)
 	}
 	*lin = Linear{}
 }

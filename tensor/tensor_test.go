@@ -171,3 +171,47 @@ func TestPoolReraisesWorkerPanics(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulsSharedInput: three matrices of different heights over one
+// input, in one pass, each checked against a float64 loop.
+func TestMatMulsSharedInput(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 72
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		for _, tt := range []int{1, 5} {
+			x := make([]float32, tt*n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			var ws []*Tensor
+			var ys [][]float32
+			for _, rows := range []int{37, 16, 5} {
+				v := make([]float32, rows*n)
+				for i := range v {
+					v[i] = float32(r.NormFloat64())
+				}
+				ws = append(ws, FromF32("w", []int{rows, n}, v))
+				ys = append(ys, make([]float32, tt*rows))
+			}
+			var lin Linear
+			p.MatMuls(&lin, x, tt, ys, ws)
+			for m, w := range ws {
+				rows := w.Rows()
+				for i := 0; i < tt; i++ {
+					for j := 0; j < rows; j++ {
+						var want, mag float64
+						for k := 0; k < n; k++ {
+							want += float64(x[i*n+k]) * float64(w.F32()[j*n+k])
+							mag += math.Abs(float64(x[i*n+k]) * float64(w.F32()[j*n+k]))
+						}
+						if d := math.Abs(float64(ys[m][i*rows+j]) - want); d > 1e-5*mag+1e-6 {
+							t.Fatalf("threads %d t %d matrix %d: y[%d,%d] = %v, want %v", threads, tt, m, i, j, ys[m][i*rows+j], want)
+						}
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
