@@ -122,29 +122,40 @@ func mmTailU16(y []float32, ldy int, x []float32, t int, w []uint16, n, nm int, 
 	}
 }
 
+// mmPanels runs the float32 microkernels over the first nm columns: x is
+// packed once, and each block of weight rows is brought into a float32
+// panel by fillRow (row r, columns k0..k0+kl, into a panel row), copied
+// for F32 weights and widened for BF16/F16 ones.
+func mmPanels(tab [2][]mmF32Fn, R int, y []float32, ldy int, x []float32, t, n, nm, rows int,
+	fillRow func(panel []float32, r, k0, kl int)) {
+	xb := mmPack(t * nm)
+	xs := *xb
+	packX(xs, x, t, n, nm)
+	pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
+	panel := *pb
+	mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
+		for r := r0; r < r1; r++ {
+			fillRow(panel[(r-r0)*kl:(r-r0+1)*kl], r, k0, kl)
+		}
+	}, func(tb int, full bool, xo, pr, yo, kl, add, blocks int) {
+		k := tab[0][tb]
+		if full {
+			k = tab[1][tb]
+		}
+		k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
+	})
+	mmRelease(xb)
+	mmRelease(pb)
+}
+
 func matMulF32(tab [2][]mmF32Fn, chunk, R int, y []float32, ldy int, x []float32, t int, w []float32) {
 	n := len(x) / t
 	rows := len(w) / n
 	nm := n - n%chunk
 	if nm > 0 && rows > 0 {
-		xb := mmPack(t * nm)
-		xs := *xb
-		packX(xs, x, t, n, nm)
-		pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
-		panel := *pb
-		mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
-			for r := r0; r < r1; r++ {
-				copy(panel[(r-r0)*kl:(r-r0+1)*kl], w[r*n+k0:r*n+k0+kl])
-			}
-		}, func(tb int, full bool, xo, pr, yo, kl, add, blocks int) {
-			k := tab[0][tb]
-			if full {
-				k = tab[1][tb]
-			}
-			k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
+		mmPanels(tab, R, y, ldy, x, t, n, nm, rows, func(panel []float32, r, k0, kl int) {
+			copy(panel, w[r*n+k0:r*n+k0+kl])
 		})
-		mmRelease(xb)
-		mmRelease(pb)
 	}
 	if nm == n {
 		return
@@ -180,24 +191,9 @@ func matMulWiden(tab [2][]mmF32Fn, chunk, R int, widen func(dst []float32, src [
 		mmTailU16(y, ldy, x, t, w, n, nm, widen1)
 		return
 	}
-	xb := mmPack(t * nm)
-	xs := *xb
-	packX(xs, x, t, n, nm)
-	pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
-	panel := *pb
-	mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
-		for r := r0; r < r1; r++ {
-			widen(panel[(r-r0)*kl:(r-r0+1)*kl], w[r*n+k0:r*n+k0+kl])
-		}
-	}, func(tb int, full bool, xo, pr, yo, kl, add, blocks int) {
-		k := tab[0][tb]
-		if full {
-			k = tab[1][tb]
-		}
-		k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
+	mmPanels(tab, R, y, ldy, x, t, n, nm, rows, func(panel []float32, r, k0, kl int) {
+		widen(panel, w[r*n+k0:r*n+k0+kl])
 	})
-	mmRelease(xb)
-	mmRelease(pb)
 	mmTailU16(y, ldy, x, t, w, n, nm, widen1)
 }
 
