@@ -110,6 +110,17 @@ func TestLoadErrors(t *testing.T) {
 		}
 		m.Close()
 	})
+	t.Run("Inf in a layer norm with --check", func(t *testing.T) {
+		dir := copyTiny(t, func(ts []safetensors.WriteTensor) []safetensors.WriteTensor {
+			for i, x := range ts {
+				if x.Name == "model.layers.0.post_attention_layernorm.weight" {
+					ts[i].Data[6], ts[i].Data[7] = 0x80, 0x7f // bf16 +Inf
+				}
+			}
+			return ts
+		})
+		expectLoadError(t, dir, "model.safetensors", "model.layers.0.post_attention_layernorm.weight", "Inf")
+	})
 	t.Run("missing config", func(t *testing.T) {
 		dir := copyTiny(t, nil)
 		os.Remove(filepath.Join(dir, "config.json"))

@@ -138,24 +138,16 @@ func (m *Model) finish(src tensorSource, opts LoadOptions) error {
 	m.w = w
 	if opts.Check {
 		var total, done int64
-		ts := w.all()
-		for _, t := range ts {
+		for _, t := range w.params {
 			total += t.Bytes()
 		}
-		for _, t := range ts {
+		for _, t := range w.params {
 			if err := checkFinite(t); err != nil {
 				return fmt.Errorf("%s: %v", m.fileOf(t.Name), err)
 			}
 			done += t.Bytes()
 			if opts.Progress != nil {
 				opts.Progress(done, total)
-			}
-		}
-		for name, v := range map[string][]float32{"final norm": w.norm} {
-			for _, x := range v {
-				if x != x || x-x != 0 {
-					return fmt.Errorf("%s: %s contains %v", m.Name, name, x)
-				}
 			}
 		}
 	}
@@ -231,12 +223,9 @@ func (m *Model) Close() error {
 
 // NumParams counts the parameters (a tied embedding once).
 func (m *Model) NumParams() int64 {
-	n := int64(len(m.w.norm))
-	for _, t := range m.w.all() {
+	var n int64
+	for _, t := range m.w.params {
 		n += int64(t.Len())
-	}
-	for _, l := range m.w.layers {
-		n += int64(len(l.attnNorm) + len(l.ffnNorm))
 	}
 	return n
 }
@@ -286,7 +275,7 @@ func (m *Model) DTypes() []string {
 func (m *Model) Tensors() []TensorInfo {
 	var out []TensorInfo
 	if m.set == nil {
-		for _, t := range m.w.all() {
+		for _, t := range m.w.params {
 			out = append(out, TensorInfo{Name: t.Name, DType: t.DType.String(), Shape: t.Shape, Bytes: t.Bytes()})
 		}
 		return out

@@ -22,6 +22,11 @@ type weights struct {
 	layers []layerWeights
 	norm   []float32
 	output *tensor.Tensor // [vocab, dim]; the embedding matrix when tied
+
+	// params is every tensor as loaded, norms included, in the order the
+	// config implies them (a tied embedding once): what --check scans and
+	// the parameter count sums.
+	params []*tensor.Tensor
 }
 
 // tensorNames are the checkpoint names of one layout's parameters.
@@ -115,6 +120,7 @@ func (s setSource) get(name string) (*tensor.Tensor, string, error) {
 // loadWeights finds every tensor the config implies and checks its shape.
 func loadWeights(c *Config, src tensorSource) (*weights, error) {
 	byName := map[string]*tensor.Tensor{}
+	var params []*tensor.Tensor
 	for _, sp := range c.specs() {
 		t, file, err := src.get(sp.name)
 		if err != nil {
@@ -127,14 +133,16 @@ func loadWeights(c *Config, src tensorSource) (*weights, error) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config implies %v", file, sp.name, t.Shape, sp.shape)
 		}
 		byName[sp.name] = t
+		params = append(params, t)
 	}
 	names := hfNames
 	if c.Format == FormatNative {
 		names = nativeNames
 	}
 	w := &weights{
-		embed: byName[names.embed],
-		norm:  byName[names.norm].ToF32(),
+		embed:  byName[names.embed],
+		norm:   byName[names.norm].ToF32(),
+		params: params,
 	}
 	w.output = w.embed
 	if !c.TiedEmbeddings {
@@ -151,7 +159,7 @@ func loadWeights(c *Config, src tensorSource) (*weights, error) {
 	return w, nil
 }
 
-// all returns every distinct weight tensor, for inspection and checks.
+// all returns every distinct weight matrix (norm vectors excluded).
 func (w *weights) all() []*tensor.Tensor {
 	out := []*tensor.Tensor{w.embed}
 	for _, l := range w.layers {
