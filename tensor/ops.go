@@ -99,10 +99,9 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 	}
 	if t == 1 {
 		// Matrix-vector products stream weights at memory speed: hand
-		// rows out in blocks (about 8 per worker) so both cores stay busy
-		// to the end of every pass.
-		grain := max(rowGrain, (total/(8*p.n)+rowGrain-1)/rowGrain*rowGrain)
-		p.RunDynamic(total, grain, lin)
+		// rows out in shrinking blocks so both cores stay busy to the
+		// end of every pass.
+		p.RunDynamic(total, rowGrain, lin)
 	} else {
 		p.Run(total, rowGrain, lin)
 	}

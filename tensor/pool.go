@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/cpuid/v2"
 )
@@ -21,24 +21,71 @@ type Job interface {
 // The calling goroutine works as worker 0, so a pool of size 1 runs
 // everything inline. A Pool runs one Job at a time: Run is not reentrant
 // and must not be called from several goroutines at once.
+//
+// Hand-off is by spinning first and sleeping second. A decode step runs
+// about five jobs per layer with little serial work between them; waking a
+// goroutine parked in the scheduler costs tens of microseconds on a VM,
+// which over ~160 jobs per token left a core idle several percent of the
+// time. So a worker that finishes a job watches for the next one for
+// spinTime before parking on its channel, and the caller watches for the
+// workers to finish for spinTime before parking on done.
 type Pool struct {
 	n     int
 	start []chan struct{}
-	wg    sync.WaitGroup
 	stop  chan struct{}
+
+	// gen is bumped once per job; a spinning worker starts when it sees
+	// it change. state[w] is workerSpinning or workerParked; the caller
+	// wakes (with a send on start[w]) only workers it finds parked.
+	gen   atomic.Uint64
+	state []atomic.Int32
+	// pending counts the workers still on the job in flight; the last one
+	// to finish signals done if the caller has parked (waiting == 1).
+	pending atomic.Int32
+	waiting atomic.Int32
+	done    chan struct{}
 
 	// The job in flight, read by workers after they are woken.
 	job   Job
 	items int
 	grain int
-	// dynamic: workers take grain-sized blocks from next in turn instead
-	// of one fixed span each.
+	// dynamic: workers take blocks from next in turn instead of one fixed
+	// span each.
 	dynamic bool
 	next    atomic.Int64
 
 	// panics[w] holds a panic raised by worker w during the job in flight,
 	// re-raised on the caller's goroutine so that callers can recover it.
 	panics []any
+}
+
+// spinTime is how long a worker looks for the next job, and the caller
+// for the end of the current one, before going to sleep.
+const spinTime = 200 * time.Microsecond
+
+const (
+	workerSpinning int32 = iota
+	workerParked
+)
+
+// spin polls cond for up to spinTime, yielding the processor now and then
+// so that a pool with more threads than cores still makes progress.
+func spin(cond func() bool) bool {
+	deadline := time.Time{}
+	for i := 1; ; i++ {
+		if cond() {
+			return true
+		}
+		if i%256 == 0 {
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(spinTime)
+			} else if now.After(deadline) {
+				return false
+			}
+			runtime.Gosched()
+		}
+	}
 }
 
 // DefaultThreads is the number of physical cores, the thread count that
@@ -59,8 +106,9 @@ func NewPool(n int) *Pool {
 	if n <= 0 {
 		n = DefaultThreads()
 	}
-	p := &Pool{n: n, stop: make(chan struct{})}
+	p := &Pool{n: n, stop: make(chan struct{}), done: make(chan struct{}, 1)}
 	p.start = make([]chan struct{}, n)
+	p.state = make([]atomic.Int32, n)
 	p.panics = make([]any, n)
 	for w := 1; w < n; w++ {
 		p.start[w] = make(chan struct{}, 1)
@@ -86,13 +134,37 @@ func (p *Pool) worker(w int) {
 	// Run re-raises, instead of a crash of the whole process.
 	debug.SetPanicOnFault(true)
 	stop := p.stop
+	// seen is the generation of the last job this worker ran. The pool
+	// was created at generation 0; a job may already be published by the
+	// time this goroutine first runs.
+	seen := uint64(0)
 	for {
-		select {
-		case <-p.start[w]:
-			p.do(w)
-			p.wg.Done()
-		case <-stop:
-			return
+		if !spin(func() bool { return p.gen.Load() != seen }) {
+			// Park. Announce it first, then look once more: a job
+			// published in between is either seen here (and the state
+			// taken back) or the caller has claimed the wake-up and
+			// will send on start[w].
+			p.state[w].Store(workerParked)
+			if p.gen.Load() == seen || !p.state[w].CompareAndSwap(workerParked, workerSpinning) {
+				select {
+				case <-p.start[w]:
+				case <-stop:
+					return
+				}
+			}
+		}
+		g := p.gen.Load()
+		if g == seen {
+			// A late wake-up: the caller found this worker parked after
+			// it had already seen, run and finished the job (the caller
+			// was descheduled between publishing and waking). Nothing
+			// new to do.
+			continue
+		}
+		seen = g
+		p.do(w)
+		if p.pending.Add(-1) == 0 && p.waiting.CompareAndSwap(1, 0) {
+			p.done <- struct{}{}
 		}
 	}
 }
@@ -106,15 +178,37 @@ func (p *Pool) do(w int) {
 	}()
 	if p.dynamic {
 		for {
-			lo := int(p.next.Add(int64(p.grain))) - p.grain
-			if lo >= p.items {
+			lo, hi, ok := p.take()
+			if !ok {
 				return
 			}
-			p.job.Do(w, lo, min(lo+p.grain, p.items))
+			p.job.Do(w, lo, hi)
 		}
 	}
 	if lo, hi := p.span(w); lo < hi {
 		p.job.Do(w, lo, hi)
+	}
+}
+
+// take claims the next block of a dynamic job: a share of what remains
+// (half of it divided among the workers) rounded down to whole grains, at
+// least one grain. Blocks shrink as the job drains (guided scheduling): the
+// first ones are large, so a worker streams long runs of weights, and the
+// last ones are a grain, so the worker that finishes first waits at most
+// one small block for the other.
+func (p *Pool) take() (lo, hi int, ok bool) {
+	for {
+		cur := p.next.Load()
+		rem := int64(p.items) - cur
+		if rem <= 0 {
+			return 0, 0, false
+		}
+		g := int64(p.grain)
+		size := max(g, rem/int64(2*p.n)/g*g)
+		end := min(int64(p.items), cur+size)
+		if p.next.CompareAndSwap(cur, end) {
+			return int(cur), int(end), true
+		}
 	}
 }
 
@@ -140,8 +234,9 @@ func (p *Pool) span(w int) (lo, hi int) {
 // workers have finished.
 func (p *Pool) Run(n, grain int, job Job) { p.run(n, grain, job, false) }
 
-// RunDynamic is Run with the items handed out in grain-sized blocks, each
-// to whichever worker is free next. Memory-bound work uses it: two cores
+// RunDynamic is Run with the items handed out in blocks, each to whichever
+// worker is free next; blocks are multiples of grain and shrink to one
+// grain towards the end (see take). Memory-bound work uses it: two cores
 // sharing the memory bus rarely finish equal halves at the same moment,
 // and with fixed spans the first one done would sit idle.
 func (p *Pool) RunDynamic(n, grain int, job Job) { p.run(n, grain, job, true) }
@@ -162,12 +257,27 @@ func (p *Pool) run(n, grain int, job Job, dynamic bool) {
 	}
 	p.job, p.items, p.grain, p.dynamic = job, n, grain, dynamic
 	p.next.Store(0)
-	p.wg.Add(workers - 1)
+	p.pending.Store(int32(workers - 1))
+	p.gen.Add(1)
 	for w := 1; w < workers; w++ {
-		p.start[w] <- struct{}{}
+		if p.state[w].CompareAndSwap(workerParked, workerSpinning) {
+			p.start[w] <- struct{}{}
+		}
 	}
 	p.do(0)
-	p.wg.Wait()
+	if !spin(func() bool { return p.pending.Load() == 0 }) {
+		// Park until the last worker signals, unless it finished while
+		// we announced ourselves (then nobody sends). A signal can be
+		// stale: a worker that ended the previous job may only now get
+		// to its CompareAndSwap and find this job's waiting flag. So
+		// check pending after every wake-up.
+		for p.pending.Load() != 0 {
+			p.waiting.Store(1)
+			if p.pending.Load() != 0 || !p.waiting.CompareAndSwap(1, 0) {
+				<-p.done
+			}
+		}
+	}
 	p.job = nil
 	for w, r := range p.panics {
 		if r != nil {

@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gale-ai/gale/kernels"
 )
@@ -33,13 +35,49 @@ func TestPoolCoversEveryItemOnce(t *testing.T) {
 			for _, grain := range []int{1, 4, 16} {
 				for rep := 0; rep < 3; rep++ {
 					job := &countJob{hits: make([]atomic.Int32, n), workers: make([]atomic.Int32, size)}
-					p.Run(n, grain, job)
+					run, mode := p.Run, "Run"
+					if rep%2 == 1 {
+						run, mode = p.RunDynamic, "RunDynamic"
+					}
+					run(n, grain, job)
 					for i := range job.hits {
 						if h := job.hits[i].Load(); h != 1 {
-							t.Fatalf("pool %d, n %d, grain %d: item %d done %d times", size, n, grain, i, h)
+							t.Fatalf("%s: pool %d, n %d, grain %d: item %d done %d times", mode, size, n, grain, i, h)
 						}
 					}
 				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// sumJob counts the items it was given.
+type sumJob struct{ done atomic.Int64 }
+
+func (j *sumJob) Do(_, lo, hi int) { j.done.Add(int64(hi - lo)) }
+
+// TestPoolBackToBackJobs runs thousands of short jobs in a row, as a decode
+// step does, with pauses longer than spinTime now and then so that workers
+// and caller go through both the spinning and the parked hand-off: every
+// job must be complete when Run returns, and none may hang. (Under -race
+// this also checks that job fields are handed over with happens-before.)
+func TestPoolBackToBackJobs(t *testing.T) {
+	for _, size := range []int{2, 3, 4} {
+		p := NewPool(size)
+		var j sumJob
+		for i := 0; i < 3000; i++ {
+			if i%100 == 99 {
+				time.Sleep(2 * spinTime)
+			}
+			j.done.Store(0)
+			if i%2 == 0 {
+				p.RunDynamic(64, 16, &j)
+			} else {
+				p.Run(64, 16, &j)
+			}
+			if d := j.done.Load(); d != 64 {
+				t.Fatalf("pool %d, job %d: Run returned with %d of 64 items done", size, i, d)
 			}
 		}
 		p.Close()
@@ -59,6 +97,56 @@ func TestPoolSpansAlignToGrain(t *testing.T) {
 	}
 	if prev != 100 {
 		t.Fatalf("spans end at %d, want 100", prev)
+	}
+}
+
+// blockJob records the blocks a job was handed, in order of hand-out.
+type blockJob struct {
+	mu     sync.Mutex
+	blocks [][2]int
+}
+
+func (b *blockJob) Do(_, lo, hi int) {
+	b.mu.Lock()
+	b.blocks = append(b.blocks, [2]int{lo, hi})
+	b.mu.Unlock()
+}
+
+// TestDynamicBlocksShrinkToGrain checks the guided hand-out of RunDynamic
+// on one worker (so the order is deterministic): blocks tile the range,
+// start on multiples of the grain, never grow, and end at one grain.
+func TestDynamicBlocksShrinkToGrain(t *testing.T) {
+	p := &Pool{n: 2, items: 4096, grain: 16}
+	var blocks [][2]int
+	for {
+		lo, hi, ok := p.take()
+		if !ok {
+			break
+		}
+		blocks = append(blocks, [2]int{lo, hi})
+	}
+	prev, prevSize := 0, 4096
+	for _, b := range blocks {
+		size := b[1] - b[0]
+		if b[0] != prev || b[0]%16 != 0 || size < 16 || size > prevSize {
+			t.Fatalf("blocks %v: bad block %v", blocks, b)
+		}
+		prev, prevSize = b[1], size
+	}
+	if prev != 4096 || prevSize != 16 || blocks[0][1] != 1024 {
+		t.Fatalf("blocks %v: want 1024 first, 16 last, ending at 4096", blocks)
+	}
+	// On a live pool the blocks still tile the range exactly.
+	pool := NewPool(2)
+	defer pool.Close()
+	job := &blockJob{}
+	pool.RunDynamic(1000, 16, job)
+	covered := 0
+	for _, b := range job.blocks {
+		covered += b[1] - b[0]
+	}
+	if covered != 1000 {
+		t.Fatalf("blocks %v cover %d items, want 1000", job.blocks, covered)
 	}
 }
 
