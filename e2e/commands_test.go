@@ -367,14 +367,26 @@ func TestBenchAndSynth(t *testing.T) {
 		if v, _ := row["avg_ts"].(float64); v <= 0 {
 			t.Errorf("avg_ts %v", row["avg_ts"])
 		}
+		// tg rows give the weight bytes streamed per second: at most the
+		// whole file per token; pp rows the matrix GFLOP/s.
+		avg, _ := row["avg_ts"].(float64)
+		size, _ := row["size_bytes"].(float64)
+		gbps, _ := row["gbps"].(float64)
+		gflops, _ := row["gflops"].(float64)
+		if row["test"] == "tg8" && (gbps <= 0 || gbps > avg*size/1e9*1.0001) {
+			t.Errorf("tg row: gbps %v for %v tok/s of a %v-byte model", gbps, avg, size)
+		}
+		if row["test"] == "pp16" && gflops <= 0 {
+			t.Errorf("pp row: gflops %v", gflops)
+		}
 	}
 	if !tests["pp16"] || !tests["tg8"] {
 		t.Errorf("tests %v, want pp16 and tg8", tests)
 	}
-	a = []string{"bench", "-m", storiesDir(), "-p", "32", "-n", "8", "-r", "1"}
+	a = []string{"bench", "-m", storiesDir(), "-p", "32", "-n", "8", "-r", "1", "-t", "1", "--mem-bw"}
 	r = gale(t, a...)
 	wantOK(t, r, a...)
-	for _, s := range []string{"| model |", "pp32", "tg8", "±"} {
+	for _, s := range []string{"| model |", "pp32", "tg8", "±", "| memory read |", "mem_read", "GB/s", "GFLOP/s"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("bench table lacks %q:\n%s", s, r.stdout)
 		}

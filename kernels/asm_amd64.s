@@ -5373,3 +5373,103 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func sumSquaresAVX2(x *float32, n int) float32
+// Requires: AVX, FMA3, SSE
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   DX, DX
+	MOVQ   CX, BX
+	SUBQ   $0x00000020, BX
+
+four:
+	CMPQ        DX, BX
+	JG          one
+	VMOVUPS     (AX)(DX*4), Y4
+	VFMADD231PS Y4, Y4, Y0
+	VMOVUPS     32(AX)(DX*4), Y4
+	VFMADD231PS Y4, Y4, Y1
+	VMOVUPS     64(AX)(DX*4), Y4
+	VFMADD231PS Y4, Y4, Y2
+	VMOVUPS     96(AX)(DX*4), Y4
+	VFMADD231PS Y4, Y4, Y3
+	ADDQ        $0x00000020, DX
+	JMP         four
+
+one:
+	CMPQ        DX, CX
+	JGE         sum
+	VMOVUPS     (AX)(DX*4), Y4
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ        $0x00000008, DX
+	JMP         one
+
+sum:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x4e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VADDPS       X0, X1, X1
+	MOVSS        X1, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX512(x *float32, n int) float32
+// Requires: AVX, AVX512F, AVX512VL, SSE
+TEXT ·sumSquaresAVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   DX, DX
+	MOVQ   CX, BX
+	SUBQ   $0x00000040, BX
+
+four:
+	CMPQ        DX, BX
+	JG          one
+	VMOVUPS     (AX)(DX*4), Z4
+	VFMADD231PS Z4, Z4, Z0
+	VMOVUPS     64(AX)(DX*4), Z4
+	VFMADD231PS Z4, Z4, Z1
+	VMOVUPS     128(AX)(DX*4), Z4
+	VFMADD231PS Z4, Z4, Z2
+	VMOVUPS     192(AX)(DX*4), Z4
+	VFMADD231PS Z4, Z4, Z3
+	ADDQ        $0x00000040, DX
+	JMP         four
+
+one:
+	CMPQ        DX, CX
+	JGE         sum
+	VMOVUPS     (AX)(DX*4), Z4
+	VFMADD231PS Z4, Z4, Z0
+	ADDQ        $0x00000010, DX
+	JMP         one
+
+sum:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	MOVSS         X0, ret+16(FP)
+	VZEROUPPER
+	RET

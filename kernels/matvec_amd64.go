@@ -137,5 +137,20 @@ func dotF16AVX512Go(x []float32, w []uint16) float32 {
 	return s + dotTail(x[nm:], w[nm:n], F16ToFloat)
 }
 
-func sumSquaresAVX2Go(x []float32) float32   { return dotF32AVX2Go(x, x) }
-func sumSquaresAVX512Go(x []float32) float32 { return dotF32AVX512Go(x, x) }
+func sumSquaresAVX2Go(x []float32) float32 {
+	nm := len(x) &^ 7
+	var s float32
+	if nm > 0 {
+		s = sumSquaresAVX2(&x[0], nm)
+	}
+	return s + sumSquaresGeneric(x[nm:])
+}
+
+func sumSquaresAVX512Go(x []float32) float32 {
+	nm := len(x) &^ 15
+	var s float32
+	if nm > 0 {
+		s = sumSquaresAVX512(&x[0], nm)
+	}
+	return s + sumSquaresGeneric(x[nm:])
+}

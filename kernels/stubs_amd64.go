@@ -268,3 +268,13 @@ func expSumAVX2(x *float32, n int, m float32) float32
 //
 //go:noescape
 func swiGLUAVX2(out *float32, gate *float32, up *float32, n int)
+
+// sumSquaresAVX2 returns the sum of x[i]*x[i]; n is a multiple of the vector width.
+//
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float32
+
+// sumSquaresAVX512 returns the sum of x[i]*x[i]; n is a multiple of the vector width.
+//
+//go:noescape
+func sumSquaresAVX512(x *float32, n int) float32

@@ -248,13 +248,34 @@ func (m *Model) SizeBytes() int64 {
 // decode speed by memory bandwidth.
 func (m *Model) WeightBytes() int64 {
 	var n int64
-	for _, t := range m.w.all() {
-		if t == m.w.embed && m.w.output != m.w.embed {
-			continue // only one row of an untied embedding is read per token
-		}
+	for _, t := range m.tokenMatrices() {
 		n += t.Bytes()
 	}
 	return n
+}
+
+// WeightParams is the number of matrix weights each token is multiplied
+// by (WeightBytes in elements): a token costs 2*WeightParams FLOPs of
+// matrix products, plus attention.
+func (m *Model) WeightParams() int64 {
+	var n int64
+	for _, t := range m.tokenMatrices() {
+		n += int64(t.Len())
+	}
+	return n
+}
+
+// tokenMatrices are the matrices every token is multiplied by: all of them
+// but an untied embedding, of which a token reads only its own row.
+func (m *Model) tokenMatrices() []*tensor.Tensor {
+	var ts []*tensor.Tensor
+	for _, t := range m.w.all() {
+		if t == m.w.embed && m.w.output != m.w.embed {
+			continue
+		}
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // DTypes lists the distinct dtypes of the weight matrices.

@@ -33,6 +33,13 @@ type benchResult struct {
 	SamplesNS    []int64   `json:"samples_ns"`
 	PeakRSSBytes int64     `json:"peak_rss_bytes"`
 	Kernels      string    `json:"kernels"`
+	// GBps is, for tg, the weight bytes streamed per second (every decode
+	// step reads every weight once), to set beside the memory bandwidth;
+	// for mem_read, the measured read bandwidth itself.
+	GBps float64 `json:"gbps,omitempty"`
+	// GFLOPs is, for pp, the matrix-multiply work done per second (two
+	// FLOPs per weight per token; attention not counted).
+	GFLOPs float64 `json:"gflops,omitempty"`
 }
 
 // benchFlags are bench's flags (llama-bench spelling).
@@ -47,6 +54,7 @@ type benchFlags struct {
 	seed      uint64
 	jsonOut   bool
 	kvF16     bool
+	memBW     bool
 }
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -77,6 +85,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 	fs.Uint64Var(&bf.seed, "seed", 1, "seed of the synthetic weights and the pp prompt")
 	fs.BoolVar(&bf.jsonOut, "json", false, "print a JSON array of results")
 	fs.BoolVar(&bf.kvF16, "kv-f16", false, "f16 KV cache")
+	fs.BoolVar(&bf.memBW, "mem-bw", false, "also measure this machine's memory read bandwidth at each thread count (the decode ceiling)")
 	return cmd
 }
 
@@ -143,11 +152,39 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	out := bufio.NewWriter(a.stdout)
 	defer out.Flush()
 	if !bf.jsonOut {
-		fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | peak RSS GiB |")
-		fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: |")
+		fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | rate | peak RSS GiB |")
+		fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |")
+		out.Flush()
+	}
+	printRow := func(r benchResult) {
+		if bf.jsonOut {
+			return
+		}
+		rate := ""
+		switch {
+		case r.GBps > 0:
+			rate = fmt.Sprintf("%.1f GB/s", r.GBps)
+		case r.GFLOPs > 0:
+			rate = fmt.Sprintf("%.0f GFLOP/s", r.GFLOPs)
+		}
+		ts, params := "", ""
+		if r.Test != memReadTest {
+			ts = fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StddevTS)
+			params = humanCount(r.NParams)
+		}
+		fmt.Fprintf(out, "| %s | %s | %s | %.2f | %d | %s | %s | %s | %.2f |\n",
+			r.Model, params, r.DType, float64(r.SizeBytes)/(1<<30), r.Threads, r.Test,
+			ts, rate, float64(r.PeakRSSBytes)/(1<<30))
 		out.Flush()
 	}
 	var results []benchResult
+	if bf.memBW {
+		for _, t := range threads {
+			r := memReadBench(t, bf.reps)
+			printRow(r)
+			results = append(results, r)
+		}
+	}
 	ran := 0
 	for _, bm := range models {
 		if bm.fit != nil {
@@ -176,14 +213,7 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 				continue
 			}
 		}
-		rows, err := a.benchOne(m, bf, threads, func(r benchResult) {
-			if !bf.jsonOut {
-				fmt.Fprintf(out, "| %s | %s | %s | %.2f | %d | %s | %.2f ± %.2f | %.2f |\n",
-					r.Model, humanCount(r.NParams), r.DType, float64(r.SizeBytes)/(1<<30), r.Threads, r.Test,
-					r.AvgTS, r.StddevTS, float64(r.PeakRSSBytes)/(1<<30))
-				out.Flush()
-			}
-		})
+		rows, err := a.benchOne(m, bf, threads, printRow)
 		m.Close()
 		m = nil
 		// Hand a synthetic model's gigabytes back before building the next.
@@ -278,6 +308,11 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 				r.SamplesTS = append(r.SamplesTS, perSecond(n, d))
 			}
 			r.AvgTS, r.StddevTS = meanStddev(r.SamplesTS)
+			if tc.nG > 0 {
+				r.GBps = r.AvgTS * float64(m.WeightBytes()) / 1e9
+			} else {
+				r.GFLOPs = r.AvgTS * 2 * float64(m.WeightParams()) / 1e9
+			}
 			r.PeakRSSBytes = peakRSS()
 			row(r)
 			out = append(out, r)

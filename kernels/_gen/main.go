@@ -26,6 +26,7 @@ func main() {
 	genMatVec()
 	genMatMul()
 	genElem()
+	genReduce()
 	Generate()
 	if *tabOut != "" {
 		src, err := format.Source([]byte(mmTables()))
