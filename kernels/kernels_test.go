@@ -296,9 +296,9 @@ func TestMatMul(t *testing.T) {
 	tkLevels(t, func(t *testing.T, l Level) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, kind := range tkKinds {
-			// Every token count of a 6-token block and beyond, row
-			// counts around the 2- and 4-row blocks, every length to
-			// 70 (the tails of the 8/16/32-element chunks) and some more.
+			// Every token count to 13, small row counts, every length to
+			// 70 (the tails of the 8/16/32-element vectors and chunks)
+			// and some more.
 			for tok := 1; tok <= 13; tok++ {
 				for _, rows := range []int{1, 2, 3, 4, 5, 6, 9} {
 					for n := 1; n <= 70; n += 1 + (tok+rows)%3 {
@@ -309,8 +309,21 @@ func TestMatMul(t *testing.T) {
 			for _, n := range []int{96, 128, 255, 256, 300} {
 				tkCheckMatMul(t, r, kind, 7, 9, n, 1, n%4)
 			}
-			// Several k-chunks (n > 1024) and row panels (rows > 256).
+			// Token counts around the 8/16/32-token blocks of the
+			// broadcast kernels and the 8x8/16x16 transposes, row
+			// counts around their 6- and 12-row blocks, lengths around
+			// the vector width and the 4-step unroll.
+			for _, tok := range []int{15, 16, 17, 31, 32, 33, 40, 48, 63, 64, 65} {
+				for _, rows := range []int{1, 7, 11, 12, 13, 16, 17, 24, 25} {
+					for _, n := range []int{1, 3, 16, 17, 33, 70} {
+						tkCheckMatMul(t, r, kind, tok, rows, n, (tok+n)%3, (n+rows)%4)
+					}
+				}
+			}
+			// Several k-chunks (n > 512) and row panels (rows > 240),
+			// with every tail at once.
 			tkCheckMatMul(t, r, kind, 7, 261, 2080, 3, 1)
+			tkCheckMatMul(t, r, kind, 70, 253, 1100, 1, 2)
 		}
 	})
 }

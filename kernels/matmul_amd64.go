@@ -5,36 +5,63 @@ package kernels
 import "sync"
 
 // The Go side of the matrix product: cache blocking around the generated
-// microkernels (mm*_RxT*, see _gen/matmul.go).
+// broadcast-form microkernels (mmF32_RxT*, see _gen/matmul.go).
 //
-// Loop order, innermost last: k-chunks of mmKC elements (so that a token
-// block's x chunk, 6 x mmKC floats, stays in L1 while it meets every row
-// of a panel), panels of mmPanel rows (whose weight chunk stays in L2
-// while every token block passes over it), token blocks of 6, row blocks.
-// Partial sums of later k-chunks are added to y. Weight panels are copied
-// (f32) or widened (bf16, f16) into a contiguous float32 buffer: rows n
-// apart would alias in the caches, and widening once per call, against
-// T/6 uses of each weight, beats widening in the inner loop (measured:
-// 134 against 121 GFLOP/s at T=512 with the best in-loop bf16 kernel).
+// The microkernels compute y transposed, yT [rows, tp], from x packed
+// k-major by token blocks, so a call packs x chunk by chunk, runs the
+// kernels, and transposes yT into y at the end. Loop order, innermost
+// last: k-chunks of mmKC elements (x's chunk, tp x mmKC floats, is packed
+// once per chunk and stays in L2), panels of mmPanel rows (whose weight
+// chunk is widened or copied into a float32 buffer that stays in L2 while
+// every token block passes over it), token blocks, row blocks (each
+// token block's x chunk, 128 bytes per k at avx512, stays in L1 while the
+// panel's rows stream past it). Partial sums of later k-chunks are added
+// to yT. The panel's rows are mmKC+16 floats apart: rows a multiple of
+// 4 KiB apart would put the 12 rows a kernel reads in the same L1 sets.
+// The panel's last rows are zero when rows is not a multiple of the
+// kernel's, and x's last tokens when t is not a multiple of the vector
+// width; yT has room for both and the transpose leaves them out.
 
-type mmF32Fn func(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+// mmFn is a microkernel: blocks blocks of rows rows by one token block.
+type mmFn func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
-// Measured best on the target machine among kc 512-2048, panels 64-256.
+// trFn transposes blocks lanes x lanes blocks (see _gen/transpose.go).
+type trFn func(dst *float32, ldd int, src *float32, lds int, blocks int)
+
+// mmKernels is one level's set of matrix-product kernels.
+type mmKernels struct {
+	rows   int    // weight rows per microkernel block
+	lanes  int    // float32 lanes per vector
+	tab    []mmFn // [v]: the microkernel for v token vectors
+	tr     trFn
+	wpF32  func(dst *float32, ldd int, src *float32, lds int, k int, rows int, pfd int)
+	wpBF16 func(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
+	wpF16  func(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
+}
+
+// Measured best on the target machine (bf16, T=256 and 512) among kc 128,
+// 256 and 512 with panels of 120-480 rows, within the noise of one
+// another except kc 128 (about 5% slower): 512 and 240 (a multiple of
+// both levels' block rows).
 const (
-	mmKC    = 1024 // elements of the reduction per chunk
-	mmPanel = 256  // weight rows per L2 panel
+	mmKC    = 512 // elements of the reduction per chunk
+	mmPanel = 240 // weight rows per L2 panel
 )
 
-// The packed activations and weight panels live in buffers reused across
-// calls, so the hot path does not allocate. A plain free list rather than
-// a sync.Pool: the pool drops its contents at every other GC, which for
-// buffers of many MB means re-allocating them during a long prefill.
+// mmPrefetchRows is how many rows ahead the panel fill prefetches.
+const mmPrefetchRows = 8
+
+// The packed activations, weight panels and transposed results live in
+// buffers reused across calls, so the hot path does not allocate. A plain
+// free list rather than a sync.Pool: the pool drops its contents at every
+// other GC, which for buffers of many MB means re-allocating them during
+// a long prefill.
 var (
 	scratchMu   sync.Mutex
 	scratchFree []*[]float32
 )
 
-// maxScratch bounds the free list: two buffers per concurrent call.
+// maxScratch bounds the free list: three buffers per concurrent call.
 const maxScratch = 16
 
 // mmPack returns a buffer of n floats from the free list (the first one
@@ -62,149 +89,151 @@ func mmRelease(b *[]float32) {
 	scratchMu.Unlock()
 }
 
-// packX copies the first nm values of each of the t rows (length n) of x
-// into xs chunk by chunk: chunk c (k0 = c*mmKC, length kl) holds token i
-// at xs[k0*t+i*kl:][:kl], so that a token block's chunk is one contiguous
-// run (rows n floats apart would put all tokens in the same L1 sets).
-func packX(xs, x []float32, t, n, nm int) {
-	for k0 := 0; k0 < nm; k0 += mmKC {
-		kl := min(mmKC, nm-k0)
-		for i := 0; i < t; i++ {
-			dst := xs[k0*t+i*kl : k0*t+(i+1)*kl]
-			src := x[i*n+k0 : i*n+k0+kl]
-			copy(dst, src)
+// packX packs columns [k0, k0+kl) of the t rows (length n) of x into xs,
+// token block by token block: the block of tokens t0.. (tb of them, or
+// fewer for the last; w = their number rounded up to whole vectors) at
+// xs[t0*kl:], k-major: value i of its token j at [i*w+j]. Tokens past t
+// are zero: their lanes never mix with the others' and their results are
+// left out, but stale bits there could be NaNs or subnormals, which can
+// cost the FMAs microcode assists.
+func (mk *mmKernels) packX(xs, x []float32, t, n, k0, kl, tb int) {
+	L := mk.lanes
+	kf := kl - kl%L // columns the transposes do
+	for t0 := 0; t0 < t; t0 += tb {
+		nt := min(tb, t-t0)
+		w := (nt + L - 1) / L * L
+		blk := xs[t0*kl : t0*kl+kl*w]
+		j := 0
+		if kf > 0 {
+			for ; j+L <= nt; j += L {
+				mk.tr(&blk[j], w, &x[(t0+j)*n+k0], n, kf/L)
+			}
+		}
+		for ; j < nt; j++ { // tokens short of a whole block
+			for i, v := range x[(t0+j)*n+k0 : (t0+j)*n+k0+kf] {
+				blk[i*w+j] = v
+			}
+		}
+		for j := 0; j < nt; j++ { // columns short of a whole block
+			for i, v := range x[(t0+j)*n+k0+kf : (t0+j)*n+k0+kl] {
+				blk[(kf+i)*w+j] = v
+			}
+		}
+		for i := 0; i < kl; i++ {
+			clear(blk[i*w+nt : (i+1)*w])
 		}
 	}
 }
 
-// mmBlocks runs the blocked loops over packed x (see packX); pack(r0, r1,
-// k0, kl) copies the weight chunk of rows [r0, r1) into the contiguous
-// panel buffer (row stride kl), and call(tb, full, x offset, panel row,
-// y offset, kl, add, blocks) invokes the microkernel for tb tokens and
-// blocks blocks of R rows (full) or of one row.
-func mmBlocks(nm, ldy, t, rows, R, tok int, pack func(r0, r1, k0, kl int), call func(tb int, full bool, xo, pr, yo, kl, add, blocks int)) {
-	for k0 := 0; k0 < nm; k0 += mmKC {
-		kl := min(mmKC, nm-k0)
+// unpackY writes y[i*ldy+r] = yT[r*tp+i] for i < t, r < rows.
+func (mk *mmKernels) unpackY(y []float32, ldy int, yT []float32, tp, t, rows int) {
+	L := mk.lanes
+	tf := t - t%L // tokens the transposes do
+	r := 0
+	if tf > 0 {
+		for ; r+L <= rows; r += L {
+			mk.tr(&y[r], ldy, &yT[r*tp], tp, tf/L)
+		}
+	}
+	for i := 0; i < t; i++ {
+		lo := r // rows short of a whole block
+		if i >= tf {
+			lo = 0 // tokens short of a whole block
+		}
+		dst := y[i*ldy : i*ldy+rows]
+		for j := lo; j < rows; j++ {
+			dst[j] = yT[j*tp+i]
+		}
+	}
+}
+
+// matMul computes y [t, rows] (row stride ldy) = x [t, n] times the
+// transpose of the weights [rows, n]; fill(panel, ldp, r0, r1, k0, kl)
+// brings the weights of rows [r0, r1), columns [k0, k0+kl) into panel as
+// float32 (row stride ldp).
+func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
+	fill func(panel []float32, ldp, r0, r1, k0, kl int)) {
+	if rows == 0 {
+		return
+	}
+	L, R := mk.lanes, mk.rows
+	V := len(mk.tab) - 1
+	tb := V * L               // tokens per full block
+	tp := (t + L - 1) / L * L // tokens rounded up to whole vectors
+	rp := (rows + R - 1) / R * R
+	P := min(mmPanel, rp)
+	kc := min(n, mmKC)
+	ldp := kc + 16
+	yb, xb, pb := mmPack(rp*tp), mmPack(tp*kc), mmPack(P*ldp)
+	yT, xs, panel := *yb, *xb, *pb
+	for k0 := 0; k0 < n; k0 += kc {
+		kl := min(kc, n-k0)
+		mk.packX(xs, x, t, n, k0, kl, tb)
 		add := 0
 		if k0 > 0 {
 			add = 1
 		}
-		for r0 := 0; r0 < rows; r0 += mmPanel {
-			r1 := min(rows, r0+mmPanel)
-			pack(r0, r1, k0, kl)
-			for t0 := 0; t0 < t; t0 += tok {
-				tb := min(tok, t-t0)
-				xo := k0*t + t0*kl
-				nb := (r1 - r0) / R
-				if nb > 0 {
-					call(tb, true, xo, 0, t0*ldy+r0, kl, add, nb)
-				}
-				if r := r0 + nb*R; r < r1 {
-					call(tb, false, xo, r-r0, t0*ldy+r, kl, add, r1-r)
-				}
+		for r0 := 0; r0 < rows; r0 += P {
+			r1 := min(rows, r0+P)
+			nb := (r1 - r0 + R - 1) / R
+			fill(panel, ldp, r0, r1, k0, kl)
+			for r := r1 - r0; r < nb*R; r++ {
+				clear(panel[r*ldp : r*ldp+kl])
+			}
+			for t0 := 0; t0 < t; t0 += tb {
+				v := (min(tb, t-t0) + L - 1) / L
+				mk.tab[v](&xs[t0*kl], &panel[0], ldp, &yT[r0*tp+t0], tp, kl, add, nb)
 			}
 		}
 	}
-}
-
-// mmTailU16 adds the products over the reduction elements [nm, n) that
-// the microkernels leave out (n not a multiple of their chunk).
-func mmTailU16(y []float32, ldy int, x []float32, t int, w []uint16, n, nm int, widen func(uint16) float32) {
-	if nm == n {
-		return
-	}
-	rows := len(w) / n
-	for i := 0; i < t; i++ {
-		xi := x[i*n+nm : (i+1)*n]
-		for r := 0; r < rows; r++ {
-			y[i*ldy+r] += dotTail(xi, w[r*n+nm:(r+1)*n], widen)
-		}
-	}
-}
-
-// mmPanels runs the float32 microkernels over the first nm columns: x is
-// packed once, and each block of weight rows is brought into a float32
-// panel by fillRow (row r, columns k0..k0+kl, into a panel row), copied
-// for F32 weights and widened for BF16/F16 ones.
-func mmPanels(tab [2][]mmF32Fn, R int, y []float32, ldy int, x []float32, t, n, nm, rows int,
-	fillRow func(panel []float32, r, k0, kl int)) {
-	xb := mmPack(t * nm)
-	xs := *xb
-	packX(xs, x, t, n, nm)
-	pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
-	panel := *pb
-	mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
-		for r := r0; r < r1; r++ {
-			fillRow(panel[(r-r0)*kl:(r-r0+1)*kl], r, k0, kl)
-		}
-	}, func(tb int, full bool, xo, pr, yo, kl, add, blocks int) {
-		k := tab[0][tb]
-		if full {
-			k = tab[1][tb]
-		}
-		k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
-	})
+	mk.unpackY(y, ldy, yT, tp, t, rows)
+	mmRelease(yb)
 	mmRelease(xb)
 	mmRelease(pb)
 }
 
-func matMulF32(tab [2][]mmF32Fn, chunk, R int, y []float32, ldy int, x []float32, t int, w []float32) {
-	n := len(x) / t
-	rows := len(w) / n
-	nm := n - n%chunk
-	if nm > 0 && rows > 0 {
-		mmPanels(tab, R, y, ldy, x, t, n, nm, rows, func(panel []float32, r, k0, kl int) {
-			copy(panel, w[r*n+k0:r*n+k0+kl])
+// fillU16 is the panel fill of 16-bit weights w [rows, n]: the assembly
+// widens whole vectors of every row, widen1 the columns left over.
+func (mk *mmKernels) fillU16(wp func(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int),
+	widen1 func(dst []float32, src []uint16), w []uint16, n int, panel []float32, ldp, r0, r1, k0, kl int) {
+	kf := kl - kl%mk.lanes
+	if kf > 0 {
+		wp(&panel[0], ldp, &w[r0*n+k0], n, kf, r1-r0, mmPrefetchRows*n*2)
+	}
+	if kf < kl {
+		for r := r0; r < r1; r++ {
+			p := (r - r0) * ldp
+			widen1(panel[p+kf:p+kl], w[r*n+k0+kf:r*n+k0+kl])
+		}
+	}
+}
+
+func installMatMul(t *table, mk *mmKernels) {
+	t.matMulF32 = func(y []float32, ldy int, x []float32, tt int, w []float32) {
+		n := len(x) / tt
+		mk.matMul(y, ldy, x, tt, n, len(w)/n, func(panel []float32, ldp, r0, r1, k0, kl int) {
+			kf := kl - kl%mk.lanes
+			if kf > 0 {
+				mk.wpF32(&panel[0], ldp, &w[r0*n+k0], n, kf, r1-r0, mmPrefetchRows*n*4)
+			}
+			if kf < kl {
+				for r := r0; r < r1; r++ {
+					p := (r - r0) * ldp
+					copy(panel[p+kf:p+kl], w[r*n+k0+kf:r*n+k0+kl])
+				}
+			}
 		})
 	}
-	if nm == n {
-		return
+	t.matMulBF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
+		n := len(x) / tt
+		mk.matMul(y, ldy, x, tt, n, len(w)/n, func(panel []float32, ldp, r0, r1, k0, kl int) {
+			mk.fillU16(mk.wpBF16, bf16ToF32Generic, w, n, panel, ldp, r0, r1, k0, kl)
+		})
 	}
-	for i := 0; i < t; i++ {
-		xi := x[i*n+nm : (i+1)*n]
-		for r := 0; r < rows; r++ {
-			s := dotF32Generic(xi, w[r*n+nm:(r+1)*n])
-			if nm == 0 {
-				y[i*ldy+r] = s
-			} else {
-				y[i*ldy+r] += s
-			}
-		}
-	}
-}
-
-// matMulWiden is the 16-bit-weight product through the float32
-// microkernels: each weight panel chunk is widened once into a float32
-// buffer (one conversion per weight per call, against T/6 reuses of it),
-// so the inner loop needs no conversion instructions at all.
-func matMulWiden(tab [2][]mmF32Fn, chunk, R int, widen func(dst []float32, src []uint16),
-	y []float32, ldy int, x []float32, t int, w []uint16, widen1 func(uint16) float32) {
-	n := len(x) / t
-	rows := len(w) / n
-	nm := n - n%chunk
-	if nm == 0 || rows == 0 {
-		for i := 0; i < t; i++ {
-			for r := 0; r < rows; r++ {
-				y[i*ldy+r] = 0
-			}
-		}
-		mmTailU16(y, ldy, x, t, w, n, nm, widen1)
-		return
-	}
-	mmPanels(tab, R, y, ldy, x, t, n, nm, rows, func(panel []float32, r, k0, kl int) {
-		widen(panel, w[r*n+k0:r*n+k0+kl])
-	})
-	mmTailU16(y, ldy, x, t, w, n, nm, widen1)
-}
-
-func installMatMul(t *table, tf [2][]mmF32Fn, lanes, R int) {
-	t.matMulF32 = func(y []float32, ldy int, x []float32, n int, w []float32) {
-		matMulF32(tf, lanes, R, y, ldy, x, n, w)
-	}
-	t.matMulBF16 = func(y []float32, ldy int, x []float32, n int, w []uint16) {
-		matMulWiden(tf, lanes, R, t.bf16ToF32, y, ldy, x, n, w, BF16ToFloat)
-	}
-	t.matMulF16 = func(y []float32, ldy int, x []float32, n int, w []uint16) {
-		matMulWiden(tf, lanes, R, t.f16ToF32, y, ldy, x, n, w, F16ToFloat)
+	t.matMulF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
+		n := len(x) / tt
+		mk.matMul(y, ldy, x, tt, n, len(w)/n, func(panel []float32, ldp, r0, r1, k0, kl int) {
+			mk.fillU16(mk.wpF16, f16ToF32Generic, w, n, panel, ldp, r0, r1, k0, kl)
+		})
 	}
 }

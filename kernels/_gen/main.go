@@ -25,6 +25,8 @@ func main() {
 	ConstraintExpr("amd64,!noasm")
 	genMatVec()
 	genMatMul()
+	genTranspose()
+	genWidenPanel()
 	genElem()
 	Generate()
 	if *tabOut != "" {
