@@ -39,20 +39,80 @@ func mvF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 //go:noescape
 func mmF32_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
+// mmWF32_6x8AVX2 is mmF32_6x8AVX2 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF32_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
+
+// mmWBF16_6x8AVX2 is mmF32_6x8AVX2 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWBF16_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+
+// mmWF16_6x8AVX2 is mmF32_6x8AVX2 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF16_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+
 // mmF32_6x16AVX2 is the 6-row, 16-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 6 rows.
 //
 //go:noescape
 func mmF32_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
+
+// mmWF32_6x16AVX2 is mmF32_6x16AVX2 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF32_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
+
+// mmWBF16_6x16AVX2 is mmF32_6x16AVX2 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWBF16_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+
+// mmWF16_6x16AVX2 is mmF32_6x16AVX2 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF16_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
 // mmF32_12x16AVX512 is the 12-row, 16-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 12 rows.
 //
 //go:noescape
 func mmF32_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
+// mmWF32_12x16AVX512 is mmF32_12x16AVX512 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF32_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
+
+// mmWBF16_12x16AVX512 is mmF32_12x16AVX512 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWBF16_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+
+// mmWF16_12x16AVX512 is mmF32_12x16AVX512 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF16_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+
 // mmF32_12x32AVX512 is the 12-row, 32-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 12 rows.
 //
 //go:noescape
 func mmF32_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
+
+// mmWF32_12x32AVX512 is mmF32_12x32AVX512 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF32_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
+
+// mmWBF16_12x32AVX512 is mmF32_12x32AVX512 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWBF16_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+
+// mmWF16_12x32AVX512 is mmF32_12x32AVX512 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
+//
+//go:noescape
+func mmWF16_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
 // trAVX2 transposes blocks consecutive 8x8 blocks of src into consecutive row blocks of dst.
 //

@@ -21,6 +21,7 @@ var tabOut = flag.String("tab", "", "Go file for the microkernel tables")
 func main() {
 	flag.IntVar(&prefetchAhead, "pf", prefetchAhead, "matvec L1 prefetch distance (bytes, 0: none)")
 	flag.IntVar(&prefetchFar, "pf2", prefetchFar, "matvec L2 prefetch distance (bytes, 0: none)")
+	flag.IntVar(&mmAhead, "ahead", mmAhead, "column groups the mmW kernels fill ahead")
 	flag.Parse()
 	ConstraintExpr("amd64,!noasm")
 	genMatVec()

@@ -35,7 +35,9 @@ import (
 // per step 2 loads, 12 broadcasts, 24 FMAs.
 // avx2:   R=6,  T=16: 12 ymm accumulators, 2 of tokens, 2 for broadcasts.
 // The kernels for fewer token vectors (T=16 at avx512, 8 at avx2) serve
-// the last token block of a call.
+// the last token block of a call. The mmW<Dtype> variants also fill the
+// panel from the weights as they go; the first token block of each panel
+// runs them (see matmul_amd64.go).
 //
 // Measured on the target machine (bf16, one thread, T=512, 4096x4096,
 // ratios of interleaved runs because the machine drifts by +-15%): the
@@ -61,11 +63,21 @@ func mmShapeOf(l level) mmShape {
 // mmUnroll is how many reduction steps one loop iteration does.
 const mmUnroll = 4
 
+// mmAhead is how many column groups ahead of their use the mmW kernels
+// fill the panel. The loads of a group filled one group ahead can still
+// find its stores in flight; measured against a separate fill (bf16,
+// T=256, 2048x4096): 1 group ahead 1.03 times as fast, 2 groups 1.09,
+// 4 groups 1.07.
+var mmAhead = 2
+
 func genMatMul() {
 	for _, l := range levels {
 		sh := mmShapeOf(l)
 		for v := 1; v <= sh.V; v++ {
-			matMul(l, sh.R, v)
+			matMul(l, sh.R, v, nil)
+			for _, d := range []dtype{f32, bf16, f16} {
+				matMul(l, sh.R, v, &d)
+			}
 		}
 	}
 }
@@ -106,35 +118,49 @@ func rowBases(p, ld Register, R int) []Register {
 	return bases
 }
 
-func matMul(l level, R, V int) {
+func matMul(l level, R, V int, fuse *dtype) {
 	fname := mmName(l, R, V)
-	TEXT(fname, NOSPLIT, "func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)")
+	sig := "func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)"
+	doc := fmt.Sprintf("%s is the %d-row, %d-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of %d rows.",
+		fname, R, V*l.lanes, R)
+	if fuse != nil {
+		fname = fmt.Sprintf("mmW%s_%dx%d%s", fuse.name, R, V*l.lanes, l.name)
+		sig = fmt.Sprintf("func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src %s, lds int, groups int)", fuse.gotyp)
+		doc = fmt.Sprintf("%s is %s that also fills the panel w from the %s weights src (lds elements apart) as it goes: the first groups*%d columns, %d groups ahead of their use; the panel's other columns must be filled already.",
+			fname, mmName(l, R, V), fuse.name, l.lanes, mmAhead)
+	}
+	TEXT(fname, NOSPLIT, sig)
 	Pragma("noescape") // pointers are not retained
-	Doc(fmt.Sprintf("%s is the %d-row, %d-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of %d rows.",
-		fname, R, V*l.lanes, R))
+	Doc(doc)
 	nregs := 16
 	if l.wide {
 		nregs = 32
 	}
-	if R*V+V+1 > nregs {
+	free := nregs - R*V - V // for the broadcasts and the widening
+	if fuse != nil {
+		free--
+	}
+	if free < 1 {
 		panic("matMul: block needs too many registers")
 	}
 	vb := 4 * l.lanes // bytes of one vector
 	step := V * vb    // bytes of x per reduction step
+	G := l.lanes      // columns per fill group
+	iters := G / mmUnroll
+	if fuse != nil && R != 3*iters {
+		panic("matMul: the fill walks three rows per iteration")
+	}
 
-	wb := Load(Param("w"), GP64())
-	yb := Load(Param("y"), GP64())
-	blocks := Load(Param("blocks"), GP64())
-
+	// The row block's pointers live in the argument slots between blocks,
+	// which leaves registers for the fill's.
 	Label("block")
-	// The block's outputs, read or overwritten at the end, are fetched
-	// meanwhile: they were last touched a whole k-chunk ago (measured
-	// 0-7% faster in place at T=256).
 	{
+		// The block's outputs, read or overwritten at the end, are
+		// fetched meanwhile: they were last touched a whole k-chunk ago
+		// (measured 0-7% faster in place at T=256).
 		ldy := Load(Param("ldy"), GP64())
 		SHLQ(U8(2), ldy)
-		p := GP64()
-		MOVQ(yb, p)
+		p := Load(Param("y"), GP64())
 		for r := 0; r < R; r++ {
 			for v := 0; v < V; v++ {
 				PREFETCHT0(Mem{Base: p, Disp: v * vb})
@@ -145,8 +171,7 @@ func matMul(l level, R, V int) {
 	x := Load(Param("x"), GP64())
 	ldw := Load(Param("ldw"), GP64())
 	SHLQ(U8(2), ldw)
-	w := GP64()
-	MOVQ(wb, w)
+	w := Load(Param("w"), GP64())
 	ws := rowBases(w, ldw, R)
 	k := Load(Param("k"), GP64())
 
@@ -158,7 +183,7 @@ func matMul(l level, R, V int) {
 	// Two broadcast registers when there is room, so that consecutive
 	// rows do not wait on one register's renaming.
 	bc := []VecPhysical{l.reg(R*V + V)}
-	if R*V+V+2 <= nregs {
+	if free >= 2 {
 		bc = append(bc, l.reg(R*V+V+1))
 	}
 	for r := 0; r < R; r++ {
@@ -187,6 +212,80 @@ func matMul(l level, R, V int) {
 		}
 	}
 
+	if fuse != nil {
+		// The fill: group g+mmAhead's columns of the block's rows are
+		// widened into the panel while group g's are used, three rows
+		// per loop iteration; the next row block's same columns are
+		// prefetched meanwhile, a block ahead of their use (the rows
+		// are consecutive, so the last block prefetches the next
+		// panel's first).
+		d := *fuse
+		lds := Load(Param("lds"), GP64())
+		if d.size == 4 {
+			SHLQ(U8(2), lds)
+		} else {
+			SHLQ(U8(1), lds)
+		}
+		ldsR := GP64()
+		IMUL3Q(U32(R), lds, ldsR)
+		ps := Load(Param("src"), GP64())
+		kg := Load(Param("groups"), GP64())
+		q := GP64()
+		// fill3 widens rows 3i..3i+2 from q into the panel woff bytes
+		// from the weight pointers, and moves q three rows on.
+		fill3 := func(i, woff int) {
+			for j := 0; j < 3; j++ {
+				// Physical, clear of the accumulators, tokens and
+				// broadcasts: avo's allocator does not know of those.
+				v := l.reg(nregs - 1 - j%min(3, nregs-(R*V+V+len(bc))))
+				m := Mem{Base: q}
+				if j > 0 {
+					m.Index, m.Scale = lds, uint8(j)
+				}
+				loadWidened(l, d, m, v)
+				VMOVUPS(v, rowAddr(ws, ldw, 3*i+j, woff))
+			}
+			LEAQ(Mem{Base: q, Index: lds, Scale: 2}, q)
+			ADDQ(lds, q)
+		}
+		for a := 0; a < mmAhead; a++ {
+			// The first groups (or all of them, when there are fewer).
+			CMPQ(kg, U8(a))
+			JE(LabelRef("prologue"))
+			MOVQ(ps, q)
+			for i := 0; i < R/3; i++ {
+				fill3(i, a*G*4)
+			}
+			ADDQ(U32(G*d.size), ps)
+		}
+		Label("prologue")
+		SUBQ(U8(mmAhead), kg)
+		JLE(LabelRef("filled"))
+		Label("group")
+		MOVQ(ps, q)
+		for u := 0; u < iters; u++ {
+			pn := GP64()
+			LEAQ(Mem{Base: q, Index: ldsR, Scale: 1}, pn)
+			for j := 0; j < 3; j++ {
+				m := Mem{Base: pn}
+				if j > 0 {
+					m.Index, m.Scale = lds, uint8(j)
+				}
+				PREFETCHT1(m)
+			}
+			for s := 0; s < mmUnroll; s++ {
+				stepAt(s*step, s*4, s)
+			}
+			fill3(u, mmAhead*G*4-u*mmUnroll*4)
+			advance(mmUnroll)
+		}
+		SUBQ(U32(G), k)
+		ADDQ(U32(G*d.size), ps)
+		DECQ(kg)
+		JNZ(LabelRef("group"))
+		Label("filled")
+	}
+
 	SUBQ(U8(mmUnroll), k)
 	JL(LabelRef("tail"))
 	Label("loop")
@@ -208,7 +307,8 @@ func matMul(l level, R, V int) {
 	Label("done")
 	ldy := Load(Param("ldy"), GP64())
 	SHLQ(U8(2), ldy)
-	ys := rowBases(yb, ldy, R)
+	y := Load(Param("y"), GP64())
+	ys := rowBases(y, ldy, R)
 	add := Load(Param("add"), GP64())
 	epilogue := func(doAdd bool) {
 		for r := 0; r < R; r++ {
@@ -229,13 +329,22 @@ func matMul(l level, R, V int) {
 	epilogue(true)
 
 	Label("next")
-	ldw2 := Load(Param("ldw"), GP64())
-	IMUL3Q(U32(4*R), ldw2, ldw2)
-	ADDQ(ldw2, wb)
-	ldy2 := Load(Param("ldy"), GP64())
-	IMUL3Q(U32(4*R), ldy2, ldy2)
-	ADDQ(ldy2, yb)
-	DECQ(blocks)
+	// On to the next R rows of weights, outputs (and fill source).
+	next := func(ptr, ld string, size int) {
+		d := Load(Param(ld), GP64())
+		IMUL3Q(U32(size*R), d, d)
+		p := Load(Param(ptr), GP64())
+		ADDQ(d, p)
+		Store(p, Param(ptr))
+	}
+	next("w", "ldw", 4)
+	next("y", "ldy", 4)
+	if fuse != nil {
+		next("src", "lds", fuse.size)
+	}
+	b := Load(Param("blocks"), GP64())
+	DECQ(b)
+	Store(b, Param("blocks"))
 	JNZ(LabelRef("block"))
 	VZEROUPPER()
 	RET()
@@ -326,7 +435,15 @@ func mmTables() string {
 		for v := 1; v <= sh.V; v++ {
 			fmt.Fprintf(&b, ", %s", mmName(l, sh.R, v))
 		}
-		fmt.Fprintf(&b, "},\n\ttr: tr%s,\n\twpF32: wpF32%s, wpBF16: wpBF16%s, wpF16: wpF16%s,\n}\n\n", l.name, l.name, l.name, l.name)
+		fmt.Fprintf(&b, "},\n\ttr: tr%s,\n\twpF32: wpF32%s, wpBF16: wpBF16%s, wpF16: wpF16%s,\n", l.name, l.name, l.name, l.name)
+		for _, d := range []dtype{f32, bf16, f16} {
+			fmt.Fprintf(&b, "\ttabW%s: []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src %s, lds int, groups int){nil", d.name, d.gotyp)
+			for v := 1; v <= sh.V; v++ {
+				fmt.Fprintf(&b, ", mmW%s_%dx%d%s", d.name, sh.R, v*l.lanes, l.name)
+			}
+			b.WriteString("},\n")
+		}
+		b.WriteString("}\n\n")
 	}
 	return b.String()
 }
