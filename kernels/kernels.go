@@ -31,6 +31,7 @@ type table struct {
 	f16ToF32     func(dst []float32, src []uint16)
 	f32ToF16     func(dst []uint16, src []float32)
 	sumSquaresFn func(x []float32) float32
+	transpose    func(dst []float32, ldd int, src []float32, lds, rows, cols int)
 }
 
 var generic = table{
@@ -58,6 +59,7 @@ var generic = table{
 	f16ToF32:     f16ToF32Generic,
 	f32ToF16:     f32ToF16Generic,
 	sumSquaresFn: sumSquaresGeneric,
+	transpose:    transposeGeneric,
 }
 
 // fn is the table in use; SetLevel replaces it.
@@ -338,4 +340,18 @@ func F32ToF16(dst []uint16, src []float32) {
 		panic("kernels: F32ToF16 length mismatch")
 	}
 	fn.f32ToF16(dst, src)
+}
+
+// Transpose writes the transpose of the rows x cols matrix src (row stride
+// lds) into dst (row stride ldd):
+//
+//	for r := 0; r < rows; r++ { for c := 0; c < cols; c++ { dst[c*ldd+r] = src[r*lds+c] } }
+func Transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if rows < 0 || cols < 0 || lds < cols || ldd < rows || len(src) < (rows-1)*lds+cols || len(dst) < (cols-1)*ldd+rows {
+		panic("kernels: Transpose: slices too short for the shape")
+	}
+	fn.transpose(dst, ldd, src, lds, rows, cols)
 }

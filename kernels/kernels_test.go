@@ -328,6 +328,37 @@ func TestMatMul(t *testing.T) {
 	})
 }
 
+// TestTranspose covers every shape to 40x40 (the 8x8 and 16x16 blocks of
+// the assembly and every edge around them) with strides longer than the
+// rows on both sides, whose gaps must keep their guards.
+func TestTranspose(t *testing.T) {
+	tkLevels(t, func(t *testing.T, l Level) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for rows := 0; rows <= 40; rows++ {
+			for cols := 0; cols <= 40; cols += 1 + rows%3 {
+				lds, ldd := cols+rows%3, rows+cols%4
+				src := tkF32(r, max(0, (rows-1)*lds+cols), (rows+cols)%4)
+				n := 0
+				if cols > 0 {
+					n = (cols-1)*ldd + rows
+				}
+				out := newTkOut(n, rows%4)
+				dst := out.s()
+				Transpose(dst, ldd, src, lds, rows, cols)
+				what := fmt.Sprintf("Transpose %dx%d lds=%d ldd=%d", rows, cols, lds, ldd)
+				out.check(t, what, func(i int) bool { return i%ldd >= rows })
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						if dst[j*ldd+i] != src[i*lds+j] {
+							t.Fatalf("%s: dst[%d][%d] = %v, src[%d][%d] = %v", what, j, i, dst[j*ldd+i], i, j, src[i*lds+j])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestScores(t *testing.T) {
 	tkLevels(t, func(t *testing.T, l Level) {
 		r := rand.New(rand.NewPCG(7, 8))

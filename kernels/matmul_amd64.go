@@ -102,51 +102,34 @@ func mmRelease(b *[]float32) {
 // cost the FMAs microcode assists.
 func (mk *mmKernels) packX(xs, x []float32, t, n, k0, kl, tb int) {
 	L := mk.lanes
-	kf := kl - kl%L // columns the transposes do
 	for t0 := 0; t0 < t; t0 += tb {
 		nt := min(tb, t-t0)
 		w := (nt + L - 1) / L * L
 		blk := xs[t0*kl : t0*kl+kl*w]
-		j := 0
-		if kf > 0 {
-			for ; j+L <= nt; j += L {
-				mk.tr(&blk[j], w, &x[(t0+j)*n+k0], n, kf/L)
-			}
-		}
-		for ; j < nt; j++ { // tokens short of a whole block
-			for i, v := range x[(t0+j)*n+k0 : (t0+j)*n+k0+kf] {
-				blk[i*w+j] = v
-			}
-		}
-		for j := 0; j < nt; j++ { // columns short of a whole block
-			for i, v := range x[(t0+j)*n+k0+kf : (t0+j)*n+k0+kl] {
-				blk[(kf+i)*w+j] = v
-			}
-		}
+		mk.transpose(blk, w, x[t0*n+k0:], n, nt, kl)
 		for i := 0; i < kl; i++ {
 			clear(blk[i*w+nt : (i+1)*w])
 		}
 	}
 }
 
-// unpackY writes y[i*ldy+r] = yT[r*tp+i] for i < t, r < rows.
-func (mk *mmKernels) unpackY(y []float32, ldy int, yT []float32, tp, t, rows int) {
+// transpose is Transpose: whole lanes x lanes blocks by the tr kernel,
+// the edges in Go.
+func (mk *mmKernels) transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 	L := mk.lanes
-	tf := t - t%L // tokens the transposes do
-	r := 0
-	if tf > 0 {
-		for ; r+L <= rows; r += L {
-			mk.tr(&y[r], ldy, &yT[r*tp], tp, tf/L)
+	rf, cf := rows-rows%L, cols-cols%L
+	if cf > 0 {
+		for r := 0; r < rf; r += L {
+			mk.tr(&dst[r], ldd, &src[r*lds], lds, cf/L)
 		}
 	}
-	for i := 0; i < t; i++ {
-		lo := r // rows short of a whole block
-		if i >= tf {
-			lo = 0 // tokens short of a whole block
+	for r := 0; r < rows; r++ {
+		c0 := cf
+		if r >= rf {
+			c0 = 0
 		}
-		dst := y[i*ldy : i*ldy+rows]
-		for j := lo; j < rows; j++ {
-			dst[j] = yT[j*tp+i]
+		for c, v := range src[r*lds+c0 : r*lds+cols] {
+			dst[(c0+c)*ldd+r] = v
 		}
 	}
 }
@@ -221,7 +204,7 @@ func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
 			}
 		}
 	}
-	mk.unpackY(y, ldy, yT, tp, t, rows)
+	mk.transpose(y, ldy, yT, tp, rows, t)
 	mmRelease(yb)
 	mmRelease(xb)
 	mmRelease(pb)
@@ -269,4 +252,5 @@ func installMatMul(t *table, mk *mmKernels) {
 	t.matMulF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
 		mmWeights(mk, y, ldy, x, tt, w, 2, mk.wpF16, mk.tabWF16, f16ToF32Generic)
 	}
+	t.transpose = mk.transpose
 }
