@@ -11117,6 +11117,77 @@ block:
 	VZEROUPPER
 	RET
 
+// func trdAVX2(dst *float32, ldd int, src *float32, lds int, blocks int)
+// Requires: AVX
+TEXT ·trdAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ src+16(FP), CX
+	MOVQ ldd+8(FP), DX
+	SHLQ $0x02, DX
+	MOVQ lds+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ blocks+32(FP), SI
+
+block:
+	MOVQ       CX, DI
+	VMOVUPS    (DI), Y0
+	VMOVUPS    (DI)(BX*1), Y1
+	VMOVUPS    (DI)(BX*2), Y2
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Y3
+	VMOVUPS    (DI)(BX*1), Y4
+	VMOVUPS    (DI)(BX*2), Y5
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Y6
+	VMOVUPS    (DI)(BX*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VPERM2F128 $0x20, Y3, Y1, Y7
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y5, Y8, Y3
+	VPERM2F128 $0x31, Y5, Y8, Y5
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	MOVQ       AX, DI
+	VMOVUPS    Y6, (DI)
+	VMOVUPS    Y7, (DI)(DX*1)
+	VMOVUPS    Y3, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y2, (DI)(DX*1)
+	VMOVUPS    Y1, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Y5, (DI)
+	VMOVUPS    Y0, (DI)(DX*1)
+	ADDQ       $0x20, AX
+	MOVQ       BX, DI
+	SHLQ       $0x03, DI
+	ADDQ       DI, CX
+	DECQ       SI
+	JNZ        block
+	VZEROUPPER
+	RET
+
 // func trAVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
 // Requires: AVX, AVX512F
 TEXT ·trAVX512(SB), NOSPLIT, $0-40
@@ -11251,6 +11322,145 @@ block:
 	MOVQ       DX, DI
 	SHLQ       $0x04, DI
 	ADDQ       DI, AX
+	DECQ       SI
+	JNZ        block
+	VZEROUPPER
+	RET
+
+// func trdAVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
+// Requires: AVX, AVX512F
+TEXT ·trdAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ src+16(FP), CX
+	MOVQ ldd+8(FP), DX
+	SHLQ $0x02, DX
+	MOVQ lds+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ blocks+32(FP), SI
+
+block:
+	MOVQ       CX, DI
+	VMOVUPS    (DI), Z0
+	VMOVUPS    (DI)(BX*1), Z1
+	VMOVUPS    (DI)(BX*2), Z2
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Z3
+	VMOVUPS    (DI)(BX*1), Z4
+	VMOVUPS    (DI)(BX*2), Z5
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Z6
+	VMOVUPS    (DI)(BX*1), Z7
+	VMOVUPS    (DI)(BX*2), Z8
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Z9
+	VMOVUPS    (DI)(BX*1), Z10
+	VMOVUPS    (DI)(BX*2), Z11
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Z12
+	VMOVUPS    (DI)(BX*1), Z13
+	VMOVUPS    (DI)(BX*2), Z14
+	LEAQ       (DI)(BX*2), DI
+	ADDQ       BX, DI
+	VMOVUPS    (DI), Z15
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z0
+	VUNPCKLPS  Z3, Z2, Z1
+	VUNPCKHPS  Z3, Z2, Z2
+	VUNPCKLPS  Z5, Z4, Z3
+	VUNPCKHPS  Z5, Z4, Z4
+	VUNPCKLPS  Z7, Z6, Z5
+	VUNPCKHPS  Z7, Z6, Z6
+	VUNPCKLPS  Z9, Z8, Z7
+	VUNPCKHPS  Z9, Z8, Z8
+	VUNPCKLPS  Z11, Z10, Z9
+	VUNPCKHPS  Z11, Z10, Z10
+	VUNPCKLPS  Z13, Z12, Z11
+	VUNPCKHPS  Z13, Z12, Z12
+	VUNPCKLPS  Z15, Z14, Z13
+	VUNPCKHPS  Z15, Z14, Z14
+	VSHUFPS    $0x44, Z1, Z16, Z15
+	VSHUFPS    $0xee, Z1, Z16, Z1
+	VSHUFPS    $0x44, Z2, Z0, Z16
+	VSHUFPS    $0xee, Z2, Z0, Z0
+	VSHUFPS    $0x44, Z5, Z3, Z2
+	VSHUFPS    $0xee, Z5, Z3, Z3
+	VSHUFPS    $0x44, Z6, Z4, Z5
+	VSHUFPS    $0xee, Z6, Z4, Z4
+	VSHUFPS    $0x44, Z9, Z7, Z6
+	VSHUFPS    $0xee, Z9, Z7, Z7
+	VSHUFPS    $0x44, Z10, Z8, Z9
+	VSHUFPS    $0xee, Z10, Z8, Z8
+	VSHUFPS    $0x44, Z13, Z11, Z10
+	VSHUFPS    $0xee, Z13, Z11, Z11
+	VSHUFPS    $0x44, Z14, Z12, Z13
+	VSHUFPS    $0xee, Z14, Z12, Z12
+	VSHUFF32X4 $0x88, Z2, Z15, Z14
+	VSHUFF32X4 $0xdd, Z2, Z15, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z15
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VSHUFF32X4 $0x88, Z5, Z16, Z3
+	VSHUFF32X4 $0xdd, Z5, Z16, Z5
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z10, Z6, Z4
+	VSHUFF32X4 $0xdd, Z10, Z6, Z6
+	VSHUFF32X4 $0x88, Z11, Z7, Z10
+	VSHUFF32X4 $0xdd, Z11, Z7, Z7
+	VSHUFF32X4 $0x88, Z13, Z9, Z11
+	VSHUFF32X4 $0xdd, Z13, Z9, Z9
+	VSHUFF32X4 $0x88, Z12, Z8, Z13
+	VSHUFF32X4 $0xdd, Z12, Z8, Z8
+	VSHUFF32X4 $0x88, Z4, Z14, Z12
+	VSHUFF32X4 $0xdd, Z4, Z14, Z4
+	VSHUFF32X4 $0x88, Z10, Z15, Z14
+	VSHUFF32X4 $0xdd, Z10, Z15, Z10
+	VSHUFF32X4 $0x88, Z11, Z3, Z15
+	VSHUFF32X4 $0xdd, Z11, Z3, Z3
+	VSHUFF32X4 $0x88, Z13, Z16, Z11
+	VSHUFF32X4 $0xdd, Z13, Z16, Z13
+	VSHUFF32X4 $0x88, Z6, Z2, Z16
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z7, Z1, Z6
+	VSHUFF32X4 $0xdd, Z7, Z1, Z1
+	VSHUFF32X4 $0x88, Z9, Z5, Z7
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z8, Z0, Z9
+	VSHUFF32X4 $0xdd, Z8, Z0, Z0
+	MOVQ       AX, DI
+	VMOVUPS    Z12, (DI)
+	VMOVUPS    Z14, (DI)(DX*1)
+	VMOVUPS    Z15, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Z11, (DI)
+	VMOVUPS    Z16, (DI)(DX*1)
+	VMOVUPS    Z6, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Z7, (DI)
+	VMOVUPS    Z9, (DI)(DX*1)
+	VMOVUPS    Z4, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Z10, (DI)
+	VMOVUPS    Z3, (DI)(DX*1)
+	VMOVUPS    Z13, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Z2, (DI)
+	VMOVUPS    Z1, (DI)(DX*1)
+	VMOVUPS    Z5, (DI)(DX*2)
+	LEAQ       (DI)(DX*2), DI
+	ADDQ       DX, DI
+	VMOVUPS    Z0, (DI)
+	ADDQ       $0x40, AX
+	MOVQ       BX, DI
+	SHLQ       $0x04, DI
+	ADDQ       DI, CX
 	DECQ       SI
 	JNZ        block
 	VZEROUPPER

@@ -7,8 +7,8 @@ package kernels
 // mmKernelsAVX2 is the AVX2 matrix product: 6-row microkernels for 1..2 token vectors, its transpose and its panel fills.
 var mmKernelsAVX2 = mmKernels{
 	rows: 6, lanes: 8,
-	tab:   []mmFn{nil, mmF32_6x8AVX2, mmF32_6x16AVX2},
-	tr:    trAVX2,
+	tab: []mmFn{nil, mmF32_6x8AVX2, mmF32_6x16AVX2},
+	tr:  trAVX2, trd: trdAVX2,
 	wpF32: wpF32AVX2, wpBF16: wpBF16AVX2, wpF16: wpF16AVX2,
 	tabWF32:  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int){nil, mmWF32_6x8AVX2, mmWF32_6x16AVX2},
 	tabWBF16: []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int){nil, mmWBF16_6x8AVX2, mmWBF16_6x16AVX2},
@@ -18,8 +18,8 @@ var mmKernelsAVX2 = mmKernels{
 // mmKernelsAVX512 is the AVX512 matrix product: 12-row microkernels for 1..2 token vectors, its transpose and its panel fills.
 var mmKernelsAVX512 = mmKernels{
 	rows: 12, lanes: 16,
-	tab:   []mmFn{nil, mmF32_12x16AVX512, mmF32_12x32AVX512},
-	tr:    trAVX512,
+	tab: []mmFn{nil, mmF32_12x16AVX512, mmF32_12x32AVX512},
+	tr:  trAVX512, trd: trdAVX512,
 	wpF32: wpF32AVX512, wpBF16: wpBF16AVX512, wpF16: wpF16AVX512,
 	tabWF32:  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int){nil, mmWF32_12x16AVX512, mmWF32_12x32AVX512},
 	tabWBF16: []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int){nil, mmWBF16_12x16AVX512, mmWBF16_12x32AVX512},

@@ -114,15 +114,25 @@ func mmWBF16_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k
 //go:noescape
 func mmWF16_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// trAVX2 transposes blocks consecutive 8x8 blocks of src into consecutive row blocks of dst.
+// trAVX2 transposes blocks consecutive 8x8 blocks along the rows of src into consecutive row blocks of dst.
 //
 //go:noescape
 func trAVX2(dst *float32, ldd int, src *float32, lds int, blocks int)
 
-// trAVX512 transposes blocks consecutive 16x16 blocks of src into consecutive row blocks of dst.
+// trdAVX2 transposes blocks consecutive 8x8 blocks down the columns of src into consecutive column blocks of dst.
+//
+//go:noescape
+func trdAVX2(dst *float32, ldd int, src *float32, lds int, blocks int)
+
+// trAVX512 transposes blocks consecutive 16x16 blocks along the rows of src into consecutive row blocks of dst.
 //
 //go:noescape
 func trAVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
+
+// trdAVX512 transposes blocks consecutive 16x16 blocks down the columns of src into consecutive column blocks of dst.
+//
+//go:noescape
+func trdAVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
 
 // wpF32AVX2 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
 //

@@ -435,7 +435,7 @@ func mmTables() string {
 		for v := 1; v <= sh.V; v++ {
 			fmt.Fprintf(&b, ", %s", mmName(l, sh.R, v))
 		}
-		fmt.Fprintf(&b, "},\n\ttr: tr%s,\n\twpF32: wpF32%s, wpBF16: wpBF16%s, wpF16: wpF16%s,\n", l.name, l.name, l.name, l.name)
+		fmt.Fprintf(&b, "},\n\ttr: tr%s, trd: trd%s,\n\twpF32: wpF32%s, wpBF16: wpBF16%s, wpF16: wpF16%s,\n", l.name, l.name, l.name, l.name, l.name)
 		for _, d := range []dtype{f32, bf16, f16} {
 			fmt.Fprintf(&b, "\ttabW%s: []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src %s, lds int, groups int){nil", d.name, d.gotyp)
 			for v := 1; v <= sh.V; v++ {

@@ -19,17 +19,28 @@ import (
 // transposed result back (see matmul_amd64.go). That is O((T+rows)*n)
 // work against O(T*rows*n) FMAs, but the same copies as scalar Go loops
 // took 4-7% of a 4096x4096 bf16 product at T=512, and these about 1.5%.
+//
+// trd<Level> goes down instead: block b reads rows b*lanes.. of src and
+// writes columns b*lanes.. of dst. Either keeps to a few pages on the side
+// whose rows are far apart, where the other would touch lanes new pages
+// per block (Transpose picks by the strides).
 func genTranspose() {
 	for _, l := range levels {
-		transpose(l)
+		transpose(l, false)
+		transpose(l, true)
 	}
 }
 
-func transpose(l level) {
+func transpose(l level, down bool) {
 	fname := name("tr", l)
+	doc := fmt.Sprintf("%s transposes blocks consecutive %dx%d blocks along the rows of src into consecutive row blocks of dst.", fname, l.lanes, l.lanes)
+	if down {
+		fname = name("trd", l)
+		doc = fmt.Sprintf("%s transposes blocks consecutive %dx%d blocks down the columns of src into consecutive column blocks of dst.", fname, l.lanes, l.lanes)
+	}
 	TEXT(fname, NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, blocks int)")
 	Pragma("noescape") // pointers are not retained
-	Doc(fmt.Sprintf("%s transposes blocks consecutive %dx%d blocks of src into consecutive row blocks of dst.", fname, l.lanes, l.lanes))
+	Doc(doc)
 	L := l.lanes
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
@@ -109,10 +120,17 @@ func transpose(l level) {
 		}
 	}
 	rows(dst, ldd, L, func(c int, m Mem) { VMOVUPS(out[c], m) })
-	ADDQ(U8(4*L), src)
-	MOVQ(ldd, p)
-	SHLQ(U8(log2(L)), p)
-	ADDQ(p, dst)
+	if down {
+		ADDQ(U8(4*L), dst)
+		MOVQ(lds, p)
+		SHLQ(U8(log2(L)), p)
+		ADDQ(p, src)
+	} else {
+		ADDQ(U8(4*L), src)
+		MOVQ(ldd, p)
+		SHLQ(U8(log2(L)), p)
+		ADDQ(p, dst)
+	}
 	DECQ(blocks)
 	JNZ(LabelRef("block"))
 	VZEROUPPER()
