@@ -14,11 +14,11 @@ import "sync"
 // call, the transpose took twice as long). Loop order, innermost
 // last: k-chunks of mmKC elements (x's chunk, tp x mmKC floats, is packed
 // once per chunk and stays in L2), panels of mmPanel rows (whose weight
-// chunk is widened or copied into a float32 buffer that stays in L2 while
-// every token block passes over it), token blocks, row blocks (each
-// token block's x chunk, 128 bytes per k at avx512, stays in L1 while the
-// panel's rows stream past it). Partial sums of later k-chunks are added
-// to yT. The panel's rows are mmKC+16 floats apart: rows a multiple of
+// chunk is widened or copied into a float32 buffer, by the first token
+// block's kernel as it goes, and stays in L2 while every token block
+// passes over it), token blocks, row blocks (each row block reads the
+// token block's x chunk, 128 bytes per k at avx512, and its 12 weight
+// rows). Partial sums of later k-chunks are added to yT. The panel's rows are mmKC+16 floats apart: rows a multiple of
 // 4 KiB apart would put the 12 rows a kernel reads in the same L1 sets.
 // The panel's last rows are zero when rows is not a multiple of the
 // kernel's, and x's last tokens when t is not a multiple of the vector
@@ -46,16 +46,18 @@ type mmKernels struct {
 	tabWF16  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 }
 
-// Measured best on the target machine (bf16, T=256 and 512) among kc 128,
-// 256 and 512 with panels of 120-480 rows, within the noise of one
-// another except kc 128 (about 5% slower): 512 and 240 (a multiple of
-// both levels' block rows).
+// Measured on the target machine (bf16, T=256 and 512) among kc 128, 256
+// and 512 with panels of 120-480 rows: all within the noise of one
+// another except kc 128 (about 5% slower), although at 512 a token
+// block's x chunk (64 KiB at avx512) no longer fits L1. 240 rows is a
+// multiple of both levels' block rows.
 const (
 	mmKC    = 512 // elements of the reduction per chunk
 	mmPanel = 240 // weight rows per L2 panel
 )
 
-// mmPrefetchRows is how many rows ahead the panel fill prefetches.
+// mmPrefetchRows is how many rows ahead the wp kernels prefetch (4 to 16
+// measured alike).
 const mmPrefetchRows = 8
 
 // The packed activations, weight panels and transposed results live in
@@ -191,6 +193,9 @@ func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
 			r1 := min(rows, r0+P)
 			nb := (r1 - r0 + R - 1) / R
 			full := (r1 - r0) / R // whole row blocks
+			for r := r1 - r0; r < nb*R; r++ {
+				clear(panel[r*ldp : r*ldp+kl])
+			}
 			t0 := 0
 			if full == 0 || kf == 0 {
 				fill(panel, ldp, r0, r1, k0, 0, kl)
@@ -208,9 +213,6 @@ func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
 					mk.tab[v](&xs[0], &panel[full*R*ldp], ldp, &yT[rf*tp], tp, kl, add, 1)
 				}
 				t0 = tb
-			}
-			for r := r1 - r0; r < nb*R; r++ {
-				clear(panel[r*ldp : r*ldp+kl])
 			}
 			for ; t0 < t; t0 += tb {
 				v := (min(tb, t-t0) + L - 1) / L
