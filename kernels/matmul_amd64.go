@@ -165,7 +165,7 @@ func (mk *mmKernels) transpose(dst []float32, ldd int, src []float32, lds, rows,
 // prefetching wp kernels, themselves a little faster than the plain
 // widening). Only whole row blocks and column groups go through it;
 // fill does the rest first.
-func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
+func (mk *mmKernels) matMul(y []float32, ldy int, x, px []float32, t, n, rows int,
 	fill func(panel []float32, ldp, r0, r1, k0, c0, c1 int),
 	fused func(v int, x, panel *float32, ldp int, y *float32, ldy, kl, add, blocks, r0, k0, groups int)) {
 	if rows == 0 {
@@ -179,11 +179,21 @@ func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
 	P := min(mmPanel, rp)
 	kc := min(n, mmKC)
 	ldp := kc + 16
-	yb, xb, pb := mmPack(rp*tp), mmPack(tp*kc), mmPack(P*ldp)
-	yT, xs, panel := *yb, *xb, *pb
+	yb, pb := mmPack(rp*tp), mmPack(P*ldp)
+	yT, panel := *yb, *pb
+	var xb *[]float32
+	if px == nil {
+		xb = mmPack(tp * kc)
+	}
 	for k0 := 0; k0 < n; k0 += kc {
 		kl := min(kc, n-k0)
-		mk.packX(xs, x, t, n, k0, kl, tb)
+		var xs []float32
+		if px != nil {
+			xs = px[k0*tp:] // see prepare
+		} else {
+			xs = *xb
+			mk.packX(xs, x, t, n, k0, kl, tb)
+		}
 		add := 0
 		if k0 > 0 {
 			add = 1
@@ -225,8 +235,25 @@ func (mk *mmKernels) matMul(y []float32, ldy int, x []float32, t, n, rows int,
 		}
 	}
 	mmRelease(yb)
-	mmRelease(xb)
+	if xb != nil {
+		mmRelease(xb)
+	}
 	mmRelease(pb)
+}
+
+// prepare packs all of p.x's k-chunks as matMul does one at a time,
+// chunk k0 at p.packed[k0*tp:].
+func (mk *mmKernels) prepare(p *Prepared) {
+	L := mk.lanes
+	tp := (p.t + L - 1) / L * L
+	if cap(p.packed) < tp*p.n {
+		p.packed = make([]float32, tp*p.n)
+	}
+	p.packed = p.packed[:tp*p.n]
+	kc := min(p.n, mmKC)
+	for k0 := 0; k0 < p.n; k0 += kc {
+		mk.packX(p.packed[k0*tp:], p.x, p.t, p.n, k0, min(kc, p.n-k0), (len(mk.tab)-1)*L)
+	}
 }
 
 // mmFill is the panel fill of weights w [rows, n] (see matMul): the
@@ -246,13 +273,14 @@ func mmFill[W float32 | uint16](mk *mmKernels, wp func(dst *float32, ldd int, sr
 	}
 }
 
-// mmWeights runs matMul for weights w of element type W.
-func mmWeights[W float32 | uint16](mk *mmKernels, y []float32, ldy int, x []float32, t int, w []W, size int,
+// mmWeights runs matMul for weights w of element type W (px: x prepared,
+// or nil).
+func mmWeights[W float32 | uint16](mk *mmKernels, y []float32, ldy int, x, px []float32, t int, w []W, size int,
 	wp func(dst *float32, ldd int, src *W, lds int, k int, rows int, pfd int),
 	tabW []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *W, lds int, groups int),
 	widen1 func(dst []float32, src []W)) {
 	n := len(x) / t
-	mk.matMul(y, ldy, x, t, n, len(w)/n, func(panel []float32, ldp, r0, r1, k0, c0, c1 int) {
+	mk.matMul(y, ldy, x, px, t, n, len(w)/n, func(panel []float32, ldp, r0, r1, k0, c0, c1 int) {
 		mmFill(mk, wp, widen1, w, n, size, panel, ldp, r0, r1, k0, c0, c1)
 	}, func(v int, x, panel *float32, ldp int, y *float32, ldy, kl, add, blocks, r0, k0, groups int) {
 		tabW[v](x, panel, ldp, y, ldy, kl, add, blocks, &w[r0*n+k0], n, groups)
@@ -263,13 +291,23 @@ func copyF32(dst, src []float32) { copy(dst, src) }
 
 func installMatMul(t *table, mk *mmKernels) {
 	t.matMulF32 = func(y []float32, ldy int, x []float32, tt int, w []float32) {
-		mmWeights(mk, y, ldy, x, tt, w, 4, mk.wpF32, mk.tabWF32, copyF32)
+		mmWeights(mk, y, ldy, x, nil, tt, w, 4, mk.wpF32, mk.tabWF32, copyF32)
 	}
 	t.matMulBF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
-		mmWeights(mk, y, ldy, x, tt, w, 2, mk.wpBF16, mk.tabWBF16, bf16ToF32Generic)
+		mmWeights(mk, y, ldy, x, nil, tt, w, 2, mk.wpBF16, mk.tabWBF16, bf16ToF32Generic)
 	}
 	t.matMulF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
-		mmWeights(mk, y, ldy, x, tt, w, 2, mk.wpF16, mk.tabWF16, f16ToF32Generic)
+		mmWeights(mk, y, ldy, x, nil, tt, w, 2, mk.wpF16, mk.tabWF16, f16ToF32Generic)
+	}
+	t.prepare = mk.prepare
+	t.matMulF32P = func(y []float32, ldy int, p *Prepared, w []float32) {
+		mmWeights(mk, y, ldy, p.x, p.packed, p.t, w, 4, mk.wpF32, mk.tabWF32, copyF32)
+	}
+	t.matMulBF16P = func(y []float32, ldy int, p *Prepared, w []uint16) {
+		mmWeights(mk, y, ldy, p.x, p.packed, p.t, w, 2, mk.wpBF16, mk.tabWBF16, bf16ToF32Generic)
+	}
+	t.matMulF16P = func(y []float32, ldy int, p *Prepared, w []uint16) {
+		mmWeights(mk, y, ldy, p.x, p.packed, p.t, w, 2, mk.wpF16, mk.tabWF16, f16ToF32Generic)
 	}
 	t.transpose = mk.transpose
 }
