@@ -36,7 +36,7 @@ func installAVX2(t *table) {
 	installMatVec(t, mvF32AVX2, mvBF16AVX2, mvF16AVX2, 8)
 	t.dotF32, t.dotBF16, t.dotF16 = dotF32AVX2Go, dotBF16AVX2Go, dotF16AVX2Go
 	t.sumSquaresFn = sumSquaresAVX2Go
-	installMatMul(t, mmF32TabAVX2_2x6, 8, 2)
+	installMatMul(t, &mmKernelsAVX2)
 	installElem(t, avx2Elem)
 }
 
@@ -46,6 +46,6 @@ func installAVX512(t *table) {
 	installMatVec(t, mvF32AVX512, mvBF16AVX512, mvF16AVX512, 16)
 	t.dotF32, t.dotBF16, t.dotF16 = dotF32AVX512Go, dotBF16AVX512Go, dotF16AVX512Go
 	t.sumSquaresFn = sumSquaresAVX512Go
-	installMatMul(t, mmF32TabAVX512_4x6, 16, 4)
+	installMatMul(t, &mmKernelsAVX512)
 	installElem(t, avx512Elem)
 }

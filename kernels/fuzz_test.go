@@ -80,8 +80,8 @@ func FuzzMatMul(f *testing.F) {
 	f.Add(uint16(1030), uint8(13), uint8(9), uint8(2), uint8(1), uint8(1), uint64(3))
 	f.Fuzz(func(t *testing.T, n uint16, tok, rows, kind, gap, off uint8, seed uint64) {
 		nn := int(n%1100) + 1
-		nt := int(tok%20) + 1
-		nr := int(rows%24) + 1
+		nt := int(tok%40) + 1  // past one 32-token block
+		nr := int(rows%30) + 1 // past two 12-row blocks
 		k := tkKinds[int(kind)%3]
 		fzLevels(t, func(l Level) {
 			r := rand.New(rand.NewPCG(seed, 3))

@@ -253,3 +253,21 @@ func f32ToF16Generic(dst []uint16, src []float32) {
 		dst[i] = FloatToF16(src[i])
 	}
 }
+
+// transposeGeneric goes by 8x8 blocks, so that both sides of a block stay
+// in a few cache lines however far apart their rows are.
+func transposeGeneric(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	const b = 8
+	for r0 := 0; r0 < rows; r0 += b {
+		r1 := min(rows, r0+b)
+		for c0 := 0; c0 < cols; c0 += b {
+			c1 := min(cols, c0+b)
+			for c := c0; c < c1; c++ {
+				d := dst[c*ldd : c*ldd+r1]
+				for r := r0; r < r1; r++ {
+					d[r] = src[r*lds+c]
+				}
+			}
+		}
+	}
+}

@@ -31,6 +31,14 @@ type table struct {
 	f16ToF32     func(dst []float32, src []uint16)
 	f32ToF16     func(dst []uint16, src []float32)
 	sumSquaresFn func(x []float32) float32
+	transpose    func(dst []float32, ldd int, src []float32, lds, rows, cols int)
+
+	// prepare lays out x for the level's matrix-product kernels (nil:
+	// they read x as it is); matMul*P run on the result.
+	prepare     func(p *Prepared)
+	matMulF32P  func(y []float32, ldy int, p *Prepared, w []float32)
+	matMulBF16P func(y []float32, ldy int, p *Prepared, w []uint16)
+	matMulF16P  func(y []float32, ldy int, p *Prepared, w []uint16)
 }
 
 var generic = table{
@@ -58,6 +66,7 @@ var generic = table{
 	f16ToF32:     f16ToF32Generic,
 	f32ToF16:     f32ToF16Generic,
 	sumSquaresFn: sumSquaresGeneric,
+	transpose:    transposeGeneric,
 }
 
 // fn is the table in use; SetLevel replaces it.
@@ -167,6 +176,68 @@ func MatMulF32(y []float32, ldy int, x []float32, t int, w []float32) {
 	}
 	checkMatMul(len(y), ldy, len(x), t, len(w))
 	fn.matMulF32(y, ldy, x, t, w)
+}
+
+// Prepared is activations x [t, n] laid out once for the matrix-product
+// kernels of the level in use, so that the products of one x with several
+// weight matrices, or with the rows of one split among workers, share that
+// work (the assembly levels pack x k-major by blocks of tokens, O(t*n)
+// against the O(t*n*rows) of a product, but a split into blocks of a few
+// hundred rows would repeat it for every block). The zero value is ready
+// for Prepare; its buffer is kept across calls.
+type Prepared struct {
+	x      []float32
+	t, n   int
+	level  Level
+	laid   bool      // packed holds x in the layout of level
+	packed []float32 // the level's layout, when it has one
+}
+
+// Prepare lays out x [t, n] for the MatMul*Prepared functions, which read
+// x (and p) until the next Prepare: x must not change meanwhile.
+func (p *Prepared) Prepare(x []float32, t int) {
+	if t <= 0 || len(x)%t != 0 || len(x) == 0 {
+		panic("kernels: Prepare: len(x) is not a positive multiple of t")
+	}
+	p.x, p.t, p.n, p.level, p.laid = x, t, len(x)/t, current, false
+	if fn.prepare != nil {
+		fn.prepare(p)
+		p.laid = true
+	}
+}
+
+// ready reports whether p's layout is the current level's.
+func (p *Prepared) ready() bool { return p.laid && p.level == current }
+
+// MatMulF32Prepared is MatMulF32(y, ldy, x, t, w) for the x and t of
+// p.Prepare. Several calls may share p at once.
+func MatMulF32Prepared(y []float32, ldy int, p *Prepared, w []float32) {
+	checkMatMul(len(y), ldy, len(p.x), p.t, len(w))
+	if !p.ready() {
+		fn.matMulF32(y, ldy, p.x, p.t, w)
+		return
+	}
+	fn.matMulF32P(y, ldy, p, w)
+}
+
+// MatMulBF16Prepared is MatMulF32Prepared with bfloat16 weights.
+func MatMulBF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
+	checkMatMul(len(y), ldy, len(p.x), p.t, len(w))
+	if !p.ready() {
+		fn.matMulBF16(y, ldy, p.x, p.t, w)
+		return
+	}
+	fn.matMulBF16P(y, ldy, p, w)
+}
+
+// MatMulF16Prepared is MatMulF32Prepared with half-precision weights.
+func MatMulF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
+	checkMatMul(len(y), ldy, len(p.x), p.t, len(w))
+	if !p.ready() {
+		fn.matMulF16(y, ldy, p.x, p.t, w)
+		return
+	}
+	fn.matMulF16P(y, ldy, p, w)
 }
 
 // MatMulBF16 is MatMulF32 with bfloat16 weights.
@@ -338,4 +409,18 @@ func F32ToF16(dst []uint16, src []float32) {
 		panic("kernels: F32ToF16 length mismatch")
 	}
 	fn.f32ToF16(dst, src)
+}
+
+// Transpose writes the transpose of the rows x cols matrix src (row stride
+// lds) into dst (row stride ldd):
+//
+//	for r := 0; r < rows; r++ { for c := 0; c < cols; c++ { dst[c*ldd+r] = src[r*lds+c] } }
+func Transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if rows < 0 || cols < 0 || lds < cols || ldd < rows || len(src) < (rows-1)*lds+cols || len(dst) < (cols-1)*ldd+rows {
+		panic("kernels: Transpose: slices too short for the shape")
+	}
+	fn.transpose(dst, ldd, src, lds, rows, cols)
 }

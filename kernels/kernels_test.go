@@ -271,23 +271,95 @@ func tkMatMul(kind string, y []float32, ldy int, x []float32, tok int, wf []floa
 	}
 }
 
+// tkPrepared is reused by every tkCheckMatMul, as a caller would reuse
+// it, so that its buffer is grown, shrunk and overwritten.
+var tkPrepared Prepared
+
 // tkCheckMatMul runs one matrix product of tok tokens, rows rows and
-// length n, with y rows gap elements longer than needed (gaps guarded).
+// length n, with y rows gap elements longer than needed (gaps guarded),
+// through MatMul* and through MatMul*Prepared: the latter on all the rows
+// at once and on two parts of them, as workers would.
 func tkCheckMatMul(t *testing.T, r *rand.Rand, kind string, tok, rows, n, gap, off int) {
 	t.Helper()
 	x := tkF32(r, tok*n, off)
 	wf, wh, wv := tkWeights(r, kind, rows*n, (off+1)%4)
 	ldy := rows + gap
-	out := newTkOut((tok-1)*ldy+rows, (off+2)%4)
-	y := out.s()
-	tkMatMul(kind, y, ldy, x, tok, wf, wh)
-	what := fmt.Sprintf("MatMul%s t=%d rows=%d n=%d ldy=%d", kind, tok, rows, n, ldy)
-	out.check(t, what, func(i int) bool { return i%ldy >= rows })
+	want, tol := make([]float64, tok*rows), make([]float64, tok*rows)
 	for i := 0; i < tok; i++ {
-		xi := x[i*n : (i+1)*n]
 		for j := 0; j < rows; j++ {
-			want, abs := tkDot(xi, func(k int) float64 { return wv(j*n + k) })
-			tkClose(t, fmt.Sprintf("%s y[%d][%d]", what, i, j), y[i*ldy+j], want, tkDotTol(n, abs))
+			w, abs := tkDot(x[i*n:(i+1)*n], func(k int) float64 { return wv(j*n + k) })
+			want[i*rows+j], tol[i*rows+j] = w, tkDotTol(n, abs)
+		}
+	}
+	tkPrepared.Prepare(x, tok)
+	for _, how := range []string{"", "Prepared", "Prepared in two"} {
+		out := newTkOut((tok-1)*ldy+rows, (off+2)%4)
+		y := out.s()
+		switch how {
+		case "":
+			tkMatMul(kind, y, ldy, x, tok, wf, wh)
+		case "Prepared":
+			tkMatMulPrepared(kind, y, ldy, &tkPrepared, wf, wh, 0, rows, n)
+		default:
+			split := rows / 3
+			tkMatMulPrepared(kind, y, ldy, &tkPrepared, wf, wh, 0, split, n)
+			tkMatMulPrepared(kind, y, ldy, &tkPrepared, wf, wh, split, rows, n)
+		}
+		what := fmt.Sprintf("MatMul%s%s t=%d rows=%d n=%d ldy=%d", kind, how, tok, rows, n, ldy)
+		out.check(t, what, func(i int) bool { return i%ldy >= rows })
+		for i := 0; i < tok; i++ {
+			for j := 0; j < rows; j++ {
+				if d := math.Abs(float64(y[i*ldy+j]) - want[i*rows+j]); !(d <= tol[i*rows+j]) {
+					tkClose(t, fmt.Sprintf("%s y[%d][%d]", what, i, j), y[i*ldy+j], want[i*rows+j], tol[i*rows+j])
+				}
+			}
+		}
+	}
+}
+
+// tkMatMulPrepared computes rows [r0, r1) of the product with p.
+func tkMatMulPrepared(kind string, y []float32, ldy int, p *Prepared, wf []float32, wh []uint16, r0, r1, n int) {
+	if r0 == r1 {
+		return
+	}
+	ys := y[r0 : (p.t-1)*ldy+r1]
+	switch kind {
+	case "f32":
+		MatMulF32Prepared(ys, ldy, p, wf[r0*n:r1*n])
+	case "bf16":
+		MatMulBF16Prepared(ys, ldy, p, wh[r0*n:r1*n])
+	default:
+		MatMulF16Prepared(ys, ldy, p, wh[r0*n:r1*n])
+	}
+}
+
+// TestPreparedOtherLevel: x prepared at one level and multiplied at
+// another gives the right product (the layout is the level's).
+func TestPreparedOtherLevel(t *testing.T) {
+	prev := Current()
+	defer SetLevel(prev)
+	r := rand.New(rand.NewPCG(13, 14))
+	const tok, rows, n = 37, 29, 70
+	x := tkF32(r, tok*n, 0)
+	wf, _, wv := tkWeights(r, "f32", rows*n, 0)
+	for _, a := range Levels() {
+		for _, b := range Levels() {
+			if err := SetLevel(a); err != nil {
+				t.Fatal(err)
+			}
+			var p Prepared
+			p.Prepare(x, tok)
+			if err := SetLevel(b); err != nil {
+				t.Fatal(err)
+			}
+			y := make([]float32, tok*rows)
+			MatMulF32Prepared(y, rows, &p, wf)
+			for i := 0; i < tok; i++ {
+				for j := 0; j < rows; j++ {
+					want, abs := tkDot(x[i*n:(i+1)*n], func(k int) float64 { return wv(j*n + k) })
+					tkClose(t, fmt.Sprintf("prepared at %s, used at %s: y[%d][%d]", a, b, i, j), y[i*rows+j], want, tkDotTol(n, abs))
+				}
+			}
 		}
 	}
 }
@@ -296,9 +368,9 @@ func TestMatMul(t *testing.T) {
 	tkLevels(t, func(t *testing.T, l Level) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, kind := range tkKinds {
-			// Every token count of a 6-token block and beyond, row
-			// counts around the 2- and 4-row blocks, every length to
-			// 70 (the tails of the 8/16/32-element chunks) and some more.
+			// Every token count to 13, small row counts, every length to
+			// 70 (the tails of the 8/16/32-element vectors and chunks)
+			// and some more.
 			for tok := 1; tok <= 13; tok++ {
 				for _, rows := range []int{1, 2, 3, 4, 5, 6, 9} {
 					for n := 1; n <= 70; n += 1 + (tok+rows)%3 {
@@ -309,8 +381,52 @@ func TestMatMul(t *testing.T) {
 			for _, n := range []int{96, 128, 255, 256, 300} {
 				tkCheckMatMul(t, r, kind, 7, 9, n, 1, n%4)
 			}
-			// Several k-chunks (n > 1024) and row panels (rows > 256).
+			// Token counts around the 8/16/32-token blocks of the
+			// broadcast kernels and the 8x8/16x16 transposes, row
+			// counts around their 6- and 12-row blocks, lengths around
+			// the vector width and the 4-step unroll.
+			for _, tok := range []int{15, 16, 17, 31, 32, 33, 40, 48, 63, 64, 65} {
+				for _, rows := range []int{1, 7, 11, 12, 13, 16, 17, 24, 25} {
+					for _, n := range []int{1, 3, 16, 17, 33, 70} {
+						tkCheckMatMul(t, r, kind, tok, rows, n, (tok+n)%3, (n+rows)%4)
+					}
+				}
+			}
+			// Several k-chunks (n > 512) and row panels (rows > 240),
+			// with every tail at once.
 			tkCheckMatMul(t, r, kind, 7, 261, 2080, 3, 1)
+			tkCheckMatMul(t, r, kind, 70, 253, 1100, 1, 2)
+		}
+	})
+}
+
+// TestTranspose covers every shape to 40x40 (the 8x8 and 16x16 blocks of
+// the assembly and every edge around them) with strides longer than the
+// rows on both sides, whose gaps must keep their guards.
+func TestTranspose(t *testing.T) {
+	tkLevels(t, func(t *testing.T, l Level) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for rows := 0; rows <= 40; rows++ {
+			for cols := 0; cols <= 40; cols += 1 + rows%3 {
+				lds, ldd := cols+rows%3, rows+cols%4
+				src := tkF32(r, max(0, (rows-1)*lds+cols), (rows+cols)%4)
+				n := 0
+				if cols > 0 {
+					n = (cols-1)*ldd + rows
+				}
+				out := newTkOut(n, rows%4)
+				dst := out.s()
+				Transpose(dst, ldd, src, lds, rows, cols)
+				what := fmt.Sprintf("Transpose %dx%d lds=%d ldd=%d", rows, cols, lds, ldd)
+				out.check(t, what, func(i int) bool { return i%ldd >= rows })
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						if dst[j*ldd+i] != src[i*lds+j] {
+							t.Fatalf("%s: dst[%d][%d] = %v, src[%d][%d] = %v", what, j, i, dst[j*ldd+i], i, j, src[i*lds+j])
+						}
+					}
+				}
+			}
 		}
 	})
 }

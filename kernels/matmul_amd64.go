@@ -5,36 +5,72 @@ package kernels
 import "sync"
 
 // The Go side of the matrix product: cache blocking around the generated
-// microkernels (mm*_RxT*, see _gen/matmul.go).
+// broadcast-form microkernels (mmF32_RxT*, see _gen/matmul.go).
 //
-// Loop order, innermost last: k-chunks of mmKC elements (so that a token
-// block's x chunk, 6 x mmKC floats, stays in L1 while it meets every row
-// of a panel), panels of mmPanel rows (whose weight chunk stays in L2
-// while every token block passes over it), token blocks of 6, row blocks.
-// Partial sums of later k-chunks are added to y. Weight panels are copied
-// (f32) or widened (bf16, f16) into a contiguous float32 buffer: rows n
-// apart would alias in the caches, and widening once per call, against
-// T/6 uses of each weight, beats widening in the inner loop (measured:
-// 134 against 121 GFLOP/s at T=512 with the best in-loop bf16 kernel).
+// The microkernels compute y transposed, yT [rows, tp], from x packed
+// k-major by token blocks, so a call packs x chunk by chunk, runs the
+// kernels, and transposes yT into y panel by panel in the last k-chunk,
+// while the panel's results are still in L2 (from L3 at the end of the
+// call, the transpose took twice as long). Loop order, innermost
+// last: k-chunks of mmKC elements (x's chunk, tp x mmKC floats, is packed
+// once per chunk and stays in L2), panels of mmPanel rows (whose weight
+// chunk is widened or copied into a float32 buffer, by the first token
+// block's kernel as it goes, and stays in L2 while every token block
+// passes over it), token blocks, row blocks (each row block reads the
+// token block's x chunk, 128 bytes per k at avx512, and its 12 weight
+// rows). Partial sums of later k-chunks are added to yT. The panel's rows are mmKC+16 floats apart: rows a multiple of
+// 4 KiB apart would put the 12 rows a kernel reads in the same L1 sets.
+// The panel's last rows are zero when rows is not a multiple of the
+// kernel's, and x's last tokens when t is not a multiple of the vector
+// width; yT has room for both and the transpose leaves them out.
 
-type mmF32Fn func(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+// mmFn is a microkernel: blocks blocks of rows rows by one token block.
+type mmFn func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
-// Measured best on the target machine among kc 512-2048, panels 64-256.
+// trFn transposes blocks lanes x lanes blocks (see _gen/transpose.go).
+type trFn func(dst *float32, ldd int, src *float32, lds int, blocks int)
+
+// mmKernels is one level's set of matrix-product kernels.
+type mmKernels struct {
+	rows   int    // weight rows per microkernel block
+	lanes  int    // float32 lanes per vector
+	tab    []mmFn // [v]: the microkernel for v token vectors
+	tr     trFn   // along the rows of src
+	trd    trFn   // down its columns
+	wpF32  func(dst *float32, ldd int, src *float32, lds int, k int, rows int, pfd int)
+	wpBF16 func(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
+	wpF16  func(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
+	// [v]: the microkernels for v token vectors that fill the panel
+	tabWF32  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
+	tabWBF16 []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+	tabWF16  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
+}
+
+// Measured on the target machine (bf16, T=256 and 512) among kc 128, 256
+// and 512 with panels of 120-480 rows: all within the noise of one
+// another except kc 128 (about 5% slower), although at 512 a token
+// block's x chunk (64 KiB at avx512) no longer fits L1. 240 rows is a
+// multiple of both levels' block rows.
 const (
-	mmKC    = 1024 // elements of the reduction per chunk
-	mmPanel = 256  // weight rows per L2 panel
+	mmKC    = 512 // elements of the reduction per chunk
+	mmPanel = 240 // weight rows per L2 panel
 )
 
-// The packed activations and weight panels live in buffers reused across
-// calls, so the hot path does not allocate. A plain free list rather than
-// a sync.Pool: the pool drops its contents at every other GC, which for
-// buffers of many MB means re-allocating them during a long prefill.
+// mmPrefetchRows is how many rows ahead the wp kernels prefetch (4 to 16
+// measured alike).
+const mmPrefetchRows = 8
+
+// The packed activations, weight panels and transposed results live in
+// buffers reused across calls, so the hot path does not allocate. A plain
+// free list rather than a sync.Pool: the pool drops its contents at every
+// other GC, which for buffers of many MB means re-allocating them during
+// a long prefill.
 var (
 	scratchMu   sync.Mutex
 	scratchFree []*[]float32
 )
 
-// maxScratch bounds the free list: two buffers per concurrent call.
+// maxScratch bounds the free list: three buffers per concurrent call.
 const maxScratch = 16
 
 // mmPack returns a buffer of n floats from the free list (the first one
@@ -62,149 +98,216 @@ func mmRelease(b *[]float32) {
 	scratchMu.Unlock()
 }
 
-// packX copies the first nm values of each of the t rows (length n) of x
-// into xs chunk by chunk: chunk c (k0 = c*mmKC, length kl) holds token i
-// at xs[k0*t+i*kl:][:kl], so that a token block's chunk is one contiguous
-// run (rows n floats apart would put all tokens in the same L1 sets).
-func packX(xs, x []float32, t, n, nm int) {
-	for k0 := 0; k0 < nm; k0 += mmKC {
-		kl := min(mmKC, nm-k0)
-		for i := 0; i < t; i++ {
-			dst := xs[k0*t+i*kl : k0*t+(i+1)*kl]
-			src := x[i*n+k0 : i*n+k0+kl]
-			copy(dst, src)
+// packX packs columns [k0, k0+kl) of the t rows (length n) of x into xs,
+// token block by token block: the block of tokens t0.. (tb of them, or
+// fewer for the last; w = their number rounded up to whole vectors) at
+// xs[t0*kl:], k-major: value i of its token j at [i*w+j]. Tokens past t
+// are zero: their lanes never mix with the others' and their results are
+// left out, but stale bits there could be NaNs or subnormals, which can
+// cost the FMAs microcode assists.
+func (mk *mmKernels) packX(xs, x []float32, t, n, k0, kl, tb int) {
+	L := mk.lanes
+	for t0 := 0; t0 < t; t0 += tb {
+		nt := min(tb, t-t0)
+		w := (nt + L - 1) / L * L
+		blk := xs[t0*kl : t0*kl+kl*w]
+		mk.transpose(blk, w, x[t0*n+k0:], n, nt, kl)
+		for i := 0; i < kl; i++ {
+			clear(blk[i*w+nt : (i+1)*w])
 		}
 	}
 }
 
-// mmBlocks runs the blocked loops over packed x (see packX); pack(r0, r1,
-// k0, kl) copies the weight chunk of rows [r0, r1) into the contiguous
-// panel buffer (row stride kl), and call(tb, full, x offset, panel row,
-// y offset, kl, add, blocks) invokes the microkernel for tb tokens and
-// blocks blocks of R rows (full) or of one row.
-func mmBlocks(nm, ldy, t, rows, R, tok int, pack func(r0, r1, k0, kl int), call func(tb int, full bool, xo, pr, yo, kl, add, blocks int)) {
-	for k0 := 0; k0 < nm; k0 += mmKC {
-		kl := min(mmKC, nm-k0)
+// transpose is Transpose: whole lanes x lanes blocks by the tr kernels,
+// the edges in Go. The blocks go along the rows of src when the rows of
+// dst are the closer (ldd <= lds), else down its columns: either way the
+// side whose rows are far apart sees the same few pages block after
+// block. (The matrix product's result into y rows 4096 floats apart:
+// 0.12-0.14 s going along against 0.05-0.08 going down, in profiles of
+// 4096x4096 bf16 products at T=256 that spend 3.4-3.6 s in the kernel.)
+func (mk *mmKernels) transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	L := mk.lanes
+	rf, cf := rows-rows%L, cols-cols%L
+	if rf > 0 && cf > 0 {
+		if ldd <= lds {
+			for r := 0; r < rf; r += L {
+				mk.tr(&dst[r], ldd, &src[r*lds], lds, cf/L)
+			}
+		} else {
+			for c := 0; c < cf; c += L {
+				mk.trd(&dst[c*ldd], ldd, &src[c], lds, rf/L)
+			}
+		}
+	}
+	for r := 0; r < rows; r++ {
+		c0 := cf
+		if r >= rf {
+			c0 = 0
+		}
+		for c, v := range src[r*lds+c0 : r*lds+cols] {
+			dst[(c0+c)*ldd+r] = v
+		}
+	}
+}
+
+// matMul computes y [t, rows] (row stride ldy) = x [t, n] times the
+// transpose of the weights [rows, n]. fill(panel, ldp, r0, r1, k0, c0, c1)
+// brings the weights of rows [r0, r1), columns k0+c0..k0+c1 into columns
+// c0..c1 of panel (row stride ldp) as float32; fused(v, ...) runs the
+// microkernel for v token vectors that also fills the first groups*lanes
+// columns of the panel as it goes (the mmW kernels), for the rows from r0
+// and the columns from k0.
+//
+// Each panel is filled by the first token block's kernel: the fill's
+// loads are then in flight while that kernel computes, where a separate
+// fill waits on memory with nothing else to do (in place, bf16, T=256,
+// 2048x4096 from DRAM: 1.09 times as fast as filling first with the
+// prefetching wp kernels, themselves a little faster than the plain
+// widening). Only whole row blocks and column groups go through it;
+// fill does the rest first.
+func (mk *mmKernels) matMul(y []float32, ldy int, x, px []float32, t, n, rows int,
+	fill func(panel []float32, ldp, r0, r1, k0, c0, c1 int),
+	fused func(v int, x, panel *float32, ldp int, y *float32, ldy, kl, add, blocks, r0, k0, groups int)) {
+	if rows == 0 {
+		return
+	}
+	L, R := mk.lanes, mk.rows
+	V := len(mk.tab) - 1
+	tb := V * L               // tokens per full block
+	tp := (t + L - 1) / L * L // tokens rounded up to whole vectors
+	rp := (rows + R - 1) / R * R
+	P := min(mmPanel, rp)
+	kc := min(n, mmKC)
+	ldp := kc + 16
+	yb, pb := mmPack(rp*tp), mmPack(P*ldp)
+	yT, panel := *yb, *pb
+	var xb *[]float32
+	if px == nil {
+		xb = mmPack(tp * kc)
+	}
+	for k0 := 0; k0 < n; k0 += kc {
+		kl := min(kc, n-k0)
+		var xs []float32
+		if px != nil {
+			xs = px[k0*tp:] // see prepare
+		} else {
+			xs = *xb
+			mk.packX(xs, x, t, n, k0, kl, tb)
+		}
 		add := 0
 		if k0 > 0 {
 			add = 1
 		}
-		for r0 := 0; r0 < rows; r0 += mmPanel {
-			r1 := min(rows, r0+mmPanel)
-			pack(r0, r1, k0, kl)
-			for t0 := 0; t0 < t; t0 += tok {
-				tb := min(tok, t-t0)
-				xo := k0*t + t0*kl
-				nb := (r1 - r0) / R
-				if nb > 0 {
-					call(tb, true, xo, 0, t0*ldy+r0, kl, add, nb)
+		kf := kl - kl%L // columns in whole fill groups
+		for r0 := 0; r0 < rows; r0 += P {
+			r1 := min(rows, r0+P)
+			nb := (r1 - r0 + R - 1) / R
+			full := (r1 - r0) / R // whole row blocks
+			for r := r1 - r0; r < nb*R; r++ {
+				clear(panel[r*ldp : r*ldp+kl])
+			}
+			t0 := 0
+			if full == 0 || kf == 0 {
+				fill(panel, ldp, r0, r1, k0, 0, kl)
+			} else {
+				rf := r0 + full*R
+				if kf < kl {
+					fill(panel, ldp, r0, rf, k0, kf, kl)
 				}
-				if r := r0 + nb*R; r < r1 {
-					call(tb, false, xo, r-r0, t0*ldy+r, kl, add, r1-r)
+				if rf < r1 {
+					fill(panel[full*R*ldp:], ldp, rf, r1, k0, 0, kl)
 				}
+				v := (min(tb, t) + L - 1) / L
+				fused(v, &xs[0], &panel[0], ldp, &yT[r0*tp], tp, kl, add, full, r0, k0, kf/L)
+				if full < nb {
+					mk.tab[v](&xs[0], &panel[full*R*ldp], ldp, &yT[rf*tp], tp, kl, add, 1)
+				}
+				t0 = tb
+			}
+			for ; t0 < t; t0 += tb {
+				v := (min(tb, t-t0) + L - 1) / L
+				mk.tab[v](&xs[t0*kl], &panel[0], ldp, &yT[r0*tp+t0], tp, kl, add, nb)
+			}
+			if k0+kl == n {
+				// The panel's results are complete, and in L2.
+				mk.transpose(y[r0:], ldy, yT[r0*tp:], tp, r1-r0, t)
 			}
 		}
 	}
-}
-
-// mmTailU16 adds the products over the reduction elements [nm, n) that
-// the microkernels leave out (n not a multiple of their chunk).
-func mmTailU16(y []float32, ldy int, x []float32, t int, w []uint16, n, nm int, widen func(uint16) float32) {
-	if nm == n {
-		return
+	mmRelease(yb)
+	if xb != nil {
+		mmRelease(xb)
 	}
-	rows := len(w) / n
-	for i := 0; i < t; i++ {
-		xi := x[i*n+nm : (i+1)*n]
-		for r := 0; r < rows; r++ {
-			y[i*ldy+r] += dotTail(xi, w[r*n+nm:(r+1)*n], widen)
-		}
-	}
-}
-
-// mmPanels runs the float32 microkernels over the first nm columns: x is
-// packed once, and each block of weight rows is brought into a float32
-// panel by fillRow (row r, columns k0..k0+kl, into a panel row), copied
-// for F32 weights and widened for BF16/F16 ones.
-func mmPanels(tab [2][]mmF32Fn, R int, y []float32, ldy int, x []float32, t, n, nm, rows int,
-	fillRow func(panel []float32, r, k0, kl int)) {
-	xb := mmPack(t * nm)
-	xs := *xb
-	packX(xs, x, t, n, nm)
-	pb := mmPack(min(rows, mmPanel) * min(nm, mmKC))
-	panel := *pb
-	mmBlocks(nm, ldy, t, rows, R, len(tab[1])-1, func(r0, r1, k0, kl int) {
-		for r := r0; r < r1; r++ {
-			fillRow(panel[(r-r0)*kl:(r-r0+1)*kl], r, k0, kl)
-		}
-	}, func(tb int, full bool, xo, pr, yo, kl, add, blocks int) {
-		k := tab[0][tb]
-		if full {
-			k = tab[1][tb]
-		}
-		k(&xs[xo], kl, &panel[pr*kl], kl, &y[yo], ldy, kl, add, blocks)
-	})
-	mmRelease(xb)
 	mmRelease(pb)
 }
 
-func matMulF32(tab [2][]mmF32Fn, chunk, R int, y []float32, ldy int, x []float32, t int, w []float32) {
-	n := len(x) / t
-	rows := len(w) / n
-	nm := n - n%chunk
-	if nm > 0 && rows > 0 {
-		mmPanels(tab, R, y, ldy, x, t, n, nm, rows, func(panel []float32, r, k0, kl int) {
-			copy(panel, w[r*n+k0:r*n+k0+kl])
-		})
+// prepare packs all of p.x's k-chunks as matMul does one at a time,
+// chunk k0 at p.packed[k0*tp:].
+func (mk *mmKernels) prepare(p *Prepared) {
+	L := mk.lanes
+	tp := (p.t + L - 1) / L * L
+	if cap(p.packed) < tp*p.n {
+		p.packed = make([]float32, tp*p.n)
 	}
-	if nm == n {
-		return
+	p.packed = p.packed[:tp*p.n]
+	kc := min(p.n, mmKC)
+	for k0 := 0; k0 < p.n; k0 += kc {
+		mk.packX(p.packed[k0*tp:], p.x, p.t, p.n, k0, min(kc, p.n-k0), (len(mk.tab)-1)*L)
 	}
-	for i := 0; i < t; i++ {
-		xi := x[i*n+nm : (i+1)*n]
-		for r := 0; r < rows; r++ {
-			s := dotF32Generic(xi, w[r*n+nm:(r+1)*n])
-			if nm == 0 {
-				y[i*ldy+r] = s
-			} else {
-				y[i*ldy+r] += s
-			}
+}
+
+// mmFill is the panel fill of weights w [rows, n] (see matMul): the
+// assembly wp widens or copies the whole vectors of every row, widen1
+// the columns left over; size is the weights' element size.
+func mmFill[W float32 | uint16](mk *mmKernels, wp func(dst *float32, ldd int, src *W, lds int, k int, rows int, pfd int),
+	widen1 func(dst []float32, src []W), w []W, n, size int, panel []float32, ldp, r0, r1, k0, c0, c1 int) {
+	m := (c1 - c0) - (c1-c0)%mk.lanes
+	if m > 0 {
+		wp(&panel[c0], ldp, &w[r0*n+k0+c0], n, m, r1-r0, mmPrefetchRows*n*size)
+	}
+	if c0+m < c1 {
+		for r := r0; r < r1; r++ {
+			p := (r - r0) * ldp
+			widen1(panel[p+c0+m:p+c1], w[r*n+k0+c0+m:r*n+k0+c1])
 		}
 	}
 }
 
-// matMulWiden is the 16-bit-weight product through the float32
-// microkernels: each weight panel chunk is widened once into a float32
-// buffer (one conversion per weight per call, against T/6 reuses of it),
-// so the inner loop needs no conversion instructions at all.
-func matMulWiden(tab [2][]mmF32Fn, chunk, R int, widen func(dst []float32, src []uint16),
-	y []float32, ldy int, x []float32, t int, w []uint16, widen1 func(uint16) float32) {
+// mmWeights runs matMul for weights w of element type W (px: x prepared,
+// or nil).
+func mmWeights[W float32 | uint16](mk *mmKernels, y []float32, ldy int, x, px []float32, t int, w []W, size int,
+	wp func(dst *float32, ldd int, src *W, lds int, k int, rows int, pfd int),
+	tabW []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *W, lds int, groups int),
+	widen1 func(dst []float32, src []W)) {
 	n := len(x) / t
-	rows := len(w) / n
-	nm := n - n%chunk
-	if nm == 0 || rows == 0 {
-		for i := 0; i < t; i++ {
-			for r := 0; r < rows; r++ {
-				y[i*ldy+r] = 0
-			}
-		}
-		mmTailU16(y, ldy, x, t, w, n, nm, widen1)
-		return
-	}
-	mmPanels(tab, R, y, ldy, x, t, n, nm, rows, func(panel []float32, r, k0, kl int) {
-		widen(panel, w[r*n+k0:r*n+k0+kl])
+	mk.matMul(y, ldy, x, px, t, n, len(w)/n, func(panel []float32, ldp, r0, r1, k0, c0, c1 int) {
+		mmFill(mk, wp, widen1, w, n, size, panel, ldp, r0, r1, k0, c0, c1)
+	}, func(v int, x, panel *float32, ldp int, y *float32, ldy, kl, add, blocks, r0, k0, groups int) {
+		tabW[v](x, panel, ldp, y, ldy, kl, add, blocks, &w[r0*n+k0], n, groups)
 	})
-	mmTailU16(y, ldy, x, t, w, n, nm, widen1)
 }
 
-func installMatMul(t *table, tf [2][]mmF32Fn, lanes, R int) {
-	t.matMulF32 = func(y []float32, ldy int, x []float32, n int, w []float32) {
-		matMulF32(tf, lanes, R, y, ldy, x, n, w)
+func copyF32(dst, src []float32) { copy(dst, src) }
+
+func installMatMul(t *table, mk *mmKernels) {
+	t.matMulF32 = func(y []float32, ldy int, x []float32, tt int, w []float32) {
+		mmWeights(mk, y, ldy, x, nil, tt, w, 4, mk.wpF32, mk.tabWF32, copyF32)
 	}
-	t.matMulBF16 = func(y []float32, ldy int, x []float32, n int, w []uint16) {
-		matMulWiden(tf, lanes, R, t.bf16ToF32, y, ldy, x, n, w, BF16ToFloat)
+	t.matMulBF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
+		mmWeights(mk, y, ldy, x, nil, tt, w, 2, mk.wpBF16, mk.tabWBF16, bf16ToF32Generic)
 	}
-	t.matMulF16 = func(y []float32, ldy int, x []float32, n int, w []uint16) {
-		matMulWiden(tf, lanes, R, t.f16ToF32, y, ldy, x, n, w, F16ToFloat)
+	t.matMulF16 = func(y []float32, ldy int, x []float32, tt int, w []uint16) {
+		mmWeights(mk, y, ldy, x, nil, tt, w, 2, mk.wpF16, mk.tabWF16, f16ToF32Generic)
 	}
+	t.prepare = mk.prepare
+	t.matMulF32P = func(y []float32, ldy int, p *Prepared, w []float32) {
+		mmWeights(mk, y, ldy, p.x, p.packed, p.t, w, 4, mk.wpF32, mk.tabWF32, copyF32)
+	}
+	t.matMulBF16P = func(y []float32, ldy int, p *Prepared, w []uint16) {
+		mmWeights(mk, y, ldy, p.x, p.packed, p.t, w, 2, mk.wpBF16, mk.tabWBF16, bf16ToF32Generic)
+	}
+	t.matMulF16P = func(y []float32, ldy int, p *Prepared, w []uint16) {
+		mmWeights(mk, y, ldy, p.x, p.packed, p.t, w, 2, mk.wpF16, mk.tabWF16, f16ToF32Generic)
+	}
+	t.transpose = mk.transpose
 }

@@ -4,14 +4,24 @@
 
 package kernels
 
-// mmF32TabAVX2_2x6 holds the AVX2 microkernels of the 2-row, 6-token block: [0][t] one row, [1][t] 2 rows, t tokens.
-var mmF32TabAVX2_2x6 = [2][]mmF32Fn{
-	{nil, mmF32_1x1AVX2, mmF32_1x2AVX2, mmF32_1x3AVX2, mmF32_1x4AVX2, mmF32_1x5AVX2, mmF32_1x6AVX2},
-	{nil, mmF32_2x1AVX2, mmF32_2x2AVX2, mmF32_2x3AVX2, mmF32_2x4AVX2, mmF32_2x5AVX2, mmF32_2x6AVX2},
+// mmKernelsAVX2 is the AVX2 matrix product: 6-row microkernels for 1..2 token vectors, its transpose and its panel fills.
+var mmKernelsAVX2 = mmKernels{
+	rows: 6, lanes: 8,
+	tab: []mmFn{nil, mmF32_6x8AVX2, mmF32_6x16AVX2},
+	tr:  trAVX2, trd: trdAVX2,
+	wpF32: wpF32AVX2, wpBF16: wpBF16AVX2, wpF16: wpF16AVX2,
+	tabWF32:  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int){nil, mmWF32_6x8AVX2, mmWF32_6x16AVX2},
+	tabWBF16: []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int){nil, mmWBF16_6x8AVX2, mmWBF16_6x16AVX2},
+	tabWF16:  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int){nil, mmWF16_6x8AVX2, mmWF16_6x16AVX2},
 }
 
-// mmF32TabAVX512_4x6 holds the AVX512 microkernels of the 4-row, 6-token block: [0][t] one row, [1][t] 4 rows, t tokens.
-var mmF32TabAVX512_4x6 = [2][]mmF32Fn{
-	{nil, mmF32_1x1AVX512, mmF32_1x2AVX512, mmF32_1x3AVX512, mmF32_1x4AVX512, mmF32_1x5AVX512, mmF32_1x6AVX512},
-	{nil, mmF32_4x1AVX512, mmF32_4x2AVX512, mmF32_4x3AVX512, mmF32_4x4AVX512, mmF32_4x5AVX512, mmF32_4x6AVX512},
+// mmKernelsAVX512 is the AVX512 matrix product: 12-row microkernels for 1..2 token vectors, its transpose and its panel fills.
+var mmKernelsAVX512 = mmKernels{
+	rows: 12, lanes: 16,
+	tab: []mmFn{nil, mmF32_12x16AVX512, mmF32_12x32AVX512},
+	tr:  trAVX512, trd: trdAVX512,
+	wpF32: wpF32AVX512, wpBF16: wpBF16AVX512, wpF16: wpF16AVX512,
+	tabWF32:  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int){nil, mmWF32_12x16AVX512, mmWF32_12x32AVX512},
+	tabWBF16: []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int){nil, mmWBF16_12x16AVX512, mmWBF16_12x32AVX512},
+	tabWF16:  []func(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int){nil, mmWF16_12x16AVX512, mmWF16_12x32AVX512},
 }

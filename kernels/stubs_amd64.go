@@ -34,125 +34,135 @@ func mvBF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 //go:noescape
 func mvF16AVX512(y *float32, w *uint16, x *float32, n int, rows int, ldw int)
 
-// mmF32_1x1AVX2 is the 1-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmF32_6x8AVX2 is the 6-row, 8-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 6 rows.
 //
 //go:noescape
-func mmF32_1x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmF32_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
-// mmF32_1x2AVX2 is the 1-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWF32_6x8AVX2 is mmF32_6x8AVX2 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF32_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
 
-// mmF32_1x3AVX2 is the 1-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWBF16_6x8AVX2 is mmF32_6x8AVX2 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWBF16_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_1x4AVX2 is the 1-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWF16_6x8AVX2 is mmF32_6x8AVX2 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF16_6x8AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_1x5AVX2 is the 1-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmF32_6x16AVX2 is the 6-row, 16-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 6 rows.
 //
 //go:noescape
-func mmF32_1x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmF32_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
-// mmF32_1x6AVX2 is the 1-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWF32_6x16AVX2 is mmF32_6x16AVX2 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF32_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
 
-// mmF32_2x1AVX2 is the 2-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+// mmWBF16_6x16AVX2 is mmF32_6x16AVX2 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_2x1AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWBF16_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_2x2AVX2 is the 2-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+// mmWF16_6x16AVX2 is mmF32_6x16AVX2 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*8 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_2x2AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF16_6x16AVX2(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_2x3AVX2 is the 2-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+// mmF32_12x16AVX512 is the 12-row, 16-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 12 rows.
 //
 //go:noescape
-func mmF32_2x3AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmF32_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
-// mmF32_2x4AVX2 is the 2-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+// mmWF32_12x16AVX512 is mmF32_12x16AVX512 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_2x4AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF32_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
 
-// mmF32_2x5AVX2 is the 2-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+// mmWBF16_12x16AVX512 is mmF32_12x16AVX512 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_2x5AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWBF16_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_2x6AVX2 is the 2-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 2 rows.
+// mmWF16_12x16AVX512 is mmF32_12x16AVX512 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_2x6AVX2(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF16_12x16AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_1x1AVX512 is the 1-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmF32_12x32AVX512 is the 12-row, 32-token broadcast-form matrix-product microkernel, run for blocks consecutive blocks of 12 rows.
 //
 //go:noescape
-func mmF32_1x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmF32_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int)
 
-// mmF32_1x2AVX512 is the 1-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWF32_12x32AVX512 is mmF32_12x32AVX512 that also fills the panel w from the F32 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF32_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *float32, lds int, groups int)
 
-// mmF32_1x3AVX512 is the 1-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWBF16_12x32AVX512 is mmF32_12x32AVX512 that also fills the panel w from the BF16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWBF16_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_1x4AVX512 is the 1-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// mmWF16_12x32AVX512 is mmF32_12x32AVX512 that also fills the panel w from the F16 weights src (lds elements apart) as it goes: the first groups*16 columns, 2 groups ahead of their use; the panel's other columns must be filled already.
 //
 //go:noescape
-func mmF32_1x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func mmWF16_12x32AVX512(x *float32, w *float32, ldw int, y *float32, ldy int, k int, add int, blocks int, src *uint16, lds int, groups int)
 
-// mmF32_1x5AVX512 is the 1-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// trAVX2 transposes blocks consecutive 8x8 blocks along the rows of src into consecutive row blocks of dst.
 //
 //go:noescape
-func mmF32_1x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func trAVX2(dst *float32, ldd int, src *float32, lds int, blocks int)
 
-// mmF32_1x6AVX512 is the 1-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 1 rows.
+// trdAVX2 transposes blocks consecutive 8x8 blocks down the columns of src into consecutive column blocks of dst.
 //
 //go:noescape
-func mmF32_1x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func trdAVX2(dst *float32, ldd int, src *float32, lds int, blocks int)
 
-// mmF32_4x1AVX512 is the 4-row, 1-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+// trAVX512 transposes blocks consecutive 16x16 blocks along the rows of src into consecutive row blocks of dst.
 //
 //go:noescape
-func mmF32_4x1AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func trAVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
 
-// mmF32_4x2AVX512 is the 4-row, 2-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+// trdAVX512 transposes blocks consecutive 16x16 blocks down the columns of src into consecutive column blocks of dst.
 //
 //go:noescape
-func mmF32_4x2AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func trdAVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
 
-// mmF32_4x3AVX512 is the 4-row, 3-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+// wpF32AVX2 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
 //
 //go:noescape
-func mmF32_4x3AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func wpF32AVX2(dst *float32, ldd int, src *float32, lds int, k int, rows int, pfd int)
 
-// mmF32_4x4AVX512 is the 4-row, 4-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+// wpBF16AVX2 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
 //
 //go:noescape
-func mmF32_4x4AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func wpBF16AVX2(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
 
-// mmF32_4x5AVX512 is the 4-row, 5-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+// wpF16AVX2 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
 //
 //go:noescape
-func mmF32_4x5AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func wpF16AVX2(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
 
-// mmF32_4x6AVX512 is the 4-row, 6-token matrix-product microkernel, run for blocks consecutive blocks of 4 rows.
+// wpF32AVX512 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
 //
 //go:noescape
-func mmF32_4x6AVX512(x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, n int, add int, blocks int)
+func wpF32AVX512(dst *float32, ldd int, src *float32, lds int, k int, rows int, pfd int)
+
+// wpBF16AVX512 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
+//
+//go:noescape
+func wpBF16AVX512(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
+
+// wpF16AVX512 widens (or copies) the first k weights of rows rows into a float32 panel, prefetching pfd bytes ahead; k is a multiple of the vector width.
+//
+//go:noescape
+func wpF16AVX512(dst *float32, ldd int, src *uint16, lds int, k int, rows int, pfd int)
 
 // cvtBF16AVX2 widens bfloat16 to float32. n is a multiple of the vector width.
 //

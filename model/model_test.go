@@ -144,6 +144,44 @@ func TestTinyMistralLogits(t *testing.T) {
 	})
 }
 
+// TestTinyMistralAttentionBlocks runs the chunk attention in blocks of a
+// few queries, so that a chunk has several of them, each with its own
+// range of keys, and with chunks of 12 over the 8-slot window, so that a
+// block's cached keys wrap around the end of the buffer.
+func TestTinyMistralAttentionBlocks(t *testing.T) {
+	var ref tinyReference
+	readJSON(t, filepath.Join(tinyDir, "reference.json"), &ref)
+	want := readLogits(t, filepath.Join(tinyDir, "f32", "logits.safetensors"))
+	m, err := Load(filepath.Join(tinyDir, "f32"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	saved := attnBlockRows
+	defer func() { attnBlockRows = saved }()
+	forEachLevel(t, func(t *testing.T) {
+		for _, rows := range []int{2, 6, 128} { // 1, 3 and 64 queries of the 2-head groups
+			attnBlockRows = rows
+			for _, chunk := range []int{12, 40} {
+				for _, f16 := range []bool{false, true} {
+					s, err := m.NewSession(SessionOptions{Threads: 2, ChunkSize: chunk, KVF16: f16})
+					if err != nil {
+						t.Fatal(err)
+					}
+					tol := 1e-4
+					if f16 {
+						tol = 2e-3
+					}
+					if err := s.Forward(ref.Tokens, func(i int, l []float32) { compareLogits(t, i, l, want[i], tol) }); err != nil {
+						t.Fatal(err)
+					}
+					s.Close()
+				}
+			}
+		}
+	})
+}
+
 // TestTinyMistralGreedy reproduces the reference's 16 greedy tokens.
 func TestTinyMistralGreedy(t *testing.T) {
 	var ref tinyReference

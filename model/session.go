@@ -50,8 +50,11 @@ type Session struct {
 	logits     []float32 // [vocab] or [chunk, vocab] when all are needed
 	scores     [][]float32
 
+	attn []attnScratch // per worker, when chunks are long enough for attnBlocks
+
 	lin     tensor.Linear
 	attnJob attentionJob
+	attnBlk attnBlocks
 }
 
 // NewSession allocates a session's cache and scratch and starts its worker
@@ -117,6 +120,12 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	s.scores = make([][]float32, s.pool.Size())
 	for i := range s.scores {
 		s.scores[i] = make([]float32, slots+chunk)
+	}
+	if chunk >= attnMatMulMin {
+		s.attn = make([]attnScratch, s.pool.Size())
+		for i := range s.attn {
+			s.attn[i] = s.newAttnScratch()
+		}
 	}
 	return s, nil
 }

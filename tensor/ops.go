@@ -6,10 +6,24 @@ import (
 	"github.com/gale-ai/gale/kernels"
 )
 
-// rowGrain is the unit in which matrix rows are handed to workers: the
-// kernels process rows in blocks of four, and 16 keeps every split on a
-// cache-line boundary of the output.
+// rowGrain is the unit in which matrix rows are handed to workers: 16
+// keeps every split on a cache-line boundary of the output. (The matrix
+// product kernels work in blocks of 12 rows at avx512, 6 at avx2, 4 on
+// arm64; a split inside a block only pads that one block.)
 const rowGrain = 16
+
+// matGrain is the block of rows the workers take in turn for a matrix
+// product: two panels of the amd64 kernels (a multiple of their 12- and
+// 6-row blocks and of rowGrain), about 10 blocks per worker for a 4096-row
+// matrix.
+//
+// Measured on the target machine (Mistral-7B BF16 pp512, 2 threads): with
+// a fixed half each, one worker waited for the other 3-6% of the time in
+// all (mostly the second for the calling goroutine, whichever half each
+// took); in blocks of 480 rows, 2%, and the prefill ran 1.07-1.19 times
+// as fast (four interleaved pairs). Blocks that each packed x again were
+// slower than fixed halves.
+const matGrain = 480
 
 // maxShared is the most weight matrices one Linear job applies to the same
 // input (q, k and v).
@@ -26,6 +40,10 @@ type Linear struct {
 	t    int
 	outs [maxShared]linearOut
 	n    int // outputs in use
+	// px is x laid out once for the matrix-product kernels when t > 1,
+	// shared by every block of rows; its buffer lives as long as the
+	// Linear.
+	px kernels.Prepared
 }
 
 // linearOut is one weight matrix of a Linear job and where its rows start
@@ -67,11 +85,11 @@ func (l *Linear) rows(o *linearOut, lo, hi int) {
 	y := o.y[lo : (l.t-1)*rows+hi]
 	switch o.w.DType {
 	case F32:
-		kernels.MatMulF32(y, rows, l.x, l.t, o.w.f32[lo*n:hi*n])
+		kernels.MatMulF32Prepared(y, rows, &l.px, o.w.f32[lo*n:hi*n])
 	case BF16:
-		kernels.MatMulBF16(y, rows, l.x, l.t, o.w.u16[lo*n:hi*n])
+		kernels.MatMulBF16Prepared(y, rows, &l.px, o.w.u16[lo*n:hi*n])
 	case F16:
-		kernels.MatMulF16(y, rows, l.x, l.t, o.w.u16[lo*n:hi*n])
+		kernels.MatMulF16Prepared(y, rows, &l.px, o.w.u16[lo*n:hi*n])
 	}
 }
 
@@ -87,7 +105,7 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 	if len(ys) != len(ws) || len(ws) == 0 || len(ws) > maxShared {
 		panic("tensor: MatMuls takes 1 to 3 matrices, one output each")
 	}
-	*lin = Linear{x: x, t: t, n: len(ws)}
+	*lin = Linear{x: x, t: t, n: len(ws), px: lin.px}
 	total := 0
 	for i, w := range ws {
 		n, rows := w.Cols(), w.Rows()
@@ -103,7 +121,12 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 		// end of every pass.
 		p.RunDynamic(total, rowGrain, lin)
 	} else {
-		p.Run(total, rowGrain, lin)
+		// Matrix products: x is laid out once, then rows go out in
+		// blocks of matGrain to whichever worker is free, so that a
+		// core slowed down (by the machine, or by a share of several
+		// matrices) does not leave the other waiting at the end.
+		lin.px.Prepare(x, t)
+		p.RunDynamic(total, matGrain, lin)
 	}
-	*lin = Linear{}
+	*lin = Linear{px: lin.px}
 }

@@ -157,7 +157,9 @@ func TestLinearMatchesPlainLoop(t *testing.T) {
 	for _, threads := range []int{1, 2, 3} {
 		p := NewPool(threads)
 		for _, dt := range []DType{F32, BF16, F16} {
-			for _, shape := range [][3]int{{1, 37, 5}, {1, 64, 70}, {4, 33, 19}, {9, 128, 48}} {
+			// The last shape is several of the blocks of rows the
+			// workers take in turn for a matrix product (matGrain).
+			for _, shape := range [][3]int{{1, 37, 5}, {1, 64, 70}, {4, 33, 19}, {9, 128, 48}, {5, 2*matGrain + 37, 21}} {
 				tt, rows, n := shape[0], shape[1], shape[2]
 				raw := make([]byte, rows*n*dt.Size())
 				ref := make([]float64, rows*n)
@@ -274,7 +276,8 @@ func TestMatMulsSharedInput(t *testing.T) {
 			}
 			var ws []*Tensor
 			var ys [][]float32
-			for _, rows := range []int{37, 16, 5} {
+			// Blocks of matGrain rows straddle the matrices.
+			for _, rows := range []int{matGrain + 120, matGrain - 100, 37} {
 				v := make([]float32, rows*n)
 				for i := range v {
 					v[i] = float32(r.NormFloat64())

@@ -55,7 +55,7 @@ var (
 
 // loadWidened loads l.lanes weights of type d from m as float32 into dst
 // (avo picks the memory operand's size from the register).
-func loadWidened(l level, d dtype, m Mem, dst VecVirtual) {
+func loadWidened(l level, d dtype, m Mem, dst Register) {
 	switch d {
 	case f32:
 		VMOVUPS(m, dst)
