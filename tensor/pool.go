@@ -26,24 +26,21 @@ type Job interface {
 // about five jobs per layer with little serial work between them; waking a
 // goroutine parked in the scheduler costs tens of microseconds on a VM,
 // which over ~160 jobs per token left a core idle several percent of the
-// time. So a worker that finishes a job watches for the next one for
-// spinTime before parking on its channel, and the caller watches for the
-// workers to finish for spinTime before parking on done.
+// time. So a worker that finishes a job watches for the next one, and the
+// caller for the end of the current one, for spinTime before parking (see
+// parker).
 type Pool struct {
-	n     int
-	start []chan struct{}
-	stop  chan struct{}
+	n    int
+	stop chan struct{}
 
-	// gen is bumped once per job; a spinning worker starts when it sees
-	// it change. state[w] is workerSpinning or workerParked; the caller
-	// wakes (with a send on start[w]) only workers it finds parked.
-	gen   atomic.Uint64
-	state []atomic.Int32
-	// pending counts the workers still on the job in flight; the last one
-	// to finish signals done if the caller has parked (waiting == 1).
+	// gen is bumped once per job; a worker starts when it sees it change.
+	// pending counts the workers still on the job in flight.
+	gen     atomic.Uint64
 	pending atomic.Int32
-	waiting atomic.Int32
-	done    chan struct{}
+	// workers[w] is where worker w sleeps between jobs, caller where the
+	// calling goroutine sleeps until pending reaches 0.
+	workers []parker
+	caller  parker
 
 	// The job in flight, read by workers after they are woken.
 	job   Job
@@ -63,10 +60,50 @@ type Pool struct {
 // for the end of the current one, before going to sleep.
 const spinTime = 200 * time.Microsecond
 
-const (
-	workerSpinning int32 = iota
-	workerParked
-)
+// parker is where one goroutine waits for a condition that others make
+// true. The waiter spins first; then it announces that it is parked, looks
+// at the condition once more and sleeps on wake. Whoever makes the
+// condition true calls unpark, which sends only if it is the one to take
+// the parked flag back, so every send meets exactly one receive and the
+// channel never holds a token between waits. A wake-up can still be
+// stale (an unpark meant for the previous job, arriving late), so wait
+// checks the condition again after every one.
+type parker struct {
+	parked atomic.Bool
+	wake   chan struct{}
+}
+
+func newParker() parker { return parker{wake: make(chan struct{}, 1)} }
+
+// wait returns true once ready() holds, or false if stop is closed first
+// (a nil stop never is).
+func (k *parker) wait(ready func() bool, stop <-chan struct{}) bool {
+	if spin(ready) {
+		return true
+	}
+	for {
+		k.parked.Store(true)
+		if ready() && k.parked.CompareAndSwap(true, false) {
+			return true
+		}
+		select {
+		case <-k.wake:
+		case <-stop:
+			return false
+		}
+		if ready() {
+			return true
+		}
+	}
+}
+
+// unpark wakes the waiter if it is parked; call it after making its
+// condition true.
+func (k *parker) unpark() {
+	if k.parked.CompareAndSwap(true, false) {
+		k.wake <- struct{}{}
+	}
+}
 
 // spin polls cond for up to spinTime, yielding the processor now and then
 // so that a pool with more threads than cores still makes progress.
@@ -106,12 +143,11 @@ func NewPool(n int) *Pool {
 	if n <= 0 {
 		n = DefaultThreads()
 	}
-	p := &Pool{n: n, stop: make(chan struct{}), done: make(chan struct{}, 1)}
-	p.start = make([]chan struct{}, n)
-	p.state = make([]atomic.Int32, n)
+	p := &Pool{n: n, stop: make(chan struct{}), caller: newParker()}
+	p.workers = make([]parker, n)
 	p.panics = make([]any, n)
 	for w := 1; w < n; w++ {
-		p.start[w] = make(chan struct{}, 1)
+		p.workers[w] = newParker()
 		go p.worker(w)
 	}
 	return p
@@ -139,32 +175,13 @@ func (p *Pool) worker(w int) {
 	// time this goroutine first runs.
 	seen := uint64(0)
 	for {
-		if !spin(func() bool { return p.gen.Load() != seen }) {
-			// Park. Announce it first, then look once more: a job
-			// published in between is either seen here (and the state
-			// taken back) or the caller has claimed the wake-up and
-			// will send on start[w].
-			p.state[w].Store(workerParked)
-			if p.gen.Load() == seen || !p.state[w].CompareAndSwap(workerParked, workerSpinning) {
-				select {
-				case <-p.start[w]:
-				case <-stop:
-					return
-				}
-			}
+		if !p.workers[w].wait(func() bool { return p.gen.Load() != seen }, stop) {
+			return
 		}
-		g := p.gen.Load()
-		if g == seen {
-			// A late wake-up: the caller found this worker parked after
-			// it had already seen, run and finished the job (the caller
-			// was descheduled between publishing and waking). Nothing
-			// new to do.
-			continue
-		}
-		seen = g
+		seen = p.gen.Load()
 		p.do(w)
-		if p.pending.Add(-1) == 0 && p.waiting.CompareAndSwap(1, 0) {
-			p.done <- struct{}{}
+		if p.pending.Add(-1) == 0 {
+			p.caller.unpark()
 		}
 	}
 }
@@ -260,24 +277,10 @@ func (p *Pool) run(n, grain int, job Job, dynamic bool) {
 	p.pending.Store(int32(workers - 1))
 	p.gen.Add(1)
 	for w := 1; w < workers; w++ {
-		if p.state[w].CompareAndSwap(workerParked, workerSpinning) {
-			p.start[w] <- struct{}{}
-		}
+		p.workers[w].unpark()
 	}
 	p.do(0)
-	if !spin(func() bool { return p.pending.Load() == 0 }) {
-		// Park until the last worker signals, unless it finished while
-		// we announced ourselves (then nobody sends). A signal can be
-		// stale: a worker that ended the previous job may only now get
-		// to its CompareAndSwap and find this job's waiting flag. So
-		// check pending after every wake-up.
-		for p.pending.Load() != 0 {
-			p.waiting.Store(1)
-			if p.pending.Load() != 0 || !p.waiting.CompareAndSwap(1, 0) {
-				<-p.done
-			}
-		}
-	}
+	p.caller.wait(func() bool { return p.pending.Load() == 0 }, nil)
 	p.job = nil
 	for w, r := range p.panics {
 		if r != nil {
