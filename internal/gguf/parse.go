@@ -133,7 +133,7 @@ func parse(name string, data []byte) (*part, error) {
 	switch {
 	case version == 1:
 		return nil, r.errorf("GGUF version 1 is not supported (only 2 and 3; convert the model again with a current llama.cpp)")
-	case version&0xFFFF == 0 && bits.ReverseBytes32(version) <= 3:
+	case version&0xFFFF == 0 && version != 0 && bits.ReverseBytes32(version) <= 3:
 		// A big-endian writer (gguf-py can produce them) stores 3 as
 		// 00 00 00 03, which reads as 50331648 here.
 		return nil, r.errorf("big-endian GGUF file (version bytes %x), only little-endian files are supported", data[4:8])
