@@ -239,3 +239,21 @@ func itoa(x uint32) string {
 	}
 	return itoa(x/10) + string(rune('0'+x%10))
 }
+
+// The zero Value (what Get returns for a missing key) decodes to errors,
+// not a panic.
+func TestZeroValue(t *testing.T) {
+	var v Value
+	if _, err := v.AsUint(); err == nil {
+		t.Error("AsUint of the zero Value succeeded")
+	}
+	if _, err := v.AsStrings(); err == nil {
+		t.Error("AsStrings of the zero Value succeeded")
+	}
+	if _, err := v.AsBool(); err == nil {
+		t.Error("AsBool of the zero Value succeeded")
+	}
+	if v.String() != "invalid value" {
+		t.Errorf("String() = %q", v.String())
+	}
+}

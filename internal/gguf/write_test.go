@@ -3,6 +3,7 @@ package gguf
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -256,5 +257,35 @@ func TestCreate(t *testing.T) {
 	fw.Abort()
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("directory holds %d entries, want only m.gguf", len(ents))
+	}
+}
+
+// Tensor data pass straight through: writing a chunk allocates nothing, so
+// a model far larger than memory streams through Writer.
+func TestWriterStreams(t *testing.T) {
+	tensors := []TensorInfo{
+		{Name: "big", Type: Q4_0, Dims: []int64{1 << 20, 1 << 10}}, // 576 MiB, never held
+		{Name: "tail", Type: F32, Dims: []int64{3}},
+	}
+	w, err := NewWriter(io.Discard, nil, tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<16)
+	if allocs := testing.AllocsPerRun(100, func() { w.Write(chunk) }); allocs != 0 {
+		t.Errorf("Write allocates %v times per chunk", allocs)
+	}
+}
+
+// BenchmarkOpenFixture measures opening (stat, mmap, header parse and
+// validation, munmap) a fixture with a 512-token vocabulary.
+func BenchmarkOpenFixture(b *testing.B) {
+	path := filepath.Join(fixtureDir, "Q4_K_M.gguf")
+	for b.Loop() {
+		f, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }
