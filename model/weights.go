@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/gale-ai/gale/tensor"
@@ -173,32 +172,8 @@ func (w *weights) all() []*tensor.Tensor {
 
 // checkFinite scans a tensor for NaN and Inf, reporting the first one.
 func checkFinite(t *tensor.Tensor) error {
-	switch t.DType {
-	case tensor.F32:
-		for i, v := range t.F32() {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("tensor %q: element %d is %v", t.Name, i, v)
-			}
-		}
-	case tensor.BF16:
-		for i, v := range t.U16() {
-			if v&0x7f80 == 0x7f80 { // exponent all ones: Inf or NaN
-				return fmt.Errorf("tensor %q: element %d is %s", t.Name, i, nonFinite(v&0x7f))
-			}
-		}
-	case tensor.F16:
-		for i, v := range t.U16() {
-			if v&0x7c00 == 0x7c00 {
-				return fmt.Errorf("tensor %q: element %d is %s", t.Name, i, nonFinite(v&0x3ff))
-			}
-		}
+	if i, v := t.FirstNonFinite(); i >= 0 {
+		return fmt.Errorf("tensor %q: element %d is %v", t.Name, i, v)
 	}
 	return nil
-}
-
-func nonFinite(mant uint16) string {
-	if mant != 0 {
-		return "NaN"
-	}
-	return "Inf"
 }
