@@ -55,6 +55,27 @@ var nativeNames = tensorNames{
 	down: "layers.%d.feed_forward.w2.weight",
 }
 
+// ggufNames are llama.cpp's names (llama-arch.cpp, LLM_ARCH_LLAMA).
+var ggufNames = tensorNames{
+	embed: "token_embd.weight", norm: "output_norm.weight", output: "output.weight",
+	attnNorm: "blk.%d.attn_norm.weight", ffnNorm: "blk.%d.ffn_norm.weight",
+	wq: "blk.%d.attn_q.weight", wk: "blk.%d.attn_k.weight",
+	wv: "blk.%d.attn_v.weight", wo: "blk.%d.attn_output.weight",
+	gate: "blk.%d.ffn_gate.weight", up: "blk.%d.ffn_up.weight",
+	down: "blk.%d.ffn_down.weight",
+}
+
+// names are the tensor names of a checkpoint format.
+func (f Format) names() tensorNames {
+	switch f {
+	case FormatNative:
+		return nativeNames
+	case FormatGGUF:
+		return ggufNames
+	}
+	return hfNames
+}
+
 // tensorSpec is a parameter the config implies, with its required shape.
 type tensorSpec struct {
 	name  string
@@ -63,10 +84,7 @@ type tensorSpec struct {
 
 // specs lists every tensor the config implies, in forward-pass order.
 func (c *Config) specs() []tensorSpec {
-	names := hfNames
-	if c.Format == FormatNative {
-		names = nativeNames
-	}
+	names := c.Format.names()
 	q, kv := c.NHeads*c.HeadDim, c.NKVHeads*c.HeadDim
 	s := []tensorSpec{{names.embed, []int{c.VocabSize, c.Dim}}}
 	for l := 0; l < c.NLayers; l++ {
@@ -134,10 +152,7 @@ func loadWeights(c *Config, src tensorSource) (*weights, error) {
 		byName[sp.name] = t
 		params = append(params, t)
 	}
-	names := hfNames
-	if c.Format == FormatNative {
-		names = nativeNames
-	}
+	names := c.Format.names()
 	w := &weights{
 		embed:  byName[names.embed],
 		norm:   byName[names.norm].ToF32(),
