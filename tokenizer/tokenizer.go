@@ -66,8 +66,11 @@ type Tokenizer struct {
 	byteVal []byte
 
 	unk, bos, eos int
-	byteFallback  bool
-	hasUnused     bool
+	// addBOS/addEOS: whether a prompt gets BOS/EOS (GGUF add_bos_token /
+	// add_eos_token; SentencePiece and tokenizer.json files: BOS only).
+	addBOS, addEOS bool
+	byteFallback   bool
+	hasUnused      bool
 
 	addDummyPrefix         bool
 	removeExtraWhitespaces bool
@@ -194,6 +197,7 @@ func FromModelProto(data []byte) (*Tokenizer, error) {
 		escapeWhitespaces:      m.escapeWhitespaces,
 		unkSurface:             defaultUnkSurface,
 		stringMerges:           true,
+		addBOS:                 true,
 	}
 	if m.hasUnkSurface {
 		t.unkSurface = m.unkSurface
