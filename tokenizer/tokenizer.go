@@ -83,6 +83,10 @@ type Tokenizer struct {
 	userDefined map[byte][]string
 	maxUserLen  int
 
+	// specialLits lists the CONTROL and UNKNOWN pieces by first byte,
+	// longest first, for SplitSpecial.
+	specialLits map[byte][]string
+
 	// Chunking: BPE merges never cross a position that no piece spans, so
 	// the normalized text is cut before a U+2581 whose preceding character
 	// never precedes U+2581 inside a piece (noBreakBeforeSpace). Each chunk
@@ -393,6 +397,7 @@ func (t *Tokenizer) finish() {
 	// Chunk caching relies on a chunk's encoding depending on its text
 	// alone; greedy user-defined matches could reach across a cut.
 	t.chunking = t.userDefined == nil && t.escapeWhitespaces
+	t.indexSpecial()
 }
 
 // Kind names the tokenizer family, for `gale info`.
