@@ -17,9 +17,9 @@ const tinyLlamaDir = "../testdata/gguf/tiny-llama"
 type tinyLlamaRef struct {
 	Tokens []int `json:"tokens"`
 	Files  map[string]struct {
-		Types      []string `json:"types"`
-		Argmax     []int    `json:"argmax"`
-		LogitAbsMax float64 `json:"logit_absmax"`
+		Types       []string `json:"types"`
+		Argmax      []int    `json:"argmax"`
+		LogitAbsMax float64  `json:"logit_absmax"`
 	} `json:"files"`
 }
 
