@@ -285,25 +285,36 @@ func QuantizeQ5_1(dst []byte, src []float32) {
 	}
 }
 
-// Activation rows. Both formats hold, for a row of n = 32*nb values,
+// Activation rows. Both formats hold, for a row of n = 32*nb values with
+// nb rounded up to an even np2 = 2*ceil(nb/2) (an odd row ends with a
+// zero block of scale 0):
 //
-//	[n]int8 qs       all blocks' quants, contiguous (so that SIMD code can
-//	                 load several blocks' activations at once)
-//	[nb]float32 d    each block's scale, the fp16-rounded value llama.cpp
-//	                 stores, widened
-//	[nb]int32 sum    Q8_0: Σ qs of the block, exact (the assembly computes
-//	                 Σ(q-8)·a as Σq·a - 8·Σa on unsigned weight bytes)
-//	[nb]float32 s    Q8_1 instead: fp16(d·Σqs) widened, llama.cpp's s
+//	[np2/2][64]byte qs   the quants of blocks 2p and 2p+1 interleaved by
+//	                     4-byte groups (A0 B0 A1 B1 ... A7 B7), each byte
+//	                     q+128: SIMD code multiplies one register of
+//	                     unsigned activations by the signed weights of two
+//	                     blocks unpacked side by side, whose int32 lanes
+//	                     then alternate between the two blocks
+//	[np2]float32 d       each block's scale, the fp16-rounded value
+//	                     llama.cpp stores, widened
+//	[np2]float32 s       Q8_1: fp16(d·Σq) widened, llama.cpp's s;
+//	                     Q8_0: Σq as an int32 (unused by the products)
 //
 // so 40 bytes per block. The layout never leaves this package.
 const actBlockBytes = qk + 8
 
+// actPairs is the number of block pairs of an activation row of n values.
+func actPairs(n int) int { return (n/qk + 1) / 2 }
+
 // ActBytesQ8_0 is the size in bytes of one activation row of n values in
 // the Q8_0 activation format (n a multiple of 32).
-func ActBytesQ8_0(n int) int { return n / qk * actBlockBytes }
+func ActBytesQ8_0(n int) int { return actPairs(n) * 2 * actBlockBytes }
 
 // ActBytesQ8_1 is the size in bytes of one Q8_1 activation row of n values.
-func ActBytesQ8_1(n int) int { return n / qk * actBlockBytes }
+func ActBytesQ8_1(n int) int { return actPairs(n) * 2 * actBlockBytes }
+
+// actOff is the offset of element j of block i in an activation row.
+func actOff(i, j int) int { return i/2*64 + j/4*8 + i&1*4 + j&3 }
 
 // quantizeAct8 quantizes x into one activation row as llama.cpp's x86
 // quantize_row_q8_0/q8_1 do: d = amax/127 stored as fp16, id = 127/amax,
@@ -311,13 +322,20 @@ func ActBytesQ8_1(n int) int { return n / qk * actBlockBytes }
 // over the Q8_0 sum.
 func quantizeAct8(dst []byte, x []float32, withS bool) {
 	n := len(x)
-	if n%qk != 0 || len(dst) != n/qk*actBlockBytes {
+	if n%qk != 0 || len(dst) != ActBytesQ8_0(n) {
 		panic("kernels: QuantizeAct: length mismatch (want len(dst) = ActBytes(len(x)), len(x) a multiple of 32)")
 	}
 	nb := n / qk
-	ds := dst[n : n+4*nb]
-	ss := dst[n+4*nb:]
-	for i := 0; i < nb; i++ {
+	r := splitAct(dst, n)
+	for i := 0; i < len(r.ds)/4; i++ {
+		if i >= nb { // the padding block of an odd row
+			for j := 0; j < qk; j++ {
+				r.qs[actOff(i, j)] = 0x80
+			}
+			binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
+			binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
+			continue
+		}
 		xb := x[i*qk : (i+1)*qk]
 		var amax float32
 		for _, v := range xb {
@@ -331,15 +349,15 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 		sum := 0
 		for j, v := range xb {
 			q := int(math.RoundToEven(float64(v * id)))
-			dst[i*qk+j] = byte(int8(q))
+			r.qs[actOff(i, j)] = byte(int8(q)) ^ 0x80
 			sum += q
 		}
-		binary.LittleEndian.PutUint32(ds[4*i:], math.Float32bits(F16ToFloat(FloatToF16(d))))
+		binary.LittleEndian.PutUint32(r.ds[4*i:], math.Float32bits(F16ToFloat(FloatToF16(d))))
 		if withS {
 			s := F16ToFloat(FloatToF16(d * float32(sum)))
-			binary.LittleEndian.PutUint32(ss[4*i:], math.Float32bits(s))
+			binary.LittleEndian.PutUint32(r.ss[4*i:], math.Float32bits(s))
 		} else {
-			binary.LittleEndian.PutUint32(ss[4*i:], uint32(int32(sum)))
+			binary.LittleEndian.PutUint32(r.ss[4*i:], uint32(int32(sum)))
 		}
 	}
 }
@@ -362,12 +380,20 @@ type actRow struct {
 }
 
 func splitAct(a []byte, n int) actRow {
-	nb := n / qk
-	return actRow{qs: a[:n], ds: a[n : n+4*nb], ss: a[n+4*nb : n+8*nb]}
+	np := actPairs(n)
+	return actRow{qs: a[:np*64], ds: a[np*64 : np*72], ss: a[np*72 : np*80]}
 }
 
 func (r actRow) d(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(r.ds[4*i:])) }
 func (r actRow) s(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(r.ss[4*i:])) }
+
+// block returns the 32 quants of block i.
+func (r actRow) block(i int) (q [qk]int) {
+	for j := range q {
+		q[j] = int(int8(r.qs[actOff(i, j)] ^ 0x80))
+	}
+	return
+}
 
 // The scalar vec_dot references, one weight row against one activation
 // row, float32 in ggml's order.
@@ -376,10 +402,10 @@ func dotQ8_0Generic(w []byte, a actRow, nb int) float32 {
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		b := w[i*BlockBytesQ8_0:]
-		q := a.qs[i*qk : (i+1)*qk]
+		q := a.block(i)
 		sumi := 0
 		for j := 0; j < qk; j++ {
-			sumi += int(int8(b[2+j])) * int(int8(q[j]))
+			sumi += int(int8(b[2+j])) * q[j]
 		}
 		sumf += float32(sumi) * float32(f16at(b, 0)*a.d(i))
 	}
@@ -390,11 +416,11 @@ func dotQ4_0Generic(w []byte, a actRow, nb int) float32 {
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		b := w[i*BlockBytesQ4_0:]
-		q := a.qs[i*qk : (i+1)*qk]
+		q := a.block(i)
 		s0, s1 := 0, 0
 		for j := 0; j < 16; j++ {
-			s0 += (int(b[2+j]&15) - 8) * int(int8(q[j]))
-			s1 += (int(b[2+j]>>4) - 8) * int(int8(q[j+16]))
+			s0 += (int(b[2+j]&15) - 8) * q[j]
+			s1 += (int(b[2+j]>>4) - 8) * q[j+16]
 		}
 		sumf += float32(float32(s0+s1)*f16at(b, 0)) * a.d(i)
 	}
@@ -405,11 +431,11 @@ func dotQ4_1Generic(w []byte, a actRow, nb int) float32 {
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		b := w[i*BlockBytesQ4_1:]
-		q := a.qs[i*qk : (i+1)*qk]
+		q := a.block(i)
 		s0, s1 := 0, 0
 		for j := 0; j < 16; j++ {
-			s0 += int(b[4+j]&15) * int(int8(q[j]))
-			s1 += int(b[4+j]>>4) * int(int8(q[j+16]))
+			s0 += int(b[4+j]&15) * q[j]
+			s1 += int(b[4+j]>>4) * q[j+16]
 		}
 		sumf += float32(float32(f16at(b, 0)*a.d(i))*float32(s0+s1)) + float32(f16at(b, 2)*a.s(i))
 	}
@@ -421,12 +447,12 @@ func dotQ5_0Generic(w []byte, a actRow, nb int) float32 {
 	for i := 0; i < nb; i++ {
 		b := w[i*BlockBytesQ5_0:]
 		qh := binary.LittleEndian.Uint32(b[2:])
-		q := a.qs[i*qk : (i+1)*qk]
+		q := a.block(i)
 		s0, s1 := 0, 0
 		for j := 0; j < 16; j++ {
 			lo, hi := q5(b[6+j], qh, j)
-			s0 += (lo - 16) * int(int8(q[j]))
-			s1 += (hi - 16) * int(int8(q[j+16]))
+			s0 += (lo - 16) * q[j]
+			s1 += (hi - 16) * q[j+16]
 		}
 		sumf += float32(f16at(b, 0)*a.d(i)) * float32(s0+s1)
 	}
@@ -438,12 +464,12 @@ func dotQ5_1Generic(w []byte, a actRow, nb int) float32 {
 	for i := 0; i < nb; i++ {
 		b := w[i*BlockBytesQ5_1:]
 		qh := binary.LittleEndian.Uint32(b[4:])
-		q := a.qs[i*qk : (i+1)*qk]
+		q := a.block(i)
 		s0, s1 := 0, 0
 		for j := 0; j < 16; j++ {
 			lo, hi := q5(b[8+j], qh, j)
-			s0 += lo * int(int8(q[j]))
-			s1 += hi * int(int8(q[j+16]))
+			s0 += lo * q[j]
+			s1 += hi * q[j+16]
 		}
 		sumf += float32(float32(f16at(b, 0)*a.d(i))*float32(s0+s1)) + float32(f16at(b, 2)*a.s(i))
 	}
@@ -461,7 +487,7 @@ func checkQMatMul(name string, ny, ldy, nw, na, n, t, bytes int) int {
 		panic("kernels: " + name + ": len(w) is not a whole number of weight rows")
 	}
 	rows := nw / rowBytes
-	if na != t*(n/qk*actBlockBytes) {
+	if na != t*ActBytesQ8_0(n) {
 		panic("kernels: " + name + ": len(a) != t*ActBytes(n)")
 	}
 	if rows > 0 && (ldy < rows || ny < (t-1)*ldy+rows) {
@@ -473,7 +499,7 @@ func checkQMatMul(name string, ny, ldy, nw, na, n, t, bytes int) int {
 // matMulQGeneric is the reference matrix product on one vec_dot.
 func matMulQGeneric(dot func([]byte, actRow, int) float32, bytes int, y []float32, ldy int, w, a []byte, n, t, rows int) {
 	nb := n / qk
-	ab := nb * actBlockBytes
+	ab := ActBytesQ8_0(n)
 	for i := 0; i < t; i++ {
 		ar := splitAct(a[i*ab:(i+1)*ab], n)
 		for r := 0; r < rows; r++ {

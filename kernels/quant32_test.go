@@ -367,9 +367,10 @@ func TestQuantizeActQ8(t *testing.T) {
 			QuantizeActQ8_0(a, x)
 		}
 		r := splitAct(a, 64)
-		want := []int8{0, 127, 0, 2, -2}
+		want := []int{0, 127, 0, 2, -2}
+		q1 := r.block(1)
 		for j, w := range want {
-			if got := int8(r.qs[32+j]); got != w {
+			if got := q1[j]; got != w {
 				t.Errorf("withS=%v: q[%d] = %d, want %d", withS, 32+j, got, w)
 			}
 		}
@@ -377,8 +378,8 @@ func TestQuantizeActQ8(t *testing.T) {
 			t.Errorf("d = %v, want 0.5", d)
 		}
 		sum := 0
-		for j := 32; j < 64; j++ {
-			sum += int(int8(r.qs[j]))
+		for _, q := range q1 {
+			sum += q
 		}
 		if withS {
 			if s := r.s(1); s != 0.5*float32(sum) {
@@ -388,10 +389,11 @@ func TestQuantizeActQ8(t *testing.T) {
 			t.Errorf("sum = %d, want %d", got, sum)
 		}
 		// Block 0: amax 20/4 -> q = round(x*127/5).
+		q0 := r.block(0)
 		for j := 0; j < 32; j++ {
 			id := float32(127) / 5
-			if w := int8(math.RoundToEven(float64(x[j] * id))); int8(r.qs[j]) != w {
-				t.Errorf("q[%d] = %d, want %d", j, int8(r.qs[j]), w)
+			if w := int(math.RoundToEven(float64(x[j] * id))); q0[j] != w {
+				t.Errorf("q[%d] = %d, want %d", j, q0[j], w)
 			}
 		}
 	}
@@ -412,8 +414,12 @@ func TestMatMulQ32Generic(t *testing.T) {
 			ar := splitAct(a[i*ActBytesQ8_0(n):], n)
 			for r := 0; r < rows; r++ {
 				var ref, mag float64
+				var blk [32]int
 				for j := 0; j < n; j++ {
-					av := float64(int8(ar.qs[j])) * float64(ar.d(j/32))
+					if j%32 == 0 {
+						blk = ar.block(j / 32)
+					}
+					av := float64(blk[j%32]) * float64(ar.d(j/32))
 					ref += float64(wf[r*n+j]) * av
 					mag += math.Abs(float64(wf[r*n+j]) * av)
 				}
@@ -467,26 +473,30 @@ func TestMatMulQ32Sets(t *testing.T) {
 	defer SetFeatures(prev)
 	shapes := []struct{ n, rows int }{{32, 1}, {64, 3}, {96, 7}, {160, 17}, {288, 33}, {1024, 70}}
 	ts := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 64}
-	for _, f := range FeatureSets() {
-		if err := SetFeatures(f); err != nil {
-			t.Fatal(err)
-		}
-		for _, ty := range q32Types {
-			for si, sh := range shapes {
-				for _, tt := range ts {
-					if sh.n >= 1024 && tt > 8 && tt != 64 {
-						continue // keep the big shape to a few token counts
+	sets := FeatureSets()
+	for _, ty := range q32Types {
+		for si, sh := range shapes {
+			for _, tt := range ts {
+				if sh.n >= 1024 && tt > 8 && tt != 64 {
+					continue // keep the big shape to a few token counts
+				}
+				w, a, _ := q32Inputs(ty, sh.n, sh.rows, tt, uint32(si*100+tt))
+				ldy := sh.rows + 3
+				want := make([]float32, tt*ldy)
+				for i := range want {
+					want[i] = -7
+				}
+				ty.generic(want, ldy, w, a, sh.n, tt, sh.rows)
+				mag := q32Mag(ty, w, a, sh.n, sh.rows, tt)
+				got := make([]float32, tt*ldy)
+				for _, f := range sets {
+					if err := SetFeatures(f); err != nil {
+						t.Fatal(err)
 					}
-					w, a, _ := q32Inputs(ty, sh.n, sh.rows, tt, uint32(si*100+tt))
-					ldy := sh.rows + 3
-					want := make([]float32, tt*ldy)
-					got := make([]float32, tt*ldy)
 					for i := range got {
-						got[i], want[i] = -7, -7
+						got[i] = -7
 					}
-					ty.generic(want, ldy, w, a, sh.n, tt, sh.rows)
 					ty.matmul(got, ldy, w, a, sh.n, tt)
-					mag := q32Mag(ty, w, a, sh.n, sh.rows, tt)
 					for i := 0; i < tt; i++ {
 						for r := 0; r < ldy; r++ {
 							g, wv := got[i*ldy+r], want[i*ldy+r]
@@ -516,8 +526,12 @@ func q32Mag(ty q32Type, w, a []byte, n, rows, t int) []float32 {
 		ar := splitAct(a[i*ActBytesQ8_0(n):], n)
 		for r := 0; r < rows; r++ {
 			var m float32
+			var blk [32]int
 			for j := 0; j < n; j++ {
-				m += abs32(wf[r*n+j] * float32(int8(ar.qs[j])) * ar.d(j/32))
+				if j%32 == 0 {
+					blk = ar.block(j / 32)
+				}
+				m += abs32(wf[r*n+j] * float32(blk[j%32]) * ar.d(j/32))
 			}
 			out[i*rows+r] = m
 		}
