@@ -338,6 +338,40 @@ func TestLoadTemplate(t *testing.T) {
 	if _, err := BuiltinTemplate("mistral-v3").Apply(v1, req); err == nil || !strings.Contains(err.Error(), "lacks") {
 		t.Errorf("v3 on a v1 vocabulary: %v", err)
 	}
+	_, v3 := loadToks(t)
+	if _, err := BuiltinTemplate("mistral-v7").Apply(v3, req); err == nil || !strings.Contains(err.Error(), "[SYSTEM_PROMPT]") {
+		t.Errorf("v7 on a v3 vocabulary: %v", err)
+	}
+	// A GGUF's tokenizer.chat_template (or tokenizer_config.json's) wins
+	// over the built-in choice.
+	ct, err := TemplateFor(src, v3)
+	if err != nil || ct.Source != src {
+		t.Fatalf("TemplateFor(source) = %v, %v", ct, err)
+	}
+	if p := apply(t, ct, v3, req); p.Text != "<s>[user]hi" || p.IDs[0] != 1 {
+		t.Errorf("model template: %q %v", p.Text, p.IDs)
+	}
+	if _, err := mustParse(t, "{{ raise_exception('no way') }}").Apply(v3, req); err == nil || !strings.Contains(err.Error(), "no way") {
+		t.Errorf("raise_exception: %v", err)
+	}
+	if _, err := BuiltinTemplate("mistral-v3").Apply(v3, ChatRequest{}); err == nil {
+		t.Error("no messages accepted")
+	}
+	if _, err := BuiltinTemplate("mistral-v3").Apply(v3, ChatRequest{Messages: []tokenizer.Message{{Role: "assistant", Content: "x"}}}); err == nil || !strings.Contains(err.Error(), "start with a user") {
+		t.Errorf("assistant first: %v", err)
+	}
+	if _, err := BuiltinTemplate("mistral-v3").Apply(v3, ChatRequest{Messages: req.Messages, Tools: []json.RawMessage{json.RawMessage(`{"type": "function"}`)}}); err == nil || !strings.Contains(err.Error(), "function") {
+		t.Errorf("bad tool: %v", err)
+	}
+}
+
+func mustParse(t *testing.T, src string) *ChatTemplate {
+	t.Helper()
+	ct, err := ParseTemplate("test", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
 }
 
 func quote(s string) string {
