@@ -403,6 +403,8 @@ func TestPyFloatRepr(t *testing.T) {
 	}
 }
 
+// FuzzParseJSON: whatever parses must dump as Python would and parse back
+// to the same dump.
 func FuzzParseJSON(f *testing.F) {
 	for _, s := range []string{`{"a": [1, 2.5, "x"]}`, `[]`, `"\u00e9"`, `{"a":1,"a":2}`, `[[[[]]]]`, `1e999`, `{`} {
 		f.Add([]byte(s))
