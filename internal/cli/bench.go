@@ -53,7 +53,7 @@ type benchFlags struct {
 	threads   string
 	seed      uint64
 	jsonOut   bool
-	kvF16     bool
+	kv        kvFlags
 	memBW     bool
 }
 
@@ -84,7 +84,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 	fs.StringVarP(&bf.threads, "threads", "t", "", "thread counts to sweep, comma-separated (default: physical cores)")
 	fs.Uint64Var(&bf.seed, "seed", 1, "seed of the synthetic weights and the pp prompt")
 	fs.BoolVar(&bf.jsonOut, "json", false, "print a JSON array of results")
-	fs.BoolVar(&bf.kvF16, "kv-f16", false, "f16 KV cache")
+	bf.kv.register(fs, "f16")
 	fs.BoolVar(&bf.memBW, "mem-bw", false, "also measure this machine's memory read bandwidth at each thread count (the decode ceiling)")
 	return cmd
 }
@@ -104,6 +104,9 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	}
 	if bf.nPrompt == 0 && bf.nGen == 0 {
 		return usagef("nothing to run: -p and -n are both 0")
+	}
+	if _, err := bf.kv.resolve(); err != nil {
+		return err
 	}
 	if bf.reps < 1 {
 		return usagef("invalid argument %d for \"-r, --repetitions\": must be >= 1", bf.reps)
@@ -252,7 +255,8 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 		bos = 0
 	}
 	for _, t := range threads {
-		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: bf.kvF16})
+		f16, _ := bf.kv.resolve() // checked in bench
+		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: f16})
 		if err != nil {
 			return nil, fail("create session", err)
 		}

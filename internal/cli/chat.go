@@ -62,6 +62,15 @@ func (a *app) newChatCmd() *cobra.Command {
 			if cmd.Flags().Changed("prompt") && len(args) > 0 {
 				return usagef("-p and a prompt argument are mutually exclusive")
 			}
+			sf.escapes(nil)
+			if !sf.noEscape {
+				// Typed text gets llama.cpp's escapes; files and stdin do not.
+				prompt = processEscapes(prompt)
+				cf.system = processEscapes(cf.system)
+				for i := range args {
+					args[i] = processEscapes(args[i])
+				}
+			}
 			var msgs []tokenizer.Message
 			interactive := false
 			switch {
@@ -110,9 +119,9 @@ func (a *app) newChatCmd() *cobra.Command {
 			if m.Tokenizer == nil {
 				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
 			}
-			sess, err := m.NewSession(mf.sessionOptions())
+			sess, err := a.newSession(m, &mf)
 			if err != nil {
-				return fail("create session", err)
+				return err
 			}
 			defer sess.Close()
 			seed := sf.resolveSeed()
@@ -127,8 +136,8 @@ func (a *app) newChatCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
-	sf.register(fs, -1)
+	mf.register(fs, "f16")
+	sf.register(fs)
 	fs.StringVarP(&prompt, "prompt", "p", "", "a single user message")
 	fs.StringVar(&cf.system, "system", "", "system prompt (prepended to the first user message)")
 	fs.StringVar(&cf.messages, "messages", "", "JSON file with the conversation so far (- for stdin)")
@@ -264,6 +273,7 @@ func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.Ge
 		MaxTokens: c.sf.maxTokens,
 		Sampler:   c.sf.samplerOptions(c.seed+uint64(c.turns), c.sess.CtxSize()),
 		Stop:      c.sf.stop,
+		IgnoreEOS: c.sf.ignoreEOS,
 	}
 	c.turns++
 	first := true

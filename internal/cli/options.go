@@ -25,21 +25,68 @@ type modelFlags struct {
 	threads int
 	ctxSize int
 	chunk   int
-	kvF16   bool
+	kv      kvFlags
 	verbose bool
 }
 
-func (f *modelFlags) register(fs *pflag.FlagSet) {
+// register declares the flags; kvDefault is the command's KV cache type
+// ("f16" for generate, chat, serve and bench, as llama.cpp; "f32" for
+// score and perplexity, which exist to measure exactly).
+func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
 	fs.IntVar(&f.chunk, "chunk", 0, "prefill chunk size in tokens (0 = default)")
-	fs.BoolVar(&f.kvF16, "kv-f16", false, "store the KV cache as f16 (half the memory)")
+	f.kv.register(fs, kvDefault)
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print load time, seed and speed on stderr")
 }
 
+// kvFlags choose the KV cache's element type: -ctk/--cache-type-k and
+// -ctv/--cache-type-v as llama.cpp spells them, and the older --kv-f16.
+type kvFlags struct {
+	typeK, typeV string
+	f16          bool // --kv-f16
+}
+
+func (f *kvFlags) register(fs *pflag.FlagSet, def string) {
+	fs.StringVar(&f.typeK, "cache-type-k", def, "KV cache type of K: f16 or f32 (-ctk)")
+	fs.StringVar(&f.typeV, "cache-type-v", def, "KV cache type of V: f16 or f32 (-ctv)")
+	fs.BoolVar(&f.f16, "kv-f16", false, "the KV cache as f16 (same as -ctk f16 -ctv f16)")
+}
+
+// resolve returns whether the cache is f16; gale stores K and V in one
+// type, so differing types are a usage error rather than a silent choice.
+func (f *kvFlags) resolve() (bool, error) {
+	if f.typeK == "" && f.typeV == "" { // a command without the flags (info)
+		return false, nil
+	}
+	for _, v := range [][2]string{{"-ctk, --cache-type-k", f.typeK}, {"-ctv, --cache-type-v", f.typeV}} {
+		if v[1] != "f16" && v[1] != "f32" {
+			return false, usagef("invalid value %q for %s: want f16 or f32", v[1], v[0])
+		}
+	}
+	if f.typeK != f.typeV {
+		return false, usagef("-ctk %s with -ctv %s: gale keeps K and V in one type; give both the same", f.typeK, f.typeV)
+	}
+	if f.f16 && f.typeK == "f32" {
+		return false, usagef("--kv-f16 and -ctk f32 contradict each other")
+	}
+	return f.f16 || f.typeK == "f16", nil
+}
+
+// kvName names the cache type for -v lines.
+func kvName(f16 bool) string {
+	if f16 {
+		return "f16"
+	}
+	return "f32"
+}
+
 func (f *modelFlags) validate() error {
+	if _, err := f.kv.resolve(); err != nil {
+		return err
+	}
 	if f.threads < 0 {
 		return usagef("invalid argument %d for \"-t, --threads\": must be >= 0", f.threads)
 	}
@@ -53,7 +100,8 @@ func (f *modelFlags) validate() error {
 }
 
 func (f *modelFlags) sessionOptions() model.SessionOptions {
-	return model.SessionOptions{Threads: f.threads, CtxSize: f.ctxSize, ChunkSize: f.chunk, KVF16: f.kvF16}
+	f16, _ := f.kv.resolve() // validate has reported a bad value
+	return model.SessionOptions{Threads: f.threads, CtxSize: f.ctxSize, ChunkSize: f.chunk, KVF16: f16}
 }
 
 // loadModel opens the model named by -m (or the embedded one), showing a
@@ -86,6 +134,21 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 	return m, d, nil
 }
 
+// newSession opens a session with the model flags, warning (once per
+// command) when -c asks for more positions than the model was trained on:
+// llama.cpp allows it too, but the text past that point degrades.
+func (a *app) newSession(m *model.Model, f *modelFlags) (*model.Session, error) {
+	if f.ctxSize > m.Config.MaxSeqLen {
+		a.warn("-c %d is larger than the context %s was trained with (%d); text past %d tokens may degrade",
+			f.ctxSize, m.Name, m.Config.MaxSeqLen, m.Config.MaxSeqLen)
+	}
+	sess, err := m.NewSession(f.sessionOptions())
+	if err != nil {
+		return nil, fail("create session", err)
+	}
+	return sess, nil
+}
+
 // promptFlags select where the prompt comes from.
 type promptFlags struct {
 	prompt   string
@@ -108,6 +171,9 @@ type promptInput struct {
 	text  string
 	ids   []int
 	isIDs bool
+	// typed: the text was typed on the command line (-p or arguments),
+	// where escapes are processed; files and stdin are taken as they are.
+	typed bool
 }
 
 // resolvePrompt picks the prompt source with the precedence of DESIGN.md
@@ -133,7 +199,7 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 	}
 	switch {
 	case cmd.Flags().Changed("prompt"):
-		return promptInput{text: f.prompt}, nil
+		return promptInput{text: f.prompt, typed: true}, nil
 	case cmd.Flags().Changed("file"):
 		b, err := os.ReadFile(f.file)
 		if err != nil {
@@ -150,7 +216,7 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 		}
 		return promptInput{ids: ids, isIDs: true}, nil
 	case len(args) > 0:
-		return promptInput{text: strings.Join(args, " ")}, nil
+		return promptInput{text: strings.Join(args, " "), typed: true}, nil
 	case !a.stdinTerm && a.stdin != nil:
 		b, err := io.ReadAll(a.stdin)
 		if err != nil {
@@ -160,6 +226,47 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 	}
 	// A terminal and no prompt: start from BOS alone, as llama2.c does.
 	return promptInput{}, nil
+}
+
+// processEscapes turns the escapes llama.cpp's -e (its default) turns
+// into characters: \n \r \t \' \" \\ and \xHH; any other backslash is
+// kept as typed, so Windows paths and regexps survive.
+func processEscapes(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case '\'', '"', '\\':
+			b.WriteByte(s[i])
+		case 'x':
+			if i+2 < len(s) {
+				if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+					b.WriteByte(byte(v))
+					i += 2
+					break
+				}
+			}
+			b.WriteString(`\x`)
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // trimOneNewline drops the single line ending that `echo` and editors add
@@ -247,18 +354,22 @@ type sampleFlags struct {
 	repeatLastN   int
 	seed          int64
 	stop          []string
+	ignoreEOS     bool
+	noEscape      bool
 }
 
-func (f *sampleFlags) register(fs *pflag.FlagSet, defaultN int) {
-	fs.IntVarP(&f.maxTokens, "max-tokens", "n", defaultN, "tokens to generate (-1 = until end of text or context)")
+func (f *sampleFlags) register(fs *pflag.FlagSet) {
+	fs.IntVarP(&f.maxTokens, "max-tokens", "n", -1, "tokens to generate (-1 = until end of text or context; also --n-predict, --predict)")
 	fs.Float64Var(&f.temp, "temp", 0.8, "temperature (0 = greedy)")
 	fs.IntVar(&f.topK, "top-k", 40, "top-k sampling (0 = off)")
 	fs.Float64Var(&f.topP, "top-p", 0.95, "top-p (nucleus) sampling (1 = off)")
 	fs.Float64Var(&f.minP, "min-p", 0.05, "min-p sampling (0 = off)")
-	fs.Float64Var(&f.repeatPenalty, "repeat-penalty", 1.1, "penalty for repeated tokens (1 = off)")
+	fs.Float64Var(&f.repeatPenalty, "repeat-penalty", 1.0, "penalty for repeated tokens (1 = off)")
 	fs.IntVar(&f.repeatLastN, "repeat-last-n", 64, "how many recent tokens the penalty looks at (0 = off, -1 = context)")
 	fs.Int64VarP(&f.seed, "seed", "s", -1, "random seed (-1 = random; printed with -v)")
-	fs.StringArrayVar(&f.stop, "stop", nil, "stop when the text ends with this string (repeatable; not printed)")
+	fs.StringArrayVarP(&f.stop, "stop", "r", nil, "stop when the text reaches this string (repeatable; not printed; also --reverse-prompt)")
+	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "never end at the end-of-text token (only -n, --stop or the context end the text)")
+	fs.BoolVar(&f.noEscape, "no-escape", false, "take \\n, \\t, \\\\ ... in -p, the arguments and --stop literally")
 }
 
 // validate rejects values no sampler can honour; these are usage errors
@@ -291,6 +402,20 @@ func (f *sampleFlags) validate() error {
 		}
 	}
 	return nil
+}
+
+// escapes applies processEscapes to a typed prompt and the stop strings,
+// unless --no-escape.
+func (f *sampleFlags) escapes(in *promptInput) {
+	if f.noEscape {
+		return
+	}
+	if in != nil && in.typed {
+		in.text = processEscapes(in.text)
+	}
+	for i, s := range f.stop {
+		f.stop[i] = processEscapes(s)
+	}
 }
 
 // resolveSeed returns the seed to use: the given one, or a random one.
