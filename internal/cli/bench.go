@@ -76,7 +76,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&bf.models, "model", "m", "", "model directories, comma-separated (default: the embedded model unless --synthetic)")
-	fs.StringVar(&bf.synthetic, "synthetic", "", "random-weight models of published shapes, comma-separated: mistral-7b, llama-2-7b, llama-2-13b, tiny")
+	fs.StringVar(&bf.synthetic, "synthetic", "", "random-weight models of published shapes, comma-separated: "+strings.Join(model.SyntheticShapes(), ", "))
 	fs.StringVar(&bf.dtype, "dtype", "bf16", "weight dtype of synthetic models: f32, bf16 or f16")
 	fs.IntVarP(&bf.nPrompt, "n-prompt", "p", 512, "prompt tokens of the pp test (0 = skip)")
 	fs.IntVarP(&bf.nGen, "n-gen", "n", 128, "generated tokens of the tg test (0 = skip)")
@@ -154,14 +154,17 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 
 	out := bufio.NewWriter(a.stdout)
 	defer out.Flush()
-	if !bf.jsonOut {
-		fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | rate | peak RSS GiB |")
-		fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |")
-		out.Flush()
-	}
+	header := false
 	printRow := func(r benchResult) {
 		if bf.jsonOut {
 			return
+		}
+		// The header comes with the first row: a run whose every model
+		// is skipped prints no empty table.
+		if !header {
+			fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | rate | peak RSS GiB |")
+			fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |")
+			header = true
 		}
 		rate := ""
 		switch {
@@ -196,8 +199,8 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 				return fail("bench", err)
 			}
 			if ok, avail := fitsInMemory(need); !ok {
-				a.warn("skipping %s: its weights need %.1f GB and only %.1f GB of memory is available",
-					bm.label, float64(need)/1e9, float64(avail)/1e9)
+				a.warn("skipping %s: its weights need %.2f GiB and only %.2f GiB of memory is available",
+					bm.label, gib(need), gib(avail))
 				continue
 			}
 		}
@@ -210,8 +213,8 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		}
 		if bm.fit == nil {
 			if ok, avail := fitsInMemory(m.SizeBytes()); !ok {
-				a.warn("skipping %s: its weights take %.1f GB and only %.1f GB of memory is available",
-					bm.label, float64(m.SizeBytes())/1e9, float64(avail)/1e9)
+				a.warn("skipping %s: its weights take %.2f GiB and only %.2f GiB of memory is available",
+					bm.label, gib(m.SizeBytes()), gib(avail))
 				m.Close()
 				continue
 			}
@@ -227,6 +230,11 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		results = append(results, rows...)
 		ran++
 	}
+	if ran == 0 && len(models) > 0 {
+		// Every model was skipped (the warnings said why): a failure of
+		// the run (exit 1), not of the command line.
+		return fail("bench", fmt.Errorf("no model could be run"))
+	}
 	if bf.jsonOut {
 		if results == nil {
 			results = []benchResult{}
@@ -234,11 +242,11 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		out.Flush()
 		return a.printJSON(results)
 	}
-	if ran == 0 {
-		return fail("bench", fmt.Errorf("no model could be run"))
-	}
 	return nil
 }
+
+// gib converts bytes to GiB, the unit of bench's table.
+func gib(b int64) float64 { return float64(b) / (1 << 30) }
 
 // benchOne runs every test of one model for every thread count.
 func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(benchResult)) ([]benchResult, error) {

@@ -291,6 +291,15 @@ func (a *app) report(err error) int {
 	}
 	// Everything else, including cobra's own complaints (unknown command
 	// or flag, wrong number of arguments), is a usage error.
+	if first, rest, ok := strings.Cut(err.Error(), "\n"); ok && strings.HasPrefix(first, "unknown command") {
+		// Cobra's "Did you mean this?" list reads as a list, one
+		// suggestion a line, after the one-line error.
+		a.errorLine("usage", errors.New(first))
+		if rest = strings.TrimSpace(rest); rest != "" {
+			fmt.Fprintln(a.stderr, rest)
+		}
+		return ExitUsage
+	}
 	a.errorLine("usage", err)
 	return ExitUsage
 }

@@ -207,7 +207,7 @@ func TestParseIDs(t *testing.T) {
 	if err != nil || fmt.Sprint(got) != "[1 2 3 4 5]" {
 		t.Errorf("parseIDs = %v %v", got, err)
 	}
-	for _, bad := range []string{"1,a", "-1", "1.5", "99999999999999999999999"} {
+	for _, bad := range []string{"1,a", "-1", "1.5", "99999999999999999999999", "1,,2", ",1", "1, ,2", ","} {
 		if _, err := parseIDs(bad); err == nil {
 			t.Errorf("parseIDs(%q): no error", bad)
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -118,13 +119,29 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 		m, err = model.Load(f.path, opts)
 	}
 	finish()
+	if err == nil && f.path != "" {
+		err = addGenerationConfig(m, f.path)
+		if err != nil {
+			m.Close()
+		}
+	}
 	if err != nil {
+		msg := err.Error()
+		bare := strings.ReplaceAll(msg, filepath.Dir(f.path), "") // the path may say gguf itself
+		if isGGUF(f.path) && !strings.Contains(strings.ToLower(bare), "gguf") {
+			// Without GGUF support the loader looks for a directory
+			// next to the file; say what the file is instead.
+			if strings.Contains(msg, "not a model directory") {
+				return nil, 0, fail("load model", fmt.Errorf("%s: GGUF files are not supported by this build; give an HF or Mistral model directory", f.path))
+			}
+			msg = "GGUF file: " + msg
+		}
 		// Every load error names the checkpoint, even one the model
 		// package words without a path (e.g. a tensor missing from a set).
-		if msg := err.Error(); !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) {
-			err = fmt.Errorf("%s: %w", f.path, err)
+		if !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) {
+			msg = f.path + ": " + msg
 		}
-		return nil, 0, fail("load model", err)
+		return nil, 0, fail("load model", errors.New(dedupePrefixes(msg)))
 	}
 	d := time.Since(t0)
 	if f.verbose {
@@ -147,6 +164,63 @@ func (a *app) newSession(m *model.Model, f *modelFlags) (*model.Session, error) 
 		return nil, fail("create session", err)
 	}
 	return sess, nil
+}
+
+// isGGUF reports whether path names a GGUF file: by its name, or by the
+// "GGUF" magic its first four bytes carry.
+func isGGUF(path string) bool {
+	if path == "" {
+		return false
+	}
+	if strings.EqualFold(filepath.Ext(path), ".gguf") {
+		return true
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(fh, magic[:])
+	return err == nil && string(magic[:]) == "GGUF"
+}
+
+// dedupePrefixes drops a "part: " that repeats the one before it, as in
+// "x/tokenizer.model: x/tokenizer.model: ...", which arises when two
+// layers each name the file they failed on.
+func dedupePrefixes(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p == out[len(out)-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
+}
+
+// addGenerationConfig adds the end-of-text ids of a model directory's
+// generation_config.json, when it has one, to the model's (Instruct
+// models list there the ids that end a turn).
+func addGenerationConfig(m *model.Model, path string) error {
+	dir := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	p := filepath.Join(dir, "generation_config.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil // absent (or unreadable: it only refines stopping)
+	}
+	ids, err := model.ParseGenerationConfig(data)
+	if err == nil {
+		err = m.Config.AddEOSIDs(ids)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", p, err)
+	}
+	return nil
 }
 
 // promptFlags select where the prompt comes from.
@@ -278,21 +352,41 @@ func trimOneNewline(s string) string {
 	return strings.TrimSuffix(s, "\n")
 }
 
-// parseIDs parses token ids separated by commas and/or white space.
+// parseIDs parses token ids separated by commas and/or white space;
+// brackets count as white space, so JSON and Python lists ("[1, 2, 3]",
+// one per line) parse too. An empty item between commas ("1,,2", ",1")
+// is an error rather than a silently dropped id; one trailing comma is
+// allowed, as in Python.
 func parseIDs(s string) ([]int, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool {
-		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '[' || r == ']'
-	})
-	ids := make([]int, 0, len(fields))
-	for _, f := range fields {
-		v, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a token id", f)
+	t := strings.Map(func(r rune) rune {
+		if r == '[' || r == ']' {
+			return ' '
 		}
-		if v < 0 {
-			return nil, fmt.Errorf("token id %d is negative", v)
+		return r
+	}, s)
+	if strings.TrimSpace(t) == "" {
+		return nil, nil
+	}
+	parts := strings.Split(t, ",")
+	var ids []int
+	for i, part := range parts {
+		fields := strings.Fields(part)
+		if len(fields) == 0 {
+			if i > 0 && i == len(parts)-1 {
+				break // a trailing comma
+			}
+			return nil, fmt.Errorf("empty item %d: a comma with no id before it", i+1)
 		}
-		ids = append(ids, v)
+		for _, f := range fields {
+			v, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a token id", f)
+			}
+			if v < 0 {
+				return nil, fmt.Errorf("token id %d is negative", v)
+			}
+			ids = append(ids, v)
+		}
 	}
 	return ids, nil
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gale-ai/gale/model"
@@ -13,9 +15,10 @@ func (a *app) newSynthCmd() *cobra.Command {
 		Use:   "synth -o DIR --shape SHAPE [--dtype bf16] [--seed N]",
 		Short: "Write a random-weight checkpoint of a published shape (for benchmarks and tests)",
 		Long: "synth writes an HF-layout checkpoint directory (config.json, safetensors) with\n" +
-			"random weights of the exact shape of mistral-7b, llama-2-7b, llama-2-13b or tiny,\n" +
-			"so loading and speed can be measured without downloading real weights. It has\n" +
-			"no tokenizer; use --tokens prompts with it.",
+			"random weights of the exact shape of a published model (mistral-7b, llama-2-7b,\n" +
+			"llama-2-13b), of small (166M parameters, for load tests) or of tiny, so loading\n" +
+			"and speed can be measured without downloading real weights. It has no\n" +
+			"tokenizer; use --tokens prompts with it.",
 		Args: cobra.NoArgs,
 		RunE: wrapRun(func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
@@ -37,7 +40,7 @@ func (a *app) newSynthCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&dir, "output", "o", "", "directory to write (created if missing)")
-	fs.StringVar(&shape, "shape", "tiny", "mistral-7b, llama-2-7b, llama-2-13b or tiny")
+	fs.StringVar(&shape, "shape", "tiny", strings.Join(model.SyntheticShapes(), ", "))
 	fs.StringVar(&dtype, "dtype", "bf16", "f32, bf16 or f16")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the random weights")
 	return cmd
