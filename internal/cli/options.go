@@ -127,14 +127,15 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 	}
 	if err != nil {
 		msg := err.Error()
-		bare := strings.ReplaceAll(msg, filepath.Dir(f.path), "") // the path may say gguf itself
+		// The path may say gguf itself; what counts is the message.
+		bare := strings.ReplaceAll(strings.ReplaceAll(msg, f.path, ""), filepath.Dir(f.path), "")
 		if isGGUF(f.path) && !strings.Contains(strings.ToLower(bare), "gguf") {
 			// Without GGUF support the loader looks for a directory
 			// next to the file; say what the file is instead.
 			if strings.Contains(msg, "not a model directory") {
 				return nil, 0, fail("load model", fmt.Errorf("%s: GGUF files are not supported by this build; give an HF or Mistral model directory", f.path))
 			}
-			msg = "GGUF file: " + msg
+			msg = f.path + ": GGUF file: " + strings.TrimPrefix(strings.TrimPrefix(msg, f.path), ": ")
 		}
 		// Every load error names the checkpoint, even one the model
 		// package words without a path (e.g. a tensor missing from a set).
