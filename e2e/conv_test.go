@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -453,4 +454,25 @@ func readLogits(t *testing.T, path string, rows, vocab int) [][]float32 {
 		}
 	}
 	return out
+}
+
+// TestVersionStamped: the values `make build` stamps with -ldflags -X
+// (for builds where Go records no VCS information) are what gale version
+// prints.
+func TestVersionStamped(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gale")
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	pkg := "github.com/gale-ai/gale/internal/cli"
+	build := exec.Command("go", "build", "-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Revision="+rev, "-o", bin, "./cmd/gale")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := strings.SplitN(string(out), "\n", 2)[0]; first != "gale v9.8.7 (0123456789ab)" {
+		t.Errorf("version line %q, want %q", first, "gale v9.8.7 (0123456789ab)")
+	}
 }
