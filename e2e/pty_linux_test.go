@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -245,4 +246,92 @@ func TestChatREPLCommands(t *testing.T) {
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit %d after /bye, want 0; terminal:\n%q", code, p.output())
 	}
+}
+
+// TestProgressOnTerminal: on a terminal, bench shows which test and
+// repetition runs, and loading a model whose files are not in the page
+// cache reads them with a progress bar; piped, neither shows anything.
+func TestProgressOnTerminal(t *testing.T) {
+	p := startPTY(t, []string{"NO_COLOR=1"}, "bench", "-m", storiesDir(), "-p", "16", "-n", "4", "-r", "3", "-t", "1")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("bench exit %d:\n%q", code, p.output())
+	}
+	for _, s := range []string{"pp16, 1 threads, repetition", "tg4, 1 threads, repetition", "/3)", "| pp16 |"} {
+		if !strings.Contains(p.output(), s) {
+			t.Errorf("bench on a terminal does not show %q:\n%q", s, p.output())
+		}
+	}
+
+	// A 166M-parameter checkpoint, dropped from the page cache.
+	dir := t.TempDir()
+	a := []string{"synth", "-o", dir, "--shape", "small", "--dtype", "bf16"}
+	wantOK(t, gale(t, a...), a...)
+	drop := func() bool {
+		t.Helper()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res, size int64
+		for _, e := range ents {
+			f, err := os.OpenFile(dir+"/"+e.Name(), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Sync()
+			unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+			r, s := resident(t, f)
+			res, size = res+r, size+s
+			f.Close()
+		}
+		return res < size/4
+	}
+	if !drop() {
+		t.Skip("the page cache keeps the files here (cannot test a cold load)")
+	}
+	gen := []string{"generate", "-m", dir, "--tokens", "1", "-n", "1"}
+	r := gale(t, gen...)
+	wantOK(t, r, gen...)
+	if r.stderr != "" {
+		t.Errorf("piped cold load printed %q", r.stderr)
+	}
+	drop()
+	p = startPTY(t, []string{"NO_COLOR=1"}, gen...)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "reading weights") {
+		t.Errorf("cold load on a terminal shows no progress:\n%q", p.output())
+	}
+	// Now cached: no bar.
+	p = startPTY(t, []string{"NO_COLOR=1"}, gen...)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%q", code, p.output())
+	}
+	if strings.Contains(p.output(), "reading weights") {
+		t.Errorf("warm load on a terminal shows the reading bar:\n%q", p.output())
+	}
+}
+
+// resident counts f's bytes in the page cache with mincore(2).
+func resident(t *testing.T, f *os.File) (res, size int64) {
+	t.Helper()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return 0, 0
+	}
+	data, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(data)
+	page := int64(os.Getpagesize())
+	vec := make([]byte, (fi.Size()+page-1)/page)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	for _, v := range vec {
+		res += int64(v&1) * page
+	}
+	return min(res, fi.Size()), fi.Size()
 }

@@ -309,9 +309,17 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 			r := base
 			r.Test, r.NPrompt, r.NGen = tc.name, tc.nP, tc.nG
 			n := tc.nP + tc.nG
+			// On a terminal, a bar says which test and repetition runs
+			// (a 7B pp512 repetition can take a minute); it is cleared
+			// before the row is printed.
+			update, finish := a.progress(fmt.Sprintf("%s: %s, %d threads, repetition", m.Name, tc.name, sess.Threads()), false)
 			for i := 0; i < bf.reps; i++ {
+				if update != nil {
+					update(int64(i), int64(bf.reps))
+				}
 				t0 := time.Now()
 				if err := tc.run(); err != nil {
+					finish()
 					sess.Close()
 					return nil, fail("bench", err)
 				}
@@ -319,6 +327,7 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 				r.SamplesNS = append(r.SamplesNS, d.Nanoseconds())
 				r.SamplesTS = append(r.SamplesTS, perSecond(n, d))
 			}
+			finish()
 			r.AvgTS, r.StddevTS = meanStddev(r.SamplesTS)
 			if tc.nG > 0 {
 				r.GBps = r.AvgTS * float64(m.WeightBytes()) / 1e9

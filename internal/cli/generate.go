@@ -61,7 +61,7 @@ func (a *app) newGenerateCmd() *cobra.Command {
 			// ends the command through the same clean path (exit 130).
 			ctx, stop := a.interruptContext(context.Background())
 			defer stop()
-			m, loadDur, err := a.loadModel(&mf)
+			m, loadDur, err := a.loadModelCtx(ctx, &mf)
 			if err != nil {
 				return err
 			}

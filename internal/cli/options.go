@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -28,12 +29,17 @@ type modelFlags struct {
 	chunk   int
 	kv      kvFlags
 	verbose bool
+	// warm: the command runs the model, so loading reads uncached
+	// weights up front with a progress bar (see warmPageCache); info and
+	// tokenize only look at the files.
+	warm bool
 }
 
 // register declares the flags; kvDefault is the command's KV cache type
 // ("f16" for generate, chat, serve and bench, as llama.cpp; "f32" for
 // score and perplexity, which exist to measure exactly).
 func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
+	f.warm = true
 	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
@@ -108,6 +114,12 @@ func (f *modelFlags) sessionOptions() model.SessionOptions {
 // loadModel opens the model named by -m (or the embedded one), showing a
 // progress bar for the long steps when stderr is a terminal.
 func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
+	return a.loadModelCtx(context.Background(), f)
+}
+
+// loadModelCtx is loadModel with a context that interrupts the page-cache
+// warm-up (generate arms Ctrl-C before loading).
+func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, time.Duration, error) {
 	update, finish := a.progress("loading", true)
 	opts := model.LoadOptions{Check: f.check, Progress: update}
 	t0 := time.Now()
@@ -144,6 +156,12 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 		}
 		return nil, 0, fail("load model", errors.New(dedupePrefixes(msg)))
 	}
+	if f.warm && !f.check {
+		if err := a.warmPageCache(ctx, m); err != nil {
+			m.Close()
+			return nil, 0, err
+		}
+	}
 	d := time.Since(t0)
 	if f.verbose {
 		a.infof("gale: loaded %s (%s, %.2f M params) in %.0f ms\n", m.Name, strings.Join(m.DTypes(), "/"),
@@ -165,6 +183,76 @@ func (a *app) newSession(m *model.Model, f *modelFlags) (*model.Session, error) 
 		return nil, fail("create session", err)
 	}
 	return sess, nil
+}
+
+// warmMin is how much of a model's files must be missing from the page
+// cache before loading reads them with a progress bar: below it, the
+// first token's page faults are quick enough to go unexplained.
+const warmMin = 64 << 20
+
+// warmPageCache reads the model's files into the page cache with a
+// progress bar, when stderr is a terminal and much of them is not cached
+// (mincore tells): weights are mapped, not read, at load, so otherwise
+// the first token would silently take as long as reading the whole file
+// (minutes for a 7B model on a slow disk). Files that do not fit in
+// available memory are left alone: reading them would only evict their
+// own beginning. The mapping shares the cached pages, so nothing is read
+// twice.
+func (a *app) warmPageCache(ctx context.Context, m *model.Model) error {
+	if !a.stderrTerm {
+		return nil
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, t := range m.Tensors() {
+		if t.File != "" && !seen[t.File] {
+			seen[t.File] = true
+			files = append(files, t.File)
+		}
+	}
+	var total, missing int64
+	for _, p := range files {
+		res, size, ok := residentBytes(p)
+		if !ok {
+			return nil
+		}
+		total += size
+		missing += size - res
+	}
+	if missing < warmMin {
+		return nil
+	}
+	if ok, _ := fitsInMemory(total); !ok {
+		return nil
+	}
+	update, finish := a.progress("reading weights", true)
+	defer finish()
+	buf := make([]byte, 4<<20)
+	var done int64
+	for _, p := range files {
+		fh, err := os.Open(p)
+		if err != nil {
+			return fail("load model", fmt.Errorf("%s: %v", p, err))
+		}
+		for {
+			if ctx.Err() != nil {
+				fh.Close()
+				return errInterrupted
+			}
+			n, err := fh.Read(buf)
+			done += int64(n)
+			update(done, total)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				fh.Close()
+				return fail("load model", fmt.Errorf("%s: %v", p, err))
+			}
+		}
+		fh.Close()
+	}
+	return nil
 }
 
 // isGGUF reports whether path names a GGUF file: by its name, or by the
