@@ -333,3 +333,30 @@ func (m *Model) Tensors() []TensorInfo {
 
 // weightDType is the dtype of the layer matrices (for display).
 func (m *Model) weightDType() tensor.DType { return m.w.layers[0].wq.DType }
+
+// TypeCount is how many tensors of a checkpoint have one weight type.
+type TypeCount struct {
+	DType string `json:"dtype"`
+	Count int    `json:"tensors"`
+	Bytes int64  `json:"bytes"`
+}
+
+// TypeMix counts the checkpoint's tensors by type, the most common first
+// (a 7B Q4_K_M GGUF: Q4_K 193, F32 65, Q6_K 33), as llama.cpp's loader
+// reports them.
+func (m *Model) TypeMix() []TypeCount {
+	idx := map[string]int{}
+	var out []TypeCount
+	for _, t := range m.Tensors() {
+		i, ok := idx[t.DType]
+		if !ok {
+			i = len(out)
+			idx[t.DType] = i
+			out = append(out, TypeCount{DType: t.DType})
+		}
+		out[i].Count++
+		out[i].Bytes += t.Bytes
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out
+}
