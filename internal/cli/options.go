@@ -37,7 +37,8 @@ type modelFlags struct {
 
 // register declares the flags; kvDefault is the command's KV cache type
 // ("f16" for generate, chat, serve and bench, as llama.cpp; "f32" for
-// score and perplexity, which exist to measure exactly).
+// score and perplexity, which exist to measure exactly; "" for a command
+// that keeps no KV cache, e.g. quantize: no -ctk/-ctv flags).
 func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	f.warm = true
 	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
@@ -45,7 +46,9 @@ func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
 	fs.IntVar(&f.chunk, "chunk", 0, "prefill chunk size in tokens (0 = default)")
-	f.kv.register(fs, kvDefault)
+	if kvDefault != "" {
+		f.kv.register(fs, kvDefault)
+	}
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print load time, seed and speed on stderr")
 }
 
