@@ -171,4 +171,8 @@ func maddubsTwin(a, b uint32) [2]int16 {
 	return out
 }
 
-func init() { installers = append(installers, installPeak) }
+func init() {
+	installers = append(installers, installPeak)
+	// level.go's init has already run SetFeatures (file order).
+	installPeak(CurrentFeatures())
+}

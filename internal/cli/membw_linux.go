@@ -1,0 +1,55 @@
+//go:build linux
+
+package cli
+
+import (
+	"golang.org/x/sys/unix"
+	"os"
+)
+
+// allowedCPUs lists the CPUs this process may run on.
+func allowedCPUs() []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil
+	}
+	var out []int
+	for i := 0; i < len(set)*64; i++ {
+		if set.IsSet(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// pinThread binds the calling OS thread (locked by the caller) to cpu and
+// returns a function restoring its previous affinity.
+func pinThread(cpu int) (restore func()) {
+	if os.Getenv("GALE_BW_NOPIN") != "" {
+		return func() {}
+	}
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return func() {}
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return func() {}
+	}
+	return func() { _ = unix.SchedSetaffinity(0, &old) }
+}
+
+// hugeBuffer maps n bytes of anonymous memory, asking for transparent
+// huge pages (with THP in "madvise" mode, the default of many distros,
+// the Go heap gets 4 KiB pages). Where the mapping fails it falls back to
+// the heap.
+func hugeBuffer(n int) (buf []byte, free func()) {
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return make([]byte, n), func() {}
+	}
+	if os.Getenv("GALE_BW_NOHUGE") == "" {
+		_ = unix.Madvise(b, unix.MADV_HUGEPAGE)
+	}
+	return b, func() { _ = unix.Munmap(b) }
+}
