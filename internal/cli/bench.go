@@ -42,15 +42,15 @@ type benchResult struct {
 	// step reads every matrix once, and one row of an untied embedding),
 	// to set beside the memory bandwidth; for mem_read, the measured read
 	// bandwidth itself.
-	GBps float64 `json:"gbps,omitempty"`
+	GBps float64 `json:"gbps"`
 	// GFLOPs is, for pp, the matrix-multiply work done per second (two
 	// operations per weight per token; attention not counted); for a
 	// peak_* row, the probe's ceiling (GOP/s for the integer ones).
-	GFLOPs float64 `json:"gflops,omitempty"`
+	GFLOPs float64 `json:"gflops"`
 	// PctOfCeiling is the row's rate as a percentage of Ceiling, the
 	// ceiling measured in the same run at the same thread count
 	// (--roofline, or --mem-bw for tg rows).
-	PctOfCeiling float64 `json:"pct_of_ceiling,omitempty"`
+	PctOfCeiling float64 `json:"pct_of_ceiling"`
 	Ceiling      string  `json:"ceiling,omitempty"`
 	// SpeedUp is avg_ts over the slowest model's at the same test and
 	// thread count, when the run has more than one model.
@@ -343,26 +343,31 @@ func modelDType(m *model.Model) string {
 	return strings.Join(m.DTypes(), "/")
 }
 
-// decodeBytes is what one decode step reads: every matrix once (norms
-// included, as WeightBytes counts them) and, for an untied embedding
-// (which WeightBytes leaves out), one row of it.
+// decodeBytes is what one decode step reads: every tensor once (the norm
+// vectors too, which WeightBytes leaves out) except an untied embedding,
+// of which a token reads one row. With tied embeddings the embedding is
+// the output head and read whole.
 func decodeBytes(m *model.Model) int64 {
-	n := m.WeightBytes()
-	var all, embed int64
+	var n, embed int64
 	var embedRows int
+	tied := true
 	for _, t := range m.Tensors() {
-		all += t.Bytes
-		if t.Name == "token_embd.weight" || strings.HasSuffix(t.Name, "embed_tokens.weight") || t.Name == "tok_embeddings.weight" {
+		switch {
+		case t.Name == "token_embd.weight" || strings.HasSuffix(t.Name, "embed_tokens.weight") || t.Name == "tok_embeddings.weight":
 			embed = t.Bytes
 			if len(t.Shape) > 0 {
 				embedRows = t.Shape[0]
 			}
+			continue
+		case t.Name == "output.weight" || t.Name == "lm_head.weight":
+			tied = false
 		}
+		n += t.Bytes
 	}
-	if embed > 0 && embedRows > 0 && all-n >= embed {
-		n += embed / int64(embedRows)
+	if tied || embedRows == 0 {
+		return n + embed
 	}
-	return n
+	return n + embed/int64(embedRows)
 }
 
 // benchOne runs every test of one model for every thread count.

@@ -136,7 +136,11 @@ func writeBenchMD(out interface{ Write([]byte) (int, error) }, rows []benchResul
 				fmt.Fprint(w, " |")
 			}
 		}
-		fmt.Fprintf(w, " %.2f |", gib(r.PeakRSSBytes))
+		if r.ceilRow {
+			fmt.Fprint(w, " |")
+		} else {
+			fmt.Fprintf(w, " %.2f |", gib(r.PeakRSSBytes))
+		}
 		if speed {
 			if r.SpeedUp > 0 {
 				fmt.Fprintf(w, " %.2fx |", r.SpeedUp)

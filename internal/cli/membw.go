@@ -21,10 +21,11 @@ import (
 // the probes are built to reach what a tuned C loop reaches:
 //   - read bandwidth: one contiguous span per thread, each thread locked
 //     to its own CPU (two threads that the scheduler lets share a core
-//     read at one core's rate for a while), the buffer mapped with
-//     transparent huge pages (2 MiB pages: no TLB miss per 4 KiB, fewer
-//     page walks competing with the stream), pages touched by the thread
-//     that reads them, and the widest vector loads (kernels.ReadSum).
+//     read at one core's rate for a while), the buffer mapped outside the
+//     Go heap (see hugeBuffer for why not with huge pages), pages touched
+//     by the thread that reads them, no work but the loads (the old probe
+//     ran an FMA per element through the dynamic thread pool), and the
+//     widest vector loads (kernels.ReadSum).
 //     The best repetition is the ceiling.
 //   - instruction peaks: kernels' probe loops (12 independent
 //     accumulators), one per CPU, timed over ~50 ms.
@@ -35,7 +36,7 @@ const memReadTest = "mem_read"
 // memReadBytes is the buffer the bandwidth probe streams: well beyond the
 // last-level cache (some VMs report hundreds of MB), as the C probe in
 // the project's bench notes does with 2 GiB.
-const memReadBytes = 2 << 30
+var memReadBytes = 2 << 30
 
 // ceilings are the measured limits at one thread count.
 type ceilings struct {
@@ -153,6 +154,10 @@ func probeGops(p kernels.Probe, threads, reps int, target time.Duration) []float
 	return samples
 }
 
+// probeTime is how long one sample of an instruction probe runs (tests
+// shorten it).
+var probeTime = 50 * time.Millisecond
+
 // probeRowNames names the probe rows of the bench table.
 var probeRowNames = map[kernels.Probe]string{
 	kernels.ProbeFMA512:     "f32 FMA zmm",
@@ -174,7 +179,7 @@ func measureCeilings(threads, reps int, probes bool, note func(string)) (ceiling
 	row := func(name, test string, samples []float64) benchResult {
 		r := benchResult{
 			Model: name, ModelType: name, DType: "-", Threads: threads, NThreads: threads,
-			Test: test, Kernels: kernelLevel(), PeakRSSBytes: peakRSS(),
+			Test: test, Kernels: kernelLevel(),
 		}
 		r.SamplesCeiling, r.ceilRow = samples, true
 		return r
@@ -182,7 +187,7 @@ func measureCeilings(threads, reps int, probes bool, note func(string)) (ceiling
 	bw := memReadGBps(threads, reps)
 	c.readGBps = slices.Max(bw)
 	r := row("memory read", memReadTest, bw)
-	r.SizeBytes, r.ModelSize = memReadBytes, memReadBytes
+	r.SizeBytes, r.ModelSize = int64(memReadBytes), int64(memReadBytes)
 	r.GBps = c.readGBps
 	rows = append(rows, r)
 	if !probes {
@@ -195,7 +200,7 @@ func measureCeilings(threads, reps int, probes bool, note func(string)) (ceiling
 			}
 			continue
 		}
-		s := probeGops(p, threads, reps, 50*time.Millisecond)
+		s := probeGops(p, threads, reps, probeTime)
 		c.peak[p] = slices.Max(s)
 		r := row(probeRowNames[p], "peak_"+p.String(), s)
 		r.GFLOPs = c.peak[p]
