@@ -56,7 +56,7 @@ func main() {
 	consts()
 	for _, ty := range types {
 		for _, t := range []int{1, 4} {
-			kernel(ty, t, true)
+			zkernel(ty, t)
 		}
 	}
 	for _, ty := range types {
@@ -120,6 +120,14 @@ func consts() {
 		}
 	}
 	data("q32bit", bits)
+	// VPGATHERDD offsets of 16 consecutive blocks of each type.
+	for _, ty := range types {
+		var g []uint32
+		for k := 0; k < 16; k++ {
+			g = append(g, uint32(k*ty.bytes))
+		}
+		data("q32g"+ty.name, g)
+	}
 }
 
 // kernel emits q32<T>Z<t> (AVX-512 VNNI) or q32<T>Y<t> (AVX2).
@@ -250,7 +258,7 @@ func zsetup(ty qtype, t int) {
 		p("VMOVDQU64 q32c10<>(SB), Z23")
 	}
 	p("VMOVDQU64 q32c80<>(SB), Z27")
-	for i := 0; i < t; i++ {
+	for i := 0; i < max(t, 2); i++ {
 		p("VPXORD %s, %s, %s", zacc(i), zacc(i), zacc(i))
 	}
 }
@@ -440,4 +448,193 @@ func ypair(ty qtype, t int) {
 			p("VFMADD231PS Y7, Y0, %s", acc)
 		}
 	}
+}
+
+// zkernel emits q32<T>Z<t>, the AVX-512 VNNI kernel. It walks the row in
+// chunks of 16 blocks: per chunk one gather fetches the 16 weight scales
+// (and mins), which are multiplied by the 16 activation scales of each row
+// and kept on the stack, so that the per-pair work is the unpack, the
+// correction and, per activation row, one dpbusd, a conversion and an FMA
+// with a broadcast from the stack.
+//
+// Registers: SI weight pair A (B at SI+BX; BX = 0 for an odd row's last
+// block, whose activation partner is a zero block of scale 0), R8
+// activation quants of row 0 (rows 1-3 at +R9, +2*R9, +R10), R11 their
+// scales, R12 their s words, R15 blocks left, CX pairs left in the chunk,
+// DI the pair's offset in the stack scales (64 bytes per row).
+func zkernel(ty qtype, t int) {
+	frame := 64*t + 8
+	nbcSlot := fmt.Sprintf("%d(SP)", 64*t)
+	fmt.Fprintf(&b, "// func q32%sZ%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, t)
+	fmt.Fprintf(&b, "TEXT ·q32%sZ%d(SB), NOSPLIT, $%d-56\n", ty.name, t, frame)
+	p("MOVQ w+0(FP), SI")
+	p("MOVQ a+8(FP), R8")
+	p("MOVQ astride+16(FP), R9")
+	p("LEAQ (R9)(R9*2), R10")
+	p("MOVQ npairs+24(FP), CX")
+	p("MOVQ CX, R11")
+	p("SHLQ $6, R11")
+	p("ADDQ R8, R11")
+	p("LEAQ (R11)(CX*8), R12")
+	p("MOVQ CX, R15")
+	p("SHLQ $1, R15")
+	p("SUBQ tail+32(FP), R15")
+	if ty.qhOff != 0 {
+		p("MOVQ $0x0f0f0f0f0f0f0f0f, R13")
+		p("MOVQ $0xf0f0f0f0f0f0f0f0, R14")
+	}
+	zsetup(ty, t)
+	p("VMOVDQU64 q32g%s<>(SB), Z29", ty.name)
+	label("chunk")
+	p("TESTQ R15, R15")
+	p("JLE done")
+	p("MOVQ R15, AX")
+	p("CMPQ AX, $16")
+	p("JLE sized")
+	p("MOVQ $16, AX")
+	label("sized")
+	p("MOVQ AX, %s", nbcSlot)
+	p("MOVQ AX, CX")
+	p("MOVL $1, AX")
+	p("SHLL CX, AX")
+	p("DECL AX")
+	p("KMOVW AX, K2")
+	// Weight scales of the chunk's blocks (masked-off lanes stay 0).
+	p("KMOVW AX, K3")
+	p("VPXORD Z5, Z5, Z5")
+	p("VPGATHERDD (SI)(Z29*1), K3, Z5")
+	p("VPMOVDW Z5, Y5")
+	p("VCVTPH2PS Y5, Z5")
+	if ty.mOff != 0 {
+		p("KMOVW AX, K3")
+		p("VPXORD Z15, Z15, Z15")
+		p("VPGATHERDD %d(SI)(Z29*1), K3, Z15", ty.mOff)
+		p("VPMOVDW Z15, Y15")
+		p("VCVTPH2PS Y15, Z15")
+	}
+	for i := 0; i < t; i++ {
+		p("VMOVUPS.Z %s, K2, Z6", da(i, "R11"))
+		p("VMULPS Z5, Z6, Z6")
+		p("VMOVUPS Z6, %d(SP)", 64*i)
+		if ty.mOff != 0 {
+			// acc lanes += m·s of each block of the chunk.
+			p("VMOVUPS.Z %s, K2, Z7", da(i, "R12"))
+			p("VFMADD231PS Z7, Z15, %s", zacc(i))
+		}
+	}
+	p("XORQ DI, DI")
+	p("MOVQ %s, CX", nbcSlot)
+	p("SHRQ $1, CX")
+	p("MOVQ $%d, BX", ty.bytes)
+	if t == 1 {
+		// Two pairs per step into two accumulators: one FMA chain
+		// would bound a step by its latency.
+		label("pairs2")
+		p("CMPQ CX, $2")
+		p("JLT pairs")
+		zpair2(ty, t, 0, 0)
+		zpair2(ty, t, 1, 1)
+		p("ADDQ $%d, SI", 4*ty.bytes)
+		p("ADDQ $128, R8")
+		p("ADDQ $16, DI")
+		p("SUBQ $2, CX")
+		p("JMP pairs2")
+	}
+	label("pairs")
+	p("TESTQ CX, CX")
+	p("JZ odd")
+	zpair2(ty, t, 0, 0)
+	p("ADDQ $%d, SI", 2*ty.bytes)
+	p("ADDQ $64, R8")
+	p("ADDQ $8, DI")
+	p("DECQ CX")
+	p("JMP pairs")
+	label("odd")
+	p("TESTQ $1, %s", nbcSlot)
+	p("JZ next")
+	p("XORQ BX, BX")
+	zpair2(ty, t, 0, 0)
+	label("next")
+	p("ADDQ $64, R11")
+	p("ADDQ $64, R12")
+	p("SUBQ $16, R15")
+	p("JMP chunk")
+	label("done")
+	p("MOVQ y+40(FP), DI")
+	p("MOVQ ldy+48(FP), DX")
+	p("SHLQ $2, DX")
+	if t == 1 {
+		p("VADDPS Z17, Z16, Z16")
+	}
+	for i := 0; i < t; i++ {
+		p("VMOVAPS %s, Z6", zacc(i))
+		p("VEXTRACTF64X4 $1, Z6, Y7")
+		p("VADDPS Y7, Y6, Y6")
+		p("VEXTRACTF128 $1, Y6, X7")
+		p("VADDPS X7, X6, X6")
+		p("VMOVHLPS X6, X6, X7")
+		p("VADDPS X7, X6, X6")
+		p("VMOVSHDUP X6, X7")
+		p("VADDSS X7, X6, X6")
+		p("VMOVSS X6, (DI)")
+		if i+1 < t {
+			p("ADDQ DX, DI")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+}
+
+// zpair2 is one pair step of zkernel: the scales come from the stack.
+// k is the pair's index from the step's base (SI, R8, DI), acc0 the
+// accumulator of row 0 (t = 1 alternates two).
+func zpair2(ty qtype, t, k, acc0 int) {
+	wo := k * 2 * ty.bytes
+	if k == 0 {
+		p("PREFETCHT0 1024(SI)")
+	}
+	if ty.q8 {
+		p("VMOVDQU %d(SI), Y1", wo+ty.qsOff)
+		p("VMOVDQU %d(SI)(BX*1), Y2", wo+ty.qsOff)
+	} else {
+		p("VMOVDQU %d(SI), X1", wo+ty.qsOff)
+		p("VMOVDQU %d(SI)(BX*1), X2", wo+ty.qsOff)
+	}
+	p("VPERMT2D Z2, Z20, Z1")
+	if !ty.q8 {
+		p("VPSRLVW Z21, Z1, Z1")
+		p("VPANDD Z22, Z1, Z1")
+	}
+	if ty.qhOff != 0 {
+		qhmaskAt(ty, wo)
+		p("KMOVQ AX, K1")
+		p("VPADDB Z23, Z1, K1, Z1")
+	}
+	if ty.sub != 0 {
+		p("VPSUBB Z23, Z1, Z1")
+	}
+	p("VPXORD Z3, Z3, Z3")
+	p("VPDPBUSD Z1, Z27, Z3")
+	p("VPXORD Z4, Z4, Z4")
+	p("VPSUBD Z3, Z4, Z4")
+	tmp := [][3]string{{"Z6", "Z7", "Z8"}, {"Z9", "Z10", "Z11"}, {"Z12", "Z13", "Z14"}, {"Z25", "Z26", "Z28"}}
+	for i := 0; i < t; i++ {
+		za, zt, zd := tmp[i+k][0], tmp[i+k][1], tmp[i+k][2]
+		p("VMOVDQU64 %s, %s", qa(i, 64*k), za)
+		p("VMOVDQA64 Z4, %s", zt)
+		p("VPDPBUSD Z1, %s, %s", za, zt)
+		p("VCVTDQ2PS %s, %s", zt, zt)
+		p("VBROADCASTSD %d(SP)(DI*1), %s", 64*i+8*k, zd)
+		p("VFMADD231PS %s, %s, %s", zd, zt, zacc(i+acc0))
+	}
+}
+
+// qhmaskAt is qhmask for the pair wo bytes past SI.
+func qhmaskAt(ty qtype, wo int) {
+	p("MOVL %d(SI), AX", wo+ty.qhOff)
+	p("MOVL %d(SI)(BX*1), DX", wo+ty.qhOff)
+	p("PDEPQ R13, AX, AX")
+	p("PDEPQ R14, DX, DX")
+	p("ORQ DX, AX")
 }
