@@ -12,9 +12,10 @@
 // with the two blocks' 4-byte groups interleaved (the activation layout),
 // so one dpbusd/maddubs covers both blocks and the int32 lanes alternate
 // between them; the per-lane scale vector is [dwA·daA, dwB·daB] repeated.
-// The activations are stored as q+128 (unsigned), so every product is
-// u8(a+128)·s8(w) minus 128·Σw, which is computed once per weight pair
-// and shared by the t activation rows.
+// The weights are the unsigned operand (their stored unsigned quants, or
+// Q8_0's plus 128) and the signed activations come straight from memory;
+// the offset (8, 16 or 128) is corrected with the activation row's
+// per-lane sums, which the row stores negated.
 package main
 
 import (
@@ -61,7 +62,7 @@ func main() {
 	}
 	for _, ty := range types {
 		for _, t := range []int{1, 4} {
-			kernel(ty, t, false)
+			ykernel(ty, t)
 		}
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -120,6 +121,8 @@ func consts() {
 		}
 	}
 	data("q32bit", bits)
+	data("q32pdlo", []uint32{0x0f0f0f0f, 0x0f0f0f0f})
+	data("q32pdhi", []uint32{0xf0f0f0f0, 0xf0f0f0f0})
 	// VPGATHERDD offsets of 16 consecutive blocks of each type.
 	for _, ty := range types {
 		var g []uint32
@@ -130,57 +133,58 @@ func consts() {
 	}
 }
 
-// kernel emits q32<T>Z<t> (AVX-512 VNNI) or q32<T>Y<t> (AVX2).
-//
-//	func(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
-//
-// Registers: SI weight pair A (B at SI+BX; BX = 0 for an odd row's last
-// block, whose activation partner has scale 0), R8 activation quants of
-// row 0 (rows 1-3 at +R9, +2*R9, +R10), R11 their scales, R12 their s
-// words, CX pairs left.
-func kernel(ty qtype, t int, zmm bool) {
-	isa := "Y"
-	if zmm {
-		isa = "Z"
+func zacc(i int) string { return fmt.Sprintf("Z%d", 16+i) }
+func yacc(i int) string { return fmt.Sprintf("Y%d", 12+i) }
+
+// mem addresses activation row i at base register r plus off.
+func mem(i int, r string, off int) string {
+	o := ""
+	if off != 0 {
+		o = fmt.Sprint(off)
 	}
-	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
-	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
+	switch i {
+	case 0:
+		return o + "(" + r + ")"
+	case 1:
+		return o + "(" + r + ")(R9*1)"
+	case 2:
+		return o + "(" + r + ")(R9*2)"
+	}
+	return o + "(" + r + ")(R10*1)"
+}
+
+// shift is log2 of the weight offset the lane sums correct (0: none).
+func shift(ty qtype) int {
+	switch {
+	case ty.q8:
+		return 7
+	case ty.sub == 8:
+		return 3
+	case ty.sub == 16:
+		return 4
+	}
+	return 0
+}
+
+// prologue loads the arguments: SI weights, R8 activation quants, R13
+// lane sums, R11 scales, R12 s words, R9/R10 the row strides, CX pairs.
+func prologue(ty qtype) {
 	p("MOVQ w+0(FP), SI")
 	p("MOVQ a+8(FP), R8")
 	p("MOVQ astride+16(FP), R9")
 	p("LEAQ (R9)(R9*2), R10")
 	p("MOVQ npairs+24(FP), CX")
+	p("MOVQ CX, R13")
+	p("SHLQ $6, R13")
+	p("ADDQ R8, R13")
 	p("MOVQ CX, R11")
-	p("SHLQ $6, R11")
+	p("SHLQ $7, R11")
 	p("ADDQ R8, R11")
 	p("LEAQ (R11)(CX*8), R12")
-	p("SUBQ tail+32(FP), CX")
-	p("MOVQ $%d, BX", ty.bytes)
-	if ty.qhOff != 0 {
-		p("MOVQ $0x0f0f0f0f0f0f0f0f, R13")
-		p("MOVQ $0xf0f0f0f0f0f0f0f0, R14")
-	}
-	if zmm {
-		zsetup(ty, t)
-	} else {
-		ysetup(ty, t)
-	}
-	label("loop")
-	p("TESTQ CX, CX")
-	p("JZ last")
-	pair(ty, t, zmm)
-	p("ADDQ $%d, SI", 2*ty.bytes)
-	p("ADDQ $64, R8")
-	p("ADDQ $8, R11")
-	p("ADDQ $8, R12")
-	p("DECQ CX")
-	p("JMP loop")
-	label("last")
-	p("CMPQ tail+32(FP), $0")
-	p("JE done")
-	p("XORQ BX, BX")
-	pair(ty, t, zmm)
-	label("done")
+}
+
+// epilogue sums the accumulators' lanes into y[i*ldy].
+func epilogue(t int, zmm bool) {
 	p("MOVQ y+40(FP), DI")
 	p("MOVQ ldy+48(FP), DX")
 	p("SHLQ $2, DX")
@@ -208,283 +212,66 @@ func kernel(ty qtype, t int, zmm bool) {
 	b.WriteString("\n")
 }
 
-func zacc(i int) string { return fmt.Sprintf("Z%d", 16+i) }
-func yacc(i int) string { return fmt.Sprintf("Y%d", 12+i) }
-
-// row addressing: quants, scales, s words of activation row i.
-func qa(i int, off int) string {
-	o := ""
-	if off != 0 {
-		o = fmt.Sprint(off)
-	}
-	switch i {
-	case 0:
-		return o + "(R8)"
-	case 1:
-		return o + "(R8)(R9*1)"
-	case 2:
-		return o + "(R8)(R9*2)"
-	}
-	return o + "(R8)(R10*1)"
-}
-
-func da(i int, base string) string {
-	switch i {
-	case 0:
-		return "(" + base + ")"
-	case 1:
-		return "(" + base + ")(R9*1)"
-	case 2:
-		return "(" + base + ")(R9*2)"
-	}
-	return "(" + base + ")(R10*1)"
+// qhmask leaves in AX the 64-bit mask of the fifth bits of the pair wo
+// bytes past SI, in the interleaved byte order (byte 8m+4*blk+b is
+// element 4m+b of block blk).
+func qhmask(ty qtype, wo int) {
+	p("MOVL %d(SI), AX", wo+ty.qhOff)
+	p("MOVL %d(SI)(BX*1), DX", wo+ty.qhOff)
+	p("PDEPQ q32pdlo<>(SB), AX, AX")
+	p("PDEPQ q32pdhi<>(SB), DX, DX")
+	p("ORQ DX, AX")
 }
 
 // zsetup loads the zmm constants and clears the accumulators.
 //
-//	Z20 permute index, Z21 shift counts, Z22 0x0f, Z23 0x08/0x10,
-//	Z27 0x80, Z16-Z19 accumulators.
+//	Z20 permute index, Z21 shift counts, Z22 0x0f, Z23 0x10, Z27 0x80,
+//	Z29 gather offsets, Z16-Z19 accumulators.
 func zsetup(ty qtype, t int) {
 	if ty.q8 {
 		p("VMOVDQU64 q32idx8<>(SB), Z20")
+		p("VMOVDQU64 q32c80<>(SB), Z27")
 	} else {
 		p("VMOVDQU64 q32idx4<>(SB), Z20")
 		p("VMOVDQU64 q32shr<>(SB), Z21")
 		p("VMOVDQU64 q32c0f<>(SB), Z22")
 	}
-	if ty.sub == 8 {
-		p("VMOVDQU64 q32c08<>(SB), Z23")
-	} else if ty.sub == 16 || ty.qhOff != 0 {
+	if ty.qhOff != 0 {
 		p("VMOVDQU64 q32c10<>(SB), Z23")
 	}
-	p("VMOVDQU64 q32c80<>(SB), Z27")
+	p("VMOVDQU64 q32g%s<>(SB), Z29", ty.name)
 	for i := 0; i < max(t, 2); i++ {
 		p("VPXORD %s, %s, %s", zacc(i), zacc(i), zacc(i))
 	}
 }
 
-// scales emits the [dwA, dwB] (and [mA, mB]) pair conversion into the low
-// lanes of xmm register x (m).
-func scales(ty qtype, x, m string) {
-	p("MOVWLZX (SI), AX")
-	p("MOVWLZX (SI)(BX*1), DX")
-	p("SHLL $16, DX")
-	p("ORL DX, AX")
-	p("VMOVD AX, %s", x)
-	p("VCVTPH2PS %s, %s", x, x)
-	if ty.mOff != 0 {
-		p("MOVWLZX %d(SI), AX", ty.mOff)
-		p("MOVWLZX %d(SI)(BX*1), DX", ty.mOff)
-		p("SHLL $16, DX")
-		p("ORL DX, AX")
-		p("VMOVD AX, %s", m)
-		p("VCVTPH2PS %s, %s", m, m)
-	}
-}
-
-// qhmask leaves in AX the 64-bit mask of the pair's fifth bits in the
-// interleaved byte order (byte 8m+4*blk+b is element 4m+b of block blk).
-func qhmask(ty qtype) {
-	p("MOVL %d(SI), AX", ty.qhOff)
-	p("MOVL %d(SI)(BX*1), DX", ty.qhOff)
-	p("PDEPQ R13, AX, AX")
-	p("PDEPQ R14, DX, DX")
-	p("ORQ DX, AX")
-}
-
-// pair emits one step over a pair of weight blocks for t rows.
-func pair(ty qtype, t int, zmm bool) {
-	p("PREFETCHT0 1024(SI)")
-	if zmm {
-		zpair(ty, t)
-	} else {
-		ypair(ty, t)
-	}
-}
-
-func zpair(ty qtype, t int) {
-	// Unpack into Z1 (signed weights, interleaved).
-	if ty.q8 {
-		p("VMOVDQU %d(SI), Y1", ty.qsOff)
-		p("VMOVDQU %d(SI)(BX*1), Y2", ty.qsOff)
-	} else {
-		p("VMOVDQU %d(SI), X1", ty.qsOff)
-		p("VMOVDQU %d(SI)(BX*1), X2", ty.qsOff)
-	}
-	p("VPERMT2D Z2, Z20, Z1")
-	if !ty.q8 {
-		p("VPSRLVW Z21, Z1, Z1")
-		p("VPANDD Z22, Z1, Z1")
-	}
-	if ty.qhOff != 0 {
-		qhmask(ty)
-		p("KMOVQ AX, K1")
-		p("VPADDB Z23, Z1, K1, Z1")
-	}
-	if ty.sub != 0 {
-		p("VPSUBB Z23, Z1, Z1")
-	}
-	// Z4 = -128·Σw per lane.
-	p("VPXORD Z3, Z3, Z3")
-	p("VPDPBUSD Z1, Z27, Z3")
-	p("VPXORD Z4, Z4, Z4")
-	p("VPSUBD Z3, Z4, Z4")
-	scales(ty, "X5", "X15")
-	p("VBROADCASTSD X5, Z5")
-	tmp := [][3]string{{"Z6", "Z7", "Z8"}, {"Z9", "Z10", "Z11"}, {"Z12", "Z13", "Z14"}, {"Z25", "Z26", "Z28"}}
-	for i := 0; i < t; i++ {
-		za, zt, zd := tmp[i][0], tmp[i][1], tmp[i][2]
-		p("VMOVDQU64 %s, %s", qa(i, 0), za)
-		p("VMOVDQA64 Z4, %s", zt)
-		p("VPDPBUSD Z1, %s, %s", za, zt)
-		p("VCVTDQ2PS %s, %s", zt, zt)
-		p("VBROADCASTSD %s, %s", da(i, "R11"), zd)
-		p("VMULPS Z5, %s, %s", zd, zd)
-		p("VFMADD231PS %s, %s, %s", zd, zt, zacc(i))
-		if ty.mOff != 0 {
-			// acc lanes 0,1 += [mA·sA, mB·sB]; the other lanes add 0.
-			xs := "X" + za[1:]
-			p("VMOVQ %s, %s", da(i, "R12"), xs)
-			p("VFMADD231PS %s, Z15, %s", "Z"+za[1:], zacc(i))
-		}
-	}
-}
-
-// ysetup clears the ymm accumulators Y12-Y15 and loads Y9 = 1 (words),
-// Y10 = 0x80.
-func ysetup(ty qtype, t int) {
-	p("VMOVDQU q32one<>(SB), Y9")
-	p("VMOVDQU q32c80<>(SB), Y10")
-	for i := 0; i < t; i++ {
-		p("VPXOR %s, %s, %s", yacc(i), yacc(i), yacc(i))
-	}
-}
-
-// yexpand ORs 0x10 into the bytes of y whose bit is set in the 32-bit
-// mask in AX (byte j: bit j).
-func yexpand(y string) {
-	p("VMOVD AX, X3")
-	p("VPBROADCASTD X3, Y3")
-	p("VPSHUFB q32bsh<>(SB), Y3, Y3")
-	p("VPAND q32bit<>(SB), Y3, Y3")
-	p("VPCMPEQB q32bit<>(SB), Y3, Y3")
-	p("VPAND q32c10<>(SB), Y3, Y3")
-	p("VPOR Y3, %s, %s", y, y)
-}
-
-func ypair(ty qtype, t int) {
-	// Unpack into Y1 (dwords 0-7 of the interleaved pair) and Y2 (8-15).
-	if ty.q8 {
-		p("VMOVDQU %d(SI), Y3", ty.qsOff)
-		p("VMOVDQU %d(SI)(BX*1), Y4", ty.qsOff)
-		p("VPUNPCKLDQ Y4, Y3, Y1")
-		p("VPUNPCKHDQ Y4, Y3, Y2")
-		p("VPERM2I128 $0x20, Y2, Y1, Y3")
-		p("VPERM2I128 $0x31, Y2, Y1, Y2")
-		p("VMOVDQA Y3, Y1")
-		// Sign trick operands: |w| in Y3, Y4.
-		p("VPABSB Y1, Y3")
-		p("VPABSB Y2, Y4")
-	} else {
-		p("VMOVDQU %d(SI), X3", ty.qsOff)
-		p("VMOVDQU %d(SI)(BX*1), X4", ty.qsOff)
-		p("VPUNPCKLDQ X4, X3, X1")
-		p("VPUNPCKHDQ X4, X3, X2")
-		p("VINSERTI128 $1, X2, Y1, Y1")
-		p("VPSRLW $4, Y1, Y2")
-		p("VPAND q32c0f<>(SB), Y1, Y1")
-		p("VPAND q32c0f<>(SB), Y2, Y2")
-		if ty.qhOff != 0 {
-			qhmask(ty)
-			yexpand("Y1")
-			p("SHRQ $32, AX")
-			yexpand("Y2")
-		}
-		if ty.sub == 8 {
-			p("VPSUBB q32c08<>(SB), Y1, Y1")
-			p("VPSUBB q32c08<>(SB), Y2, Y2")
-		} else if ty.sub == 16 {
-			p("VPSUBB q32c10<>(SB), Y1, Y1")
-			p("VPSUBB q32c10<>(SB), Y2, Y2")
-		}
-		// Y4 = -128·Σw per lane (maddubs cannot saturate: |w| < 32).
-		p("VPMADDUBSW Y1, Y10, Y3")
-		p("VPMADDUBSW Y2, Y10, Y4")
-		p("VPADDW Y4, Y3, Y3")
-		p("VPMADDWD Y9, Y3, Y3")
-		p("VPXOR Y4, Y4, Y4")
-		p("VPSUBD Y3, Y4, Y4")
-	}
-	scales(ty, "X5", "X0")
-	p("VBROADCASTSD X5, Y5")
-	for i := 0; i < t; i++ {
-		acc := yacc(i)
-		if ty.q8 {
-			// a = stored ^ 0x80; |w| · (a·sign(w)), words summed per half.
-			p("VPXOR %s, Y10, Y6", qa(i, 0))
-			p("VPSIGNB Y1, Y6, Y6")
-			p("VPMADDUBSW Y6, Y3, Y6")
-			p("VPMADDWD Y9, Y6, Y6")
-			p("VPXOR %s, Y10, Y7", qa(i, 32))
-			p("VPSIGNB Y2, Y7, Y7")
-			p("VPMADDUBSW Y7, Y4, Y7")
-			p("VPMADDWD Y9, Y7, Y7")
-			p("VPADDD Y7, Y6, Y6")
-		} else {
-			p("VMOVDQU %s, Y6", qa(i, 0))
-			p("VMOVDQU %s, Y7", qa(i, 32))
-			p("VPMADDUBSW Y1, Y6, Y6")
-			p("VPMADDUBSW Y2, Y7, Y7")
-			p("VPADDW Y7, Y6, Y6")
-			p("VPMADDWD Y9, Y6, Y6")
-			p("VPADDD Y4, Y6, Y6")
-		}
-		p("VCVTDQ2PS Y6, Y6")
-		p("VBROADCASTSD %s, Y8", da(i, "R11"))
-		p("VMULPS Y5, Y8, Y8")
-		p("VFMADD231PS Y8, Y6, %s", acc)
-		if ty.mOff != 0 {
-			p("VMOVQ %s, X7", da(i, "R12"))
-			p("VFMADD231PS Y7, Y0, %s", acc)
-		}
-	}
-}
-
-// zkernel emits q32<T>Z<t>, the AVX-512 VNNI kernel. It walks the row in
+// zkernel emits q32<T>Z<t>, the AVX-512 VNNI kernel,
+//
+//	func(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+//
+// for one weight row and t = 1 or 4 activation rows. It walks the row in
 // chunks of 16 blocks: per chunk one gather fetches the 16 weight scales
 // (and mins), which are multiplied by the 16 activation scales of each row
-// and kept on the stack, so that the per-pair work is the unpack, the
-// correction and, per activation row, one dpbusd, a conversion and an FMA
-// with a broadcast from the stack.
+// and kept on the stack, so that the per-pair work is the unpack and, per
+// activation row, the lane correction, one dpbusd, a conversion and an
+// FMA with a broadcast from the stack.
 //
 // Registers: SI weight pair A (B at SI+BX; BX = 0 for an odd row's last
 // block, whose activation partner is a zero block of scale 0), R8
-// activation quants of row 0 (rows 1-3 at +R9, +2*R9, +R10), R11 their
-// scales, R12 their s words, R15 blocks left, CX pairs left in the chunk,
-// DI the pair's offset in the stack scales (64 bytes per row).
+// activation quants of row 0 (rows 1-3 at +R9, +2*R9, +R10), R13 their
+// lane sums, R11 their scales, R12 their s words, R15 blocks left, CX
+// pairs left in the chunk, DI the pair's offset in the stack scales (64
+// bytes per row).
 func zkernel(ty qtype, t int) {
 	frame := 64*t + 8
 	nbcSlot := fmt.Sprintf("%d(SP)", 64*t)
 	fmt.Fprintf(&b, "// func q32%sZ%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, t)
 	fmt.Fprintf(&b, "TEXT ·q32%sZ%d(SB), NOSPLIT, $%d-56\n", ty.name, t, frame)
-	p("MOVQ w+0(FP), SI")
-	p("MOVQ a+8(FP), R8")
-	p("MOVQ astride+16(FP), R9")
-	p("LEAQ (R9)(R9*2), R10")
-	p("MOVQ npairs+24(FP), CX")
-	p("MOVQ CX, R11")
-	p("SHLQ $6, R11")
-	p("ADDQ R8, R11")
-	p("LEAQ (R11)(CX*8), R12")
+	prologue(ty)
 	p("MOVQ CX, R15")
 	p("SHLQ $1, R15")
 	p("SUBQ tail+32(FP), R15")
-	if ty.qhOff != 0 {
-		p("MOVQ $0x0f0f0f0f0f0f0f0f, R13")
-		p("MOVQ $0xf0f0f0f0f0f0f0f0, R14")
-	}
 	zsetup(ty, t)
-	p("VMOVDQU64 q32g%s<>(SB), Z29", ty.name)
 	label("chunk")
 	p("TESTQ R15, R15")
 	p("JLE done")
@@ -513,12 +300,12 @@ func zkernel(ty qtype, t int) {
 		p("VCVTPH2PS Y15, Z15")
 	}
 	for i := 0; i < t; i++ {
-		p("VMOVUPS.Z %s, K2, Z6", da(i, "R11"))
+		p("VMOVUPS.Z %s, K2, Z6", mem(i, "R11", 0))
 		p("VMULPS Z5, Z6, Z6")
 		p("VMOVUPS Z6, %d(SP)", 64*i)
 		if ty.mOff != 0 {
 			// acc lanes += m·s of each block of the chunk.
-			p("VMOVUPS.Z %s, K2, Z7", da(i, "R12"))
+			p("VMOVUPS.Z %s, K2, Z7", mem(i, "R12", 0))
 			p("VFMADD231PS Z7, Z15, %s", zacc(i))
 		}
 	}
@@ -532,10 +319,11 @@ func zkernel(ty qtype, t int) {
 		label("pairs2")
 		p("CMPQ CX, $2")
 		p("JLT pairs")
-		zpair2(ty, t, 0, 0)
-		zpair2(ty, t, 1, 1)
+		zpair(ty, t, 0, 0)
+		zpair(ty, t, 1, 1)
 		p("ADDQ $%d, SI", 4*ty.bytes)
 		p("ADDQ $128, R8")
+		p("ADDQ $128, R13")
 		p("ADDQ $16, DI")
 		p("SUBQ $2, CX")
 		p("JMP pairs2")
@@ -543,9 +331,10 @@ func zkernel(ty qtype, t int) {
 	label("pairs")
 	p("TESTQ CX, CX")
 	p("JZ odd")
-	zpair2(ty, t, 0, 0)
+	zpair(ty, t, 0, 0)
 	p("ADDQ $%d, SI", 2*ty.bytes)
 	p("ADDQ $64, R8")
+	p("ADDQ $64, R13")
 	p("ADDQ $8, DI")
 	p("DECQ CX")
 	p("JMP pairs")
@@ -553,47 +342,30 @@ func zkernel(ty qtype, t int) {
 	p("TESTQ $1, %s", nbcSlot)
 	p("JZ next")
 	p("XORQ BX, BX")
-	zpair2(ty, t, 0, 0)
+	zpair(ty, t, 0, 0)
+	p("ADDQ $64, R8")
+	p("ADDQ $64, R13")
 	label("next")
 	p("ADDQ $64, R11")
 	p("ADDQ $64, R12")
 	p("SUBQ $16, R15")
 	p("JMP chunk")
 	label("done")
-	p("MOVQ y+40(FP), DI")
-	p("MOVQ ldy+48(FP), DX")
-	p("SHLQ $2, DX")
 	if t == 1 {
 		p("VADDPS Z17, Z16, Z16")
 	}
-	for i := 0; i < t; i++ {
-		p("VMOVAPS %s, Z6", zacc(i))
-		p("VEXTRACTF64X4 $1, Z6, Y7")
-		p("VADDPS Y7, Y6, Y6")
-		p("VEXTRACTF128 $1, Y6, X7")
-		p("VADDPS X7, X6, X6")
-		p("VMOVHLPS X6, X6, X7")
-		p("VADDPS X7, X6, X6")
-		p("VMOVSHDUP X6, X7")
-		p("VADDSS X7, X6, X6")
-		p("VMOVSS X6, (DI)")
-		if i+1 < t {
-			p("ADDQ DX, DI")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
-	b.WriteString("\n")
+	epilogue(t, true)
 }
 
-// zpair2 is one pair step of zkernel: the scales come from the stack.
-// k is the pair's index from the step's base (SI, R8, DI), acc0 the
-// accumulator of row 0 (t = 1 alternates two).
-func zpair2(ty qtype, t, k, acc0 int) {
+// zpair is one pair step of zkernel. k is the pair's index from the
+// step's base (SI, R8, R13, DI), acc0 the accumulator of row 0 (t = 1
+// alternates two).
+func zpair(ty qtype, t, k, acc0 int) {
 	wo := k * 2 * ty.bytes
 	if k == 0 {
 		p("PREFETCHT0 1024(SI)")
 	}
+	// Z1: the pair's quants as unsigned bytes, interleaved.
 	if ty.q8 {
 		p("VMOVDQU %d(SI), Y1", wo+ty.qsOff)
 		p("VMOVDQU %d(SI)(BX*1), Y2", wo+ty.qsOff)
@@ -602,39 +374,162 @@ func zpair2(ty qtype, t, k, acc0 int) {
 		p("VMOVDQU %d(SI)(BX*1), X2", wo+ty.qsOff)
 	}
 	p("VPERMT2D Z2, Z20, Z1")
-	if !ty.q8 {
+	if ty.q8 {
+		p("VPXORD Z27, Z1, Z1")
+	} else {
 		p("VPSRLVW Z21, Z1, Z1")
 		p("VPANDD Z22, Z1, Z1")
 	}
 	if ty.qhOff != 0 {
-		qhmaskAt(ty, wo)
+		qhmask(ty, wo)
 		p("KMOVQ AX, K1")
 		p("VPADDB Z23, Z1, K1, Z1")
 	}
-	if ty.sub != 0 {
-		p("VPSUBB Z23, Z1, Z1")
-	}
-	p("VPXORD Z3, Z3, Z3")
-	p("VPDPBUSD Z1, Z27, Z3")
-	p("VPXORD Z4, Z4, Z4")
-	p("VPSUBD Z3, Z4, Z4")
-	tmp := [][3]string{{"Z6", "Z7", "Z8"}, {"Z9", "Z10", "Z11"}, {"Z12", "Z13", "Z14"}, {"Z25", "Z26", "Z28"}}
+	tmp := [][2]string{{"Z6", "Z7"}, {"Z9", "Z10"}, {"Z12", "Z13"}, {"Z25", "Z26"}}
 	for i := 0; i < t; i++ {
-		za, zt, zd := tmp[i+k][0], tmp[i+k][1], tmp[i+k][2]
-		p("VMOVDQU64 %s, %s", qa(i, 64*k), za)
-		p("VMOVDQA64 Z4, %s", zt)
-		p("VPDPBUSD Z1, %s, %s", za, zt)
+		zt, zd := tmp[i+k][0], tmp[i+k][1]
+		if sh := shift(ty); sh != 0 {
+			p("VPSLLD $%d, %s, %s", sh, mem(i, "R13", 64*k), zt)
+		} else {
+			p("VPXORD %s, %s, %s", zt, zt, zt)
+		}
+		p("VPDPBUSD %s, Z1, %s", mem(i, "R8", 64*k), zt)
 		p("VCVTDQ2PS %s, %s", zt, zt)
 		p("VBROADCASTSD %d(SP)(DI*1), %s", 64*i+8*k, zd)
 		p("VFMADD231PS %s, %s, %s", zd, zt, zacc(i+acc0))
 	}
 }
 
-// qhmaskAt is qhmask for the pair wo bytes past SI.
-func qhmaskAt(ty qtype, wo int) {
-	p("MOVL %d(SI), AX", wo+ty.qhOff)
-	p("MOVL %d(SI)(BX*1), DX", wo+ty.qhOff)
-	p("PDEPQ R13, AX, AX")
-	p("PDEPQ R14, DX, DX")
-	p("ORQ DX, AX")
+// ykernel emits q32<T>Y<t>, the AVX2 kernel (same arguments as
+// zkernel): per pair Y1/Y2 hold the unsigned weights of the interleaved
+// pair's dwords 0-7 and 8-15 (Q8_0: the signed weights, with their
+// magnitudes in Y3/Y4 for the sign trick), Y5 the [dwA, dwB] scales, Y0
+// the [mA, mB] mins, Y9 words of 1, Y12-Y15 the accumulators.
+func ykernel(ty qtype, t int) {
+	fmt.Fprintf(&b, "// func q32%sY%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, t)
+	fmt.Fprintf(&b, "TEXT ·q32%sY%d(SB), NOSPLIT, $0-56\n", ty.name, t)
+	prologue(ty)
+	p("SUBQ tail+32(FP), CX")
+	p("MOVQ $%d, BX", ty.bytes)
+	p("VMOVDQU q32one<>(SB), Y9")
+	for i := 0; i < t; i++ {
+		p("VPXOR %s, %s, %s", yacc(i), yacc(i), yacc(i))
+	}
+	label("loop")
+	p("TESTQ CX, CX")
+	p("JZ last")
+	ypair(ty, t)
+	p("ADDQ $%d, SI", 2*ty.bytes)
+	p("ADDQ $64, R8")
+	p("ADDQ $64, R13")
+	p("ADDQ $8, R11")
+	p("ADDQ $8, R12")
+	p("DECQ CX")
+	p("JMP loop")
+	label("last")
+	p("CMPQ tail+32(FP), $0")
+	p("JE done")
+	p("XORQ BX, BX")
+	ypair(ty, t)
+	label("done")
+	epilogue(t, false)
+}
+
+// scales converts the [dwA, dwB] (and [mA, mB]) fp16 pairs into the low
+// lanes of xmm registers x (m).
+func scales(ty qtype, x, m string) {
+	p("MOVWLZX (SI), AX")
+	p("MOVWLZX (SI)(BX*1), DX")
+	p("SHLL $16, DX")
+	p("ORL DX, AX")
+	p("VMOVD AX, %s", x)
+	p("VCVTPH2PS %s, %s", x, x)
+	if ty.mOff != 0 {
+		p("MOVWLZX %d(SI), AX", ty.mOff)
+		p("MOVWLZX %d(SI)(BX*1), DX", ty.mOff)
+		p("SHLL $16, DX")
+		p("ORL DX, AX")
+		p("VMOVD AX, %s", m)
+		p("VCVTPH2PS %s, %s", m, m)
+	}
+}
+
+// yexpand ORs 0x10 into the bytes of y whose bit is set in the 32-bit
+// mask in AX (byte j: bit j).
+func yexpand(y string) {
+	p("VMOVD AX, X3")
+	p("VPBROADCASTD X3, Y3")
+	p("VPSHUFB q32bsh<>(SB), Y3, Y3")
+	p("VPAND q32bit<>(SB), Y3, Y3")
+	p("VPCMPEQB q32bit<>(SB), Y3, Y3")
+	p("VPAND q32c10<>(SB), Y3, Y3")
+	p("VPOR Y3, %s, %s", y, y)
+}
+
+func ypair(ty qtype, t int) {
+	p("PREFETCHT0 1024(SI)")
+	if ty.q8 {
+		p("VMOVDQU %d(SI), Y3", ty.qsOff)
+		p("VMOVDQU %d(SI)(BX*1), Y4", ty.qsOff)
+		p("VPUNPCKLDQ Y4, Y3, Y1")
+		p("VPUNPCKHDQ Y4, Y3, Y2")
+		p("VPERM2I128 $0x20, Y2, Y1, Y3")
+		p("VPERM2I128 $0x31, Y2, Y1, Y2")
+		p("VMOVDQA Y3, Y1")
+		p("VPABSB Y1, Y3")
+		p("VPABSB Y2, Y4")
+	} else {
+		p("VMOVDQU %d(SI), X3", ty.qsOff)
+		p("VMOVDQU %d(SI)(BX*1), X4", ty.qsOff)
+		p("VPUNPCKLDQ X4, X3, X1")
+		p("VPUNPCKHDQ X4, X3, X2")
+		p("VINSERTI128 $1, X2, Y1, Y1")
+		p("VPSRLW $4, Y1, Y2")
+		p("VPAND q32c0f<>(SB), Y1, Y1")
+		p("VPAND q32c0f<>(SB), Y2, Y2")
+		if ty.qhOff != 0 {
+			qhmask(ty, 0)
+			yexpand("Y1")
+			p("SHRQ $32, AX")
+			yexpand("Y2")
+		}
+	}
+	scales(ty, "X5", "X0")
+	p("VBROADCASTSD X5, Y5")
+	for i := 0; i < t; i++ {
+		acc := yacc(i)
+		if ty.q8 {
+			// |w| · (a·sign(w)), words widened per half (two halves
+			// of int16 pair sums could overflow).
+			p("VMOVDQU %s, Y6", mem(i, "R8", 0))
+			p("VPSIGNB Y1, Y6, Y6")
+			p("VPMADDUBSW Y6, Y3, Y6")
+			p("VPMADDWD Y9, Y6, Y6")
+			p("VMOVDQU %s, Y7", mem(i, "R8", 32))
+			p("VPSIGNB Y2, Y7, Y7")
+			p("VPMADDUBSW Y7, Y4, Y7")
+			p("VPMADDWD Y9, Y7, Y7")
+			p("VPADDD Y7, Y6, Y6")
+		} else {
+			// q·a per half (q < 32: the int16 sums of both halves fit).
+			p("VPMADDUBSW %s, Y1, Y6", mem(i, "R8", 0))
+			p("VPMADDUBSW %s, Y2, Y7", mem(i, "R8", 32))
+			p("VPADDW Y7, Y6, Y6")
+			p("VPMADDWD Y9, Y6, Y6")
+			if sh := shift(ty); sh != 0 {
+				p("VMOVDQU %s, Y7", mem(i, "R13", 0))
+				p("VPADDD %s, Y7, Y7", mem(i, "R13", 32))
+				p("VPSLLD $%d, Y7, Y7", sh)
+				p("VPADDD Y7, Y6, Y6")
+			}
+		}
+		p("VCVTDQ2PS Y6, Y6")
+		p("VBROADCASTSD %s, Y8", mem(i, "R11", 0))
+		p("VMULPS Y5, Y8, Y8")
+		p("VFMADD231PS Y8, Y6, %s", acc)
+		if ty.mOff != 0 {
+			p("VMOVQ %s, X7", mem(i, "R12", 0))
+			p("VFMADD231PS Y7, Y0, %s", acc)
+		}
+	}
 }
