@@ -63,9 +63,35 @@ func kQ6K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, 
 //go:noescape
 func kQ6K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 
+//go:noescape
+func kQ5K512V1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
 var (
 	kQ4K512V = [4]kKernel{kQ4K512V1, kQ4K512V2, kQ4K512V3, kQ4K512V4}
 	kQ4K512N = [4]kKernel{kQ4K512N1, kQ4K512N2, kQ4K512N3, kQ4K512N4}
+	kQ5K512V = [4]kKernel{kQ5K512V1, kQ5K512V2, kQ5K512V3, kQ5K512V4}
+	kQ5K512N = [4]kKernel{kQ5K512N1, kQ5K512N2, kQ5K512N3, kQ5K512N4}
 	kQ6K512V = [4]kKernel{kQ6K512V1, kQ6K512V2, kQ6K512V3, kQ6K512V4}
 	kQ6K512N = [4]kKernel{kQ6K512N1, kQ6K512N2, kQ6K512N3, kQ6K512N4}
 )
@@ -100,6 +126,8 @@ func kDriver(ks *[4]kKernel, blockBytes int) func(y []float32, ldy int, w, a []b
 var (
 	kMatMulQ4K512V = kDriver(&kQ4K512V, BlockBytesQ4_K)
 	kMatMulQ4K512N = kDriver(&kQ4K512N, BlockBytesQ4_K)
+	kMatMulQ5K512V = kDriver(&kQ5K512V, BlockBytesQ5_K)
+	kMatMulQ5K512N = kDriver(&kQ5K512N, BlockBytesQ5_K)
 	kMatMulQ6K512V = kDriver(&kQ6K512V, BlockBytesQ6_K)
 	kMatMulQ6K512N = kDriver(&kQ6K512N, BlockBytesQ6_K)
 )
@@ -118,9 +146,9 @@ func kInstall(f Features) {
 		return
 	}
 	if f.Has(FeatVNNI) {
-		kMatMulQ4K, kMatMulQ6K = kMatMulQ4K512V, kMatMulQ6K512V
+		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K512V, kMatMulQ5K512V, kMatMulQ6K512V
 	} else {
-		kMatMulQ4K, kMatMulQ6K = kMatMulQ4K512N, kMatMulQ6K512N
+		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
 	}
 }
 

@@ -28,6 +28,11 @@
 //	Z0-Z3 weights, Z4-Z7 scales, Z12-Z15 per-row int sums,
 //	Z20-Z23 per-row float sums.
 
+// PFD is the software prefetch distance in bytes ahead of the weight
+// block being unpacked: the hardware streamer alone leaves the t=1
+// kernels short of the memory bandwidth.
+#define PFD 1536
+
 // Row addresses of the four activation rows of a block.
 #define A0 (R10)
 #define A1 (R10)(R9*1)
@@ -41,6 +46,9 @@
 // kmask trick) into Y8 = s16 [s0..3, m0..3, s4..7, m4..7]; Z9/Z10 hold
 // d and dmin broadcast.
 #define Q4K_BLOCK \
+	PREFETCHT0 PFD(SI) \
+	PREFETCHT0 PFD+64(SI) \
+	PREFETCHT0 PFD+128(SI) \
 	MOVQ 4(SI), AX \
 	MOVQ AX, R14 \
 	ANDQ ·kMask3F(SB), R14 \
@@ -72,10 +80,10 @@
 	VPANDQ Z24, Z1, Z1 \
 	VPANDQ Z24, Z2, Z2 \
 	VPANDQ Z24, Z3, Z3 \
-	VPBROADCASTW (SI), Y9 \
-	VCVTPH2PS Y9, Z9 \
-	VPBROADCASTW 2(SI), Y10 \
-	VCVTPH2PS Y10, Z10
+	VPBROADCASTD (SI), Y9 \
+	VCVTPH2PS Y9, Z10 \
+	VSHUFPS $0x00, Z10, Z10, Z9 \
+	VSHUFPS $0x55, Z10, Z10, Z10
 
 // Q4K_ROW_V: one activation row A of a Q4_K (or Q5_K) block with VNNI;
 // ACC int sums, MY/MZ the min products (ymm/zmm names of one register),
@@ -127,6 +135,53 @@
 	VMOVDQU64 ·kQ4KPerm+128(SB), Z29 \
 	VMOVDQU64 ·kQ4KPerm+192(SB), Z30
 
+// ---------------------------------------------------------------- Q5_K
+
+// Q5_K block: f16 d @0, f16 dmin @2, scales[12] @4, qh[32] @16,
+// qs[128] @48. Scales, mins, d and dmin as Q4_K. The fifth bit of chunk
+// c is qh bit 2c (low 32 elements) and 2c+1 (high 32): a per-qword
+// rotation by the counts of kQ5KRot brings it to bit 4 of each byte, and
+// VPTERNLOGD merges it under the mask 0x10.
+#define Q5K_CHUNK(QS, ROT, W) \
+	VBROADCASTI64X4 QS(SI), W \
+	VPSRLVQ Z25, W, W \
+	VPANDQ Z24, W, W \
+	VPROLVQ ·kQ5KRot+ROT(SB), Z31, Z26 \
+	VPTERNLOGD.BCST $0xF8, ·kDword10(SB), Z26, W
+
+#define Q5K_BLOCK \
+	PREFETCHT0 PFD(SI) \
+	PREFETCHT0 PFD+64(SI) \
+	PREFETCHT0 PFD+128(SI) \
+	MOVQ 4(SI), AX \
+	MOVQ AX, R14 \
+	ANDQ ·kMask3F(SB), R14 \
+	SHRQ $6, AX \
+	ANDQ ·kMask03(SB), AX \
+	SHLQ $4, AX \
+	MOVL 12(SI), BX \
+	MOVQ BX, R13 \
+	SHLQ $28, R13 \
+	ORQ R13, BX \
+	ANDQ ·kMask0F(SB), BX \
+	ORQ AX, BX \
+	VMOVQ R14, X8 \
+	VPINSRQ $1, BX, X8, X8 \
+	VPMOVZXBW X8, Y8 \
+	VPERMW Z8, Z11, Z4 \
+	VPERMW Z8, Z28, Z5 \
+	VPERMW Z8, Z29, Z6 \
+	VPERMW Z8, Z30, Z7 \
+	VBROADCASTI64X4 16(SI), Z31 \
+	Q5K_CHUNK(48, 0, Z0) \
+	Q5K_CHUNK(80, 64, Z1) \
+	Q5K_CHUNK(112, 128, Z2) \
+	Q5K_CHUNK(144, 192, Z3) \
+	VPBROADCASTD (SI), Y9 \
+	VCVTPH2PS Y9, Z10 \
+	VSHUFPS $0x00, Z10, Z10, Z9 \
+	VSHUFPS $0x55, Z10, Z10, Z10
+
 // ---------------------------------------------------------------- Q6_K
 
 // Q6_K block: ql[128] @0, qh[64] @128, scales[16] (s8) @192, f16 d @208.
@@ -147,6 +202,10 @@
 	VPTERNLOGQ $0xE4, Z24, Z28, W1
 
 #define Q6K_BLOCK \
+	PREFETCHT0 PFD(SI) \
+	PREFETCHT0 PFD+64(SI) \
+	PREFETCHT0 PFD+128(SI) \
+	PREFETCHT0 PFD+192(SI) \
 	VPMOVSXBW 192(SI), Y8 \
 	VPMULLW Y18, Y8, Y9 \
 	VPERMW Z8, Z11, Z4 \
@@ -387,6 +446,152 @@ blockloop:
 	Q4K_ROW_N(A2, Z14, Y18, Z18, Z22)
 	Q4K_ROW_N(A3, Z15, Y19, Z19, Z23)
 	NEXT_BLOCK(144)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// ---- Q5_K, VNNI
+
+TEXT ·kQ5K512V1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K512V2(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	Q4K_ROW_V(A1, Z13, Y17, Z17, Z21)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K512V3(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	Q4K_ROW_V(A1, Z13, Y17, Z17, Z21)
+	Q4K_ROW_V(A2, Z14, Y18, Z18, Z22)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K512V4(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	Q4K_ROW_V(A1, Z13, Y17, Z17, Z21)
+	Q4K_ROW_V(A2, Z14, Y18, Z18, Z22)
+	Q4K_ROW_V(A3, Z15, Y19, Z19, Z23)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// ---- Q5_K, no VNNI
+
+TEXT ·kQ5K512N1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K512N2(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	Q4K_ROW_N(A1, Z13, Y17, Z17, Z21)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K512N3(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	Q4K_ROW_N(A1, Z13, Y17, Z17, Z21)
+	Q4K_ROW_N(A2, Z14, Y18, Z18, Z22)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K512N4(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+blockloop:
+	Q5K_BLOCK
+	Q4K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	Q4K_ROW_N(A1, Z13, Y17, Z17, Z21)
+	Q4K_ROW_N(A2, Z14, Y18, Z18, Z22)
+	Q4K_ROW_N(A3, Z15, Y19, Z19, Z23)
+	NEXT_BLOCK(176)
 	HSUM(Z20, Y20, X20, (DI))
 	HSUM(Z21, Y21, X21, (DI)(R8*1))
 	HSUM(Z22, Y22, X22, (DI)(R8*2))
@@ -851,3 +1056,42 @@ DATA ·kQ6KPerm+250(SB)/2, $15
 DATA ·kQ6KPerm+252(SB)/2, $15
 DATA ·kQ6KPerm+254(SB)/2, $15
 GLOBL ·kQ6KPerm(SB), RODATA|NOPTR, $256
+
+// kQ5KRot: per-qword left-rotation counts that bring qh bit 2c (low 256
+// bits) and 2c+1 (high 256 bits) to bit 4 of each byte, for c = 0..3:
+// 4-2c and 3-2c, modulo 64.
+DATA ·kQ5KRot+0(SB)/8, $4
+DATA ·kQ5KRot+8(SB)/8, $4
+DATA ·kQ5KRot+16(SB)/8, $4
+DATA ·kQ5KRot+24(SB)/8, $4
+DATA ·kQ5KRot+32(SB)/8, $3
+DATA ·kQ5KRot+40(SB)/8, $3
+DATA ·kQ5KRot+48(SB)/8, $3
+DATA ·kQ5KRot+56(SB)/8, $3
+DATA ·kQ5KRot+64(SB)/8, $2
+DATA ·kQ5KRot+72(SB)/8, $2
+DATA ·kQ5KRot+80(SB)/8, $2
+DATA ·kQ5KRot+88(SB)/8, $2
+DATA ·kQ5KRot+96(SB)/8, $1
+DATA ·kQ5KRot+104(SB)/8, $1
+DATA ·kQ5KRot+112(SB)/8, $1
+DATA ·kQ5KRot+120(SB)/8, $1
+DATA ·kQ5KRot+128(SB)/8, $0
+DATA ·kQ5KRot+136(SB)/8, $0
+DATA ·kQ5KRot+144(SB)/8, $0
+DATA ·kQ5KRot+152(SB)/8, $0
+DATA ·kQ5KRot+160(SB)/8, $63
+DATA ·kQ5KRot+168(SB)/8, $63
+DATA ·kQ5KRot+176(SB)/8, $63
+DATA ·kQ5KRot+184(SB)/8, $63
+DATA ·kQ5KRot+192(SB)/8, $62
+DATA ·kQ5KRot+200(SB)/8, $62
+DATA ·kQ5KRot+208(SB)/8, $62
+DATA ·kQ5KRot+216(SB)/8, $62
+DATA ·kQ5KRot+224(SB)/8, $61
+DATA ·kQ5KRot+232(SB)/8, $61
+DATA ·kQ5KRot+240(SB)/8, $61
+DATA ·kQ5KRot+248(SB)/8, $61
+GLOBL ·kQ5KRot(SB), RODATA|NOPTR, $256
+DATA ·kDword10+0(SB)/4, $0x10101010
+GLOBL ·kDword10(SB), RODATA|NOPTR, $4
