@@ -292,3 +292,17 @@ func TestVersionFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessEscapes: llama.cpp's string_process_escapes rules, written
+// out: \n \r \t \' \" \\ and \xHH become characters; \x without two hex
+// digits and any other escape stay as typed; a lone final backslash too.
+func TestProcessEscapes(t *testing.T) {
+	for _, c := range [][2]string{
+		{`a\nb`, "a\nb"}, {`\r\t`, "\r\t"}, {`\'\"`, `'"`}, {`\\n`, `\n`}, {`\x41\x6a`, "Aj"},
+		{`\x4`, `\x4`}, {`\x4g`, `\x4g`}, {`\q`, `\q`}, {`end\`, `end\`}, {`C:\path`, `C:\path`}, {"plain", "plain"},
+	} {
+		if got := processEscapes(c[0]); got != c[1] {
+			t.Errorf("processEscapes(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+}
