@@ -109,6 +109,14 @@ func TestKVCacheTypes(t *testing.T) {
 			t.Errorf("gale %s: KV cache %s, want %s", strings.Join(c.args, " "), got, c.want)
 		}
 	}
+	for _, c := range [][]string{{"f16"}, {"f32", "-ctk", "f32", "-ctv", "f32"}} {
+		a := append([]string{"chat", "-v", "-n", "1", "-p", "Hi"}, c[1:]...)
+		r := gale(t, a...)
+		wantOK(t, r, a...)
+		if !strings.Contains(r.stderr, "KV cache "+c[0]) {
+			t.Errorf("gale %s: stderr %q does not say KV cache %s", strings.Join(a, " "), r.stderr, c[0])
+		}
+	}
 	// A mixed or unknown type is a usage error, for every command that
 	// has the flags.
 	for _, a := range [][]string{

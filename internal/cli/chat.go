@@ -133,7 +133,8 @@ func (a *app) newChatCmd() *cobra.Command {
 			defer sess.Close()
 			seed := sf.resolveSeed()
 			if mf.verbose {
-				a.infof("gale: seed %d, %d threads, context %d, kernels %s\n", seed, sess.Threads(), sess.CtxSize(), kernelLevel())
+				a.infof("gale: seed %d, %d threads, context %d, KV cache %s, kernels %s\n", seed, sess.Threads(), sess.CtxSize(),
+					kvName(mf.sessionOptions().KVF16), kernelLevel())
 			}
 			own, err := modelTemplate(m, mf.path)
 			if err != nil {
