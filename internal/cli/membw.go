@@ -38,14 +38,6 @@ const memReadTest = "mem_read"
 // the project's bench notes does with 2 GiB.
 var memReadBytes = 2 << 30
 
-// ceilings are the measured limits at one thread count.
-type ceilings struct {
-	threads  int
-	readGBps float64
-	// peak is GFLOP/s or GOP/s per probe measured.
-	peak map[kernels.Probe]float64
-}
-
 // onThreads runs f(i) on n goroutines, each locked to its own OS thread
 // and, where the OS allows, pinned to its own CPU; it returns when all
 // are done. start is closed by the caller to release them together.
@@ -92,8 +84,8 @@ func memReadGBps(threads, reps int) []float64 {
 		}
 		return buf[lo:hi]
 	}
-	// First touch by the reading thread, then one untimed pass (page
-	// tables, frequencies).
+	// Pages are populated by the mapping (or touched here on the heap
+	// fallback), then one untimed pass warms page tables and frequencies.
 	onThreads(threads, nil, func(i int) {
 		s := span(i)
 		for j := 0; j < len(s); j += 4096 {
@@ -170,10 +162,9 @@ var probeRowNames = map[kernels.Probe]string{
 
 // measureCeilings measures the read bandwidth and, with probes, every
 // instruction peak available under the feature set in use, at threads
-// threads; it returns them and their rows for the table. note reports
+// threads, as rows of the table. note reports
 // what could not be measured.
-func measureCeilings(threads, reps int, probes bool, note func(string)) (ceilings, []benchResult) {
-	c := ceilings{threads: threads, peak: map[kernels.Probe]float64{}}
+func measureCeilings(threads, reps int, probes bool, note func(string)) []benchResult {
 	reps = max(reps, 3)
 	var rows []benchResult
 	row := func(name, test string, samples []float64) benchResult {
@@ -185,13 +176,12 @@ func measureCeilings(threads, reps int, probes bool, note func(string)) (ceiling
 		return r
 	}
 	bw := memReadGBps(threads, reps)
-	c.readGBps = slices.Max(bw)
 	r := row("memory read", memReadTest, bw)
 	r.SizeBytes, r.ModelSize = int64(memReadBytes), int64(memReadBytes)
-	r.GBps = c.readGBps
+	r.GBps = slices.Max(bw)
 	rows = append(rows, r)
 	if !probes {
-		return c, rows
+		return rows
 	}
 	for _, p := range kernels.Probes() {
 		if !kernels.ProbeAvailable(p) {
@@ -201,13 +191,12 @@ func measureCeilings(threads, reps int, probes bool, note func(string)) (ceiling
 			continue
 		}
 		s := probeGops(p, threads, reps, probeTime)
-		c.peak[p] = slices.Max(s)
 		r := row(probeRowNames[p], "peak_"+p.String(), s)
-		r.GFLOPs = c.peak[p]
+		r.GFLOPs = slices.Max(s)
 		r.intOps = !p.Float()
 		rows = append(rows, r)
 	}
-	return c, rows
+	return rows
 }
 
 // ppProbe is the instruction whose ceiling a prefill of weights of the

@@ -42,9 +42,10 @@ func pinThread(cpu int) (restore func()) {
 // direct compaction for 10 s (compact_stall in /proc/vmstat) with the
 // same bandwidth within noise, and the C loop the ceiling is checked
 // against reaches 29 GB/s on 4 KiB pages. Where the mapping fails it
-// falls back to the heap.
+// falls back to the heap. MAP_POPULATE faults the pages in inside the
+// kernel, in one go, much faster than half a million first touches.
 func hugeBuffer(n int) (buf []byte, free func()) {
-	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
 	if err != nil {
 		return make([]byte, n), func() {}
 	}
