@@ -217,7 +217,9 @@ func vU32(x uint32) []byte { return binary.LittleEndian.AppendUint32(nil, x) }
 func vF32(x float32) []byte {
 	return binary.LittleEndian.AppendUint32(nil, math.Float32bits(x))
 }
-func vStr(s string) []byte { return append(binary.LittleEndian.AppendUint64(nil, uint64(len(s))), s...) }
+func vStr(s string) []byte {
+	return append(binary.LittleEndian.AppendUint64(nil, uint64(len(s))), s...)
+}
 
 // ggufFixture is the GGUF file the hostile cases start from: tiny-llama
 // at Q4_0, written by llama.cpp's converter and llama-quantize.
