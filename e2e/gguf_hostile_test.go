@@ -14,19 +14,14 @@ import (
 // writes them: the test builds its files byte by byte rather than through
 // internal/gguf, so that it can write what that package's writer refuses.
 const (
-	gtUint8   = 0
-	gtUint32  = 4
-	gtInt32   = 5
-	gtFloat32 = 6
-	gtBool    = 7
-	gtString  = 8
-	gtArray   = 9
-	gtUint64  = 10
+	gtUint16 = 2
+	gtUint32 = 4
+	gtString = 8
+	gtArray  = 9
 )
 
 // ggml type ids (ggml/include/ggml.h) the cases use.
 const (
-	ggmlQ4_0    = 2
 	ggmlIQ2XXS  = 16
 	ggmlUnknown = 99
 )
@@ -214,9 +209,6 @@ func (g *gFile) tensor(t *testing.T, name string) *gTensor {
 
 // Value encoders.
 func vU32(x uint32) []byte { return binary.LittleEndian.AppendUint32(nil, x) }
-func vF32(x float32) []byte {
-	return binary.LittleEndian.AppendUint32(nil, math.Float32bits(x))
-}
 func vStr(s string) []byte {
 	return append(binary.LittleEndian.AppendUint64(nil, uint64(len(s))), s...)
 }
@@ -490,8 +482,8 @@ func TestHostileGGUF(t *testing.T) {
 			g.set("tokenizer.ggml.model", gtString, vStr("gpt2"))
 		})},
 		{"split-part-two", []string{"part 2 of a 3-part split model"}, rebuilt(func(t *testing.T, g *gFile) {
-			g.set("split.no", 2 /* UINT16 */, []byte{1, 0})
-			g.set("split.count", 2, []byte{3, 0})
+			g.set("split.no", gtUint16, []byte{1, 0})
+			g.set("split.count", gtUint16, []byte{3, 0})
 		})},
 	}
 	for _, c := range cases {
