@@ -27,9 +27,6 @@ func loadGGUF(path string, opts LoadOptions) (*Model, error) {
 		f.Close()
 		return nil, inGGUF(path, err)
 	}
-	if opts.SlidingWindow > 0 {
-		cfg.SlidingWindow = opts.SlidingWindow
-	}
 	if err := cfg.Validate(); err != nil {
 		f.Close()
 		return nil, inGGUF(path, err)

@@ -27,6 +27,7 @@ type modelFlags struct {
 	threads int
 	ctxSize int
 	chunk   int
+	window  int // --sliding-window
 	kv      kvFlags
 	verbose bool
 	// warm: the command runs the model, so loading reads uncached
@@ -46,10 +47,17 @@ func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
 	fs.IntVar(&f.chunk, "chunk", 0, "prefill chunk size in tokens (0 = default)")
+	f.registerWindow(fs)
 	if kvDefault != "" {
 		f.kv.register(fs, kvDefault)
 	}
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print load time, seed and speed on stderr")
+}
+
+// registerWindow declares --sliding-window (info, which has flags of its
+// own, declares it too, to show the window it would run with).
+func (f *modelFlags) registerWindow(fs *pflag.FlagSet) {
+	fs.IntVar(&f.window, "sliding-window", 0, "attention window in tokens, for GGUF files of Mistral that record none (0 = the model's own)")
 }
 
 // kvFlags choose the KV cache's element type: -ctk/--cache-type-k and
@@ -106,6 +114,9 @@ func (f *modelFlags) validate() error {
 	if f.chunk < 0 {
 		return usagef("invalid argument %d for \"--chunk\": must be >= 0", f.chunk)
 	}
+	if f.window < 0 {
+		return usagef("invalid argument %d for \"--sliding-window\": must be >= 0", f.window)
+	}
 	return nil
 }
 
@@ -124,7 +135,7 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 // warm-up (generate arms Ctrl-C before loading).
 func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, time.Duration, error) {
 	update, finish := a.progress("loading", true)
-	opts := model.LoadOptions{Check: f.check, Progress: update}
+	opts := model.LoadOptions{Check: f.check, Progress: update, SlidingWindow: f.window}
 	t0 := time.Now()
 	var m *model.Model
 	var err error
