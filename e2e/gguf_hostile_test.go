@@ -213,10 +213,11 @@ func vStr(s string) []byte {
 	return append(binary.LittleEndian.AppendUint64(nil, uint64(len(s))), s...)
 }
 
-// ggufFixture is the GGUF file the hostile cases start from: tiny-llama
-// at Q4_0, written by llama.cpp's converter and llama-quantize.
-func ggufFixture(name string) string {
-	return filepath.Join(repoRoot, "testdata", "gguf", "tiny-llama", name)
+// ggufFixture is the path of a tiny-llama fixture: the GGUF files
+// llama.cpp's converter and llama-quantize wrote, their references, and
+// the hf checkpoint they come from.
+func ggufFixture(parts ...string) string {
+	return filepath.Join(append([]string{repoRoot, "testdata", "gguf", "tiny-llama"}, parts...)...)
 }
 
 // hostileRSS bounds the peak memory of a run on a hostile file: the

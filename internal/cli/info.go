@@ -77,7 +77,7 @@ func (a *app) newInfoCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&mf.path, "model", "m", "", "model directory (default: the embedded stories260k model)")
+	fs.StringVarP(&mf.path, "model", "m", "", "model directory or GGUF file (default: the embedded stories260k model)")
 	fs.BoolVar(&mf.check, "check", false, "scan every weight for NaN/Inf")
 	fs.IntVarP(&mf.threads, "threads", "t", 0, "thread count to report (0 = physical cores)")
 	mf.registerWindow(fs)

@@ -42,7 +42,7 @@ type modelFlags struct {
 // that keeps no KV cache, e.g. quantize: no -ctk/-ctv flags).
 func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	f.warm = true
-	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
+	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout) or GGUF file; default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")

@@ -96,7 +96,7 @@ func (a *app) newTokenizeCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&modelPath, "model", "m", "", "model directory, tokenizer.model or tokenizer.json (default: the embedded model's)")
+	fs.StringVarP(&modelPath, "model", "m", "", "model directory, GGUF file, tokenizer.model or tokenizer.json (default: the embedded model's)")
 	fs.BoolVar(&bos, "bos", false, "prepend the BOS token")
 	fs.BoolVar(&jsonOut, "json", false, "print {\"ids\": [...], \"pieces\": [...]}")
 	return cmd
@@ -142,6 +142,6 @@ func (a *app) newDetokenizeCmd() *cobra.Command {
 			return fail("write output", err)
 		}),
 	}
-	cmd.Flags().StringVarP(&modelPath, "model", "m", "", "model directory, tokenizer.model or tokenizer.json (default: the embedded model's)")
+	cmd.Flags().StringVarP(&modelPath, "model", "m", "", "model directory, GGUF file, tokenizer.model or tokenizer.json (default: the embedded model's)")
 	return cmd
 }
