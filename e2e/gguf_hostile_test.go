@@ -482,6 +482,58 @@ func TestHostileGGUF(t *testing.T) {
 		{"tokenizer-gpt2", []string{"gpt2", "not supported"}, rebuilt(func(t *testing.T, g *gFile) {
 			g.set("tokenizer.ggml.model", gtString, vStr("gpt2"))
 		})},
+		// Tokenizer metadata that does not fit together.
+		{"scores-shorter-than-tokens", []string{"tokenizer.ggml.scores"}, rebuilt(func(t *testing.T, g *gFile) {
+			v := g.kv(t, "tokenizer.ggml.scores")
+			le.PutUint64(v.val[4:], 100)
+			v.val = v.val[:12+4*100]
+		})},
+		{"token-types-shorter-than-tokens", []string{"tokenizer.ggml.token_type"}, rebuilt(func(t *testing.T, g *gFile) {
+			v := g.kv(t, "tokenizer.ggml.token_type")
+			le.PutUint64(v.val[4:], 100)
+			v.val = v.val[:12+4*100]
+		})},
+		{"token-type-unknown", []string{"token 300", "type 99"}, rebuilt(func(t *testing.T, g *gFile) {
+			le.PutUint32(g.kv(t, "tokenizer.ggml.token_type").val[12+4*300:], 99)
+		})},
+		{"tokens-empty", []string{"vocabulary of 0 tokens"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("tokenizer.ggml.tokens", gtArray, append(vU32(gtString), make([]byte, 8)...))
+		})},
+		{"vocab-size-mismatch", []string{"token_embd.weight"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.vocab_size", gtUint32, vU32(1000))
+		})},
+		{"context-length-huge", []string{"llama.context_length"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.context_length", gtUint32, vU32(2_000_000_000))
+		})},
+		{"context-length-zero", []string{"llama.context_length"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.context_length", gtUint32, vU32(0))
+		})},
+		{"rope-base-negative", []string{"llama.rope.freq_base"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.rope.freq_base", 6, vU32(math.Float32bits(-1)))
+		})},
+		{"rms-epsilon-nan", []string{"llama.attention.layer_norm_rms_epsilon"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.attention.layer_norm_rms_epsilon", 6, vU32(math.Float32bits(float32(math.NaN()))))
+		})},
+		{"kv-heads-zero", []string{"llama.attention.head_count_kv"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.attention.head_count_kv", gtUint32, vU32(0))
+		})},
+		{"key-length-huge", []string{"head size (1073741824)"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("llama.attention.key_length", gtUint32, vU32(1<<30))
+		})},
+		{"embedding-missing", []string{"token_embd.weight"}, rebuilt(func(t *testing.T, g *gFile) {
+			g.tensor(t, "token_embd.weight").name = "token_embd.weight.x"
+		})},
+		{"norm-an-f64", []string{"output_norm.weight"}, rebuilt(func(t *testing.T, g *gFile) {
+			ti := g.tensor(t, "output_norm.weight")
+			ti.typ = 28 // F64: twice the bytes of the F32 norm, which the layout still holds?
+			ti.dims = []uint64{128}
+		})},
+		{"architecture-with-newline", []string{`"qw\nen2"`}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("general.architecture", gtString, vStr("qw\nen2"))
+		})},
+		{"tokenizer-model-with-newline", []string{`"llama\n"`}, rebuilt(func(t *testing.T, g *gFile) {
+			g.set("tokenizer.ggml.model", gtString, vStr("llama\n"))
+		})},
 		{"split-part-two", []string{"part 2 of a 3-part split model"}, rebuilt(func(t *testing.T, g *gFile) {
 			g.set("split.no", gtUint16, []byte{1, 0})
 			g.set("split.count", gtUint16, []byte{3, 0})
