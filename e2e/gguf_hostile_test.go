@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -563,4 +564,46 @@ func TestHostileGGUF(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTruncatedGGUFEverywhere cuts the fixture at points all through its
+// header (every 97th byte, and either side of every section boundary) and
+// inside the data: `gale info` refuses each cut file with one line naming
+// it. (internal/gguf's own test cuts at every byte; this one checks what
+// reaches the user through the binary.)
+func TestTruncatedGGUFEverywhere(t *testing.T) {
+	orig, err := os.ReadFile(ggufFixture("Q4_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := readGGUF(t, ggufFixture("Q4_0.gguf"))
+	cuts := map[int]bool{}
+	for n := 0; n < g.dataStart; n += 97 {
+		cuts[n] = true
+	}
+	for _, b := range []int{4, 8, 16, 24, g.kvStart, g.tiStart, g.dataStart, len(orig)} {
+		for _, d := range []int{-1, 0, 1} {
+			if n := b + d; n >= 0 && n < len(orig) {
+				cuts[n] = true
+			}
+		}
+	}
+	for i := 1; i < 8; i++ {
+		cuts[g.dataStart+i*len(g.data)/8] = true
+	}
+	dir := t.TempDir()
+	for n := range cuts {
+		p := filepath.Join(dir, "cut-"+strconv.Itoa(n)+".gguf")
+		if err := os.WriteFile(p, orig[:n], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := galeWith(t, runOpts{timeout: hostileTimeout}, "info", "-m", p)
+		if r.code != 1 || r.stdout != "" || strings.Count(strings.TrimSuffix(r.stderr, "\n"), "\n") != 0 || !strings.Contains(r.stderr, p) {
+			t.Errorf("cut at %d of %d bytes: exit %d, stdout %q, stderr %q", n, len(orig), r.code, r.stdout, r.stderr)
+		}
+		if r.maxRSS > hostileRSS {
+			t.Errorf("cut at %d: peak RSS %d MB", n, r.maxRSS>>20)
+		}
+	}
+	t.Logf("%d cuts refused", len(cuts))
 }
