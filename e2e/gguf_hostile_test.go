@@ -607,3 +607,54 @@ func TestTruncatedGGUFEverywhere(t *testing.T) {
 	}
 	t.Logf("%d cuts refused", len(cuts))
 }
+
+// TestHostileGGUFEveryCommand: the other commands that open a model
+// refuse a bad GGUF file the same way as info and generate.
+func TestHostileGGUFEveryCommand(t *testing.T) {
+	orig, err := os.ReadFile(ggufFixture("Q4_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conv := filepath.Join(dir, "conv.json")
+	if err := os.WriteFile(conv, []byte(`[{"role": "user", "content": "Hello"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := readGGUF(t, ggufFixture("Q4_0.gguf"))
+	g.tensor(t, "blk.1.attn_v.weight").typ = ggmlIQ2XXS
+	unsupported := g.encode()
+	g = readGGUF(t, ggufFixture("Q4_0.gguf"))
+	g.set("tokenizer.ggml.model", gtString, vStr("gpt2"))
+	gpt2 := g.encode()
+	for _, c := range []struct {
+		name    string
+		data    []byte
+		mention string
+	}{
+		{"truncated", orig[:len(orig)*2/3], "run past the end of the data section"},
+		{"iq2_xxs", unsupported, "IQ2_XXS"},
+		{"gpt2", gpt2, "gpt2"},
+	} {
+		p := filepath.Join(dir, c.name+".gguf")
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range [][]string{
+			{"tokenize", "-m", p, "Hello"},
+			{"chat", "--dry-run", "-m", p, "--messages", conv},
+			{"chat", "-m", p, "--messages", conv, "-n", "1"},
+			{"score", "-m", p, "--tokens", "1,2,3"},
+			{"perplexity", "-m", p, "-f", conv},
+			{"bench", "-m", p, "-p", "4", "-n", "1", "-r", "1"},
+			{"quantize", p, filepath.Join(dir, "out.gguf"), "q8_0"},
+		} {
+			t.Run(c.name+"-"+a[0], func(t *testing.T) {
+				r := galeWith(t, runOpts{timeout: hostileTimeout}, a...)
+				wantError(t, r, 1, p, c.mention)
+			})
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.gguf")); err == nil {
+		t.Error("quantize of a bad file wrote its output")
+	}
+}
