@@ -38,11 +38,11 @@ type fakeHub struct {
 	noTree   bool              // the tree route answers 404
 
 	mu       sync.Mutex
-	log      []string          // "METHOD host path range auth"
-	cutAfter map[string]int64  // sha256 -> bytes sent before the connection drops (once)
-	corrupt  map[string]bool   // sha256 -> serve flipped bytes
-	noRange  map[string]bool   // sha256 -> ignore Range (send 200 and everything)
-	cdnGets  map[string]int64  // sha256 -> bytes sent in total
+	log      []string         // "METHOD host path range auth"
+	cutAfter map[string]int64 // sha256 -> bytes sent before the connection drops (once)
+	corrupt  map[string]bool  // sha256 -> serve flipped bytes
+	noRange  map[string]bool  // sha256 -> ignore Range (send 200 and everything)
+	cdnGets  map[string]int64 // sha256 -> bytes sent in total
 }
 
 func gitBlobSHA1(b []byte) string {

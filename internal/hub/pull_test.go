@@ -335,7 +335,6 @@ func TestChecker(t *testing.T) {
 	}
 }
 
-
 func TestPullCorruptGitFile(t *testing.T) {
 	f := newFakeHub(t)
 	rp := storiesRepo(t)
