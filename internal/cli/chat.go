@@ -107,6 +107,13 @@ func (a *app) newChatCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			if err := a.applyModelDefaults(cmd, &mf, &sf); err != nil {
+				return err
+			}
+			// An ollama model's system prompt, unless one was given.
+			if r := mf.resolved; r != nil && r.HasSystem && r.System != "" && !cmd.Flags().Changed("system") && (len(msgs) == 0 || msgs[0].Role != "system") {
+				msgs = append([]tokenizer.Message{{Role: "system", Content: r.System}}, msgs...)
+			}
 			if m.Tokenizer == nil {
 				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
 			}

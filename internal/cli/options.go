@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 )
 
@@ -27,10 +28,12 @@ type modelFlags struct {
 	chunk   int
 	kvF16   bool
 	verbose bool
+
+	resolved *hub.Resolved // what -m named, once loadModel resolved it
 }
 
 func (f *modelFlags) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
+	fs.StringVarP(&f.path, "model", "m", "", "model: a directory or .gguf file, org/name[@rev][:FILE.gguf|:QUANT] from the Hugging Face cache, or an ollama name[:tag]; default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
@@ -66,8 +69,10 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 	var err error
 	if f.path == "" {
 		m, err = model.LoadDefault(opts)
-	} else {
-		m, err = model.Load(f.path, opts)
+	} else if res, rerr := a.resolveModel(f); rerr != nil {
+		err = rerr
+	} else if m, err = model.Load(res.Path, opts); err == nil && res.Source != hub.SourcePath {
+		m.Name = res.Name
 	}
 	finish()
 	if err != nil {
