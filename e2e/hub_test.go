@@ -27,6 +27,7 @@ type miniHub struct {
 	commit string
 	repos  map[string]map[string][]byte // repo -> file -> bytes
 	lfs    func(name string) bool
+	slow   time.Duration // pause per 64 KiB of CDN body (to watch a progress bar)
 }
 
 func hexSHA256(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
@@ -54,7 +55,11 @@ func (h *miniHub) serve(w http.ResponseWriter, r *http.Request) {
 		for _, files := range h.repos {
 			for _, b := range files {
 				if hexSHA256(b) == p[1] {
-					http.ServeContent(w, r, "", time.Time{}, strings.NewReader(string(b)))
+					var out http.ResponseWriter = w
+					if h.slow > 0 {
+						out = &slowWriter{w, h.slow}
+					}
+					http.ServeContent(out, r, "", time.Time{}, strings.NewReader(string(b)))
 					return
 				}
 			}
@@ -115,6 +120,28 @@ func (h *miniHub) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// slowWriter paces a response body.
+type slowWriter struct {
+	http.ResponseWriter
+	pause time.Duration
+}
+
+func (s *slowWriter) Write(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		k := min(len(b), 64<<10)
+		m, err := s.ResponseWriter.Write(b[:k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		s.ResponseWriter.(http.Flusher).Flush()
+		time.Sleep(s.pause)
+		b = b[k:]
+	}
+	return n, nil
 }
 
 func readFixture(t *testing.T, p ...string) []byte {
@@ -183,8 +210,9 @@ func TestPullThenGenerate(t *testing.T) {
 	if r.stdout != snap+"\n" {
 		t.Errorf("pull printed %q, want the snapshot %s", r.stdout, snap)
 	}
-	if !strings.Contains(r.stderr, "3 files") {
-		t.Errorf("pull stderr %q", r.stderr)
+	// Off a terminal: one summary line, no progress bar.
+	if !strings.Contains(r.stderr, "3 files") || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "\r") {
+		t.Errorf("pull stderr %q, want one summary line", r.stderr)
 	}
 	for n, b := range stories {
 		got, err := os.ReadFile(filepath.Join(snap, n))

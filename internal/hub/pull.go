@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -537,7 +536,7 @@ func (c *Client) download(ctx context.Context, ref HFRef, commit, repoDir string
 	if fi, err := os.Stat(blob); err == nil && (meta.size < 0 || fi.Size() == meta.size) {
 		present = true
 	} else {
-		if fetched, err = c.fetch(ctx, what, meta, blob); err != nil {
+		if fetched, err = c.fetch(ctx, what, f.Path, meta, blob); err != nil {
 			return fetched, false, err
 		}
 	}
@@ -577,7 +576,7 @@ func checker(etag string, size int64) (hash.Hash, string) {
 // what an earlier attempt left there, checks size and hash, and renames
 // it to blob. A failed hash removes the partial file: resuming from bad
 // bytes would fail forever.
-func (c *Client) fetch(ctx context.Context, what string, meta *fileMeta, blob string) (int64, error) {
+func (c *Client) fetch(ctx context.Context, what, name string, meta *fileMeta, blob string) (int64, error) {
 	part := blob + ".incomplete"
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -602,7 +601,7 @@ func (c *Client) fetch(ctx context.Context, what string, meta *fileMeta, blob st
 	var update func(done, total int64)
 	finish := func() {}
 	if c.OnFile != nil {
-		update, finish = c.OnFile(path.Base(what))
+		update, finish = c.OnFile(name)
 	}
 	defer finish()
 
