@@ -578,6 +578,11 @@ func checker(etag string, size int64) (hash.Hash, string) {
 // bytes would fail forever.
 func (c *Client) fetch(ctx context.Context, what, name string, meta *fileMeta, blob string) (int64, error) {
 	part := blob + ".incomplete"
+	unlock, err := lockFile(blob + ".lock")
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	defer unlock()
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)

@@ -563,3 +563,29 @@ func TestSelectFiles(t *testing.T) {
 		t.Error("an unsafe path was accepted")
 	}
 }
+
+// Two pulls of one file do not write into the same partial file.
+func TestPullLocked(t *testing.T) {
+	f := newFakeHub(t)
+	rp := storiesRepo(t)
+	f.repos["karpathy/stories260k"] = rp
+	cache := t.TempDir()
+	sum := sha256hex(rp.files["model.safetensors"])
+	blobs := filepath.Join(cache, "models--karpathy--stories260k", "blobs")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockFile(filepath.Join(blobs, sum+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = testClient(f, cache).Pull(context.Background(), HFRef{Org: "karpathy", Name: "stories260k"})
+	if err == nil || !strings.Contains(err.Error(), "another download") {
+		t.Errorf("err = %v, want the file locked", err)
+	}
+	unlock()
+	if _, err := testClient(f, cache).Pull(context.Background(), HFRef{Org: "karpathy", Name: "stories260k"}); err != nil {
+		t.Fatal(err)
+	}
+	diffTrees(t, cacheTree(t, cache), expectTree("karpathy/stories260k", rp, commitA, wantFiles, "main"))
+}
