@@ -342,3 +342,45 @@ func ids(t *testing.T, s string) string {
 	}
 	return fmt.Sprint(out.IDs)
 }
+
+// TestOllamaChatLayers: chat with an ollama model uses its system layer
+// (unless --system is given) and, the GGUF having no chat template of its
+// own, its template layer.
+func TestOllamaChatLayers(t *testing.T) {
+	ollama := filepath.Join(t.TempDir(), "ollama")
+	gguf := readFixture(t, repoRoot, "testdata", "gguf", "tiny-llama", "F16.gguf")
+	writeOllamaModel(t, ollama, "tiny-chat", "latest",
+		[][2]string{{"application/vnd.ollama.image.model", "gguf"}, {"application/vnd.ollama.image.template", "tmpl"}, {"application/vnd.ollama.image.system", "sys"}},
+		map[string][]byte{"gguf": gguf, "tmpl": []byte("[INST] {{ if .System }}{{ .System }} {{ end }}{{ .Prompt }} [/INST]"), "sys": []byte("You are terse.")})
+	env := []string{"OLLAMA_MODELS=" + ollama, "HF_HUB_CACHE=" + filepath.Join(t.TempDir(), "hf")}
+	tok := filepath.Join(repoRoot, "testdata", "gguf", "tiny-llama", "hf", "tokenizer.model")
+	promptTokens := func(stderr string) int {
+		for _, l := range strings.Split(stderr, "\n") {
+			if i := strings.Index(l, "prompt eval time"); i >= 0 {
+				f := strings.Fields(l[strings.Index(l, "/")+1:])
+				n, err := strconv.Atoi(f[0])
+				if err == nil {
+					return n
+				}
+			}
+		}
+		t.Fatalf("no prompt eval line in %q", stderr)
+		return 0
+	}
+	for _, c := range []struct {
+		flags []string
+		text  string
+	}{
+		{nil, "[INST] You are terse. Hi [/INST]"},
+		{[]string{"--system", "Answer in French."}, "[INST] Answer in French. Hi [/INST]"},
+	} {
+		a := append([]string{"chat", "-m", "tiny-chat", "-p", "Hi", "-n", "1", "--temp", "0", "-v"}, c.flags...)
+		r := galeWith(t, runOpts{env: env}, a...)
+		wantOK(t, r, a...)
+		want := gale(t, "tokenize", "-m", tok, "--bos", c.text)
+		wantOK(t, want, "tokenize")
+		if n := len(strings.Fields(want.stdout)); promptTokens(r.stderr) != n {
+			t.Errorf("%v: prompt of %d tokens, want %d (%q)", c.flags, promptTokens(r.stderr), n, c.text)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -126,7 +127,7 @@ func (a *app) newChatCmd() *cobra.Command {
 			if mf.verbose {
 				a.infof("gale: seed %d, %d threads, context %d, kernels %s\n", seed, sess.Threads(), sess.CtxSize(), kernelLevel())
 			}
-			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose}
+			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose, ollama: mf.resolved}
 			if interactive {
 				return c.interactive(msgs)
 			}
@@ -219,6 +220,7 @@ type chatState struct {
 	seed    uint64
 	verbose bool
 	turns   int
+	ollama  *hub.Resolved // -m's ollama model, whose template layer may apply
 }
 
 // render encodes the conversation, dropping the oldest exchanges (never
@@ -235,7 +237,7 @@ func (c *chatState) render(msgs []tokenizer.Message) ([]tokenizer.Message, []int
 	}
 	dropped := 0
 	for {
-		ids, err := c.m.Tokenizer.EncodeChat(msgs)
+		ids, err := c.encodeChat(msgs)
 		if err != nil {
 			return nil, nil, fail("chat template", err)
 		}

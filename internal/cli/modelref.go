@@ -2,10 +2,13 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gale-ai/gale/internal/hub"
+	"github.com/gale-ai/gale/tokenizer"
 )
 
 // resolveModel turns -m into a path to load: a path as given, or a name
@@ -94,4 +97,64 @@ func (a *app) applyModelDefaults(cmd *cobra.Command, mf *modelFlags, sf *sampleF
 		a.infof("gale: %s: ignoring params gale does not use: %v\n", mf.resolved.Name, p.Ignored)
 	}
 	return nil
+}
+
+// msgMarker stands for message i's content while an ollama template
+// renders, so that the contents can be encoded as plain text (never as
+// control tokens) and only the template's own text is split at control
+// literals.
+func msgMarker(i int) string { return "\x00gale-msg-" + strconv.Itoa(i) + "\x00" }
+
+// encodeChat renders a conversation for the model: with ollama's
+// template layer when -m named an ollama model whose GGUF carries no chat
+// template of its own, else with the tokenizer's Mistral format.
+func (c *chatState) encodeChat(msgs []tokenizer.Message) ([]int, error) {
+	if r := c.ollama; r != nil && r.Template != "" && c.m.ChatTemplate == "" {
+		return encodeOllamaChat(c.m.Tokenizer, r.Template, msgs)
+	}
+	return c.m.Tokenizer.EncodeChat(msgs)
+}
+
+// encodeOllamaChat renders msgs with an ollama template (a Go
+// text/template) and encodes the result: the template's text with its
+// control literals ([INST], </s> ...) as their ids, the messages as plain
+// text, and BOS first as llama.cpp adds it.
+func encodeOllamaChat(tok *tokenizer.Tokenizer, tmpl string, msgs []tokenizer.Message) ([]int, error) {
+	marked := make([]hub.Message, len(msgs))
+	for i, m := range msgs {
+		marked[i] = hub.Message{Role: m.Role, Content: msgMarker(i)}
+	}
+	text, err := hub.RenderTemplate(tmpl, marked)
+	if err != nil {
+		return nil, err
+	}
+	const open = "\x00gale-msg-"
+	var segs []tokenizer.Segment
+	for text != "" {
+		i := strings.Index(text, open)
+		if strings.IndexByte(text[:max(i, 0)], 0) >= 0 || i < 0 && strings.IndexByte(text, 0) >= 0 {
+			return nil, fmt.Errorf("ollama template: it altered a message's text")
+		}
+		if i < 0 {
+			segs = append(segs, tok.SplitSpecial(text)...)
+			break
+		}
+		segs = append(segs, tok.SplitSpecial(text[:i])...)
+		rest := text[i+len(open):]
+		j := strings.IndexByte(rest, 0)
+		n, err := strconv.Atoi(rest[:max(j, 0)])
+		if j < 0 || err != nil || n < 0 || n >= len(msgs) {
+			return nil, fmt.Errorf("ollama template: it altered a message's text")
+		}
+		segs = append(segs, tokenizer.Segment{Text: msgs[n].Content})
+		text = rest[j+1:]
+	}
+	ids, err := tok.EncodeSegments(segs)
+	if err != nil {
+		return nil, fmt.Errorf("ollama template: %v", err)
+	}
+	if bos := tok.BOS(); bos >= 0 && (len(ids) == 0 || ids[0] != bos) {
+		ids = append([]int{bos}, ids...)
+	}
+	return ids, nil
 }
