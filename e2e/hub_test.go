@@ -243,6 +243,13 @@ func TestPullThenGenerate(t *testing.T) {
 		t.Error("generate -n 4 printed nothing")
 	}
 
+	// bench takes names too.
+	r = run("bench", "-m", "karpathy/stories260k", "-p", "8", "-n", "4", "-r", "1", "-t", "1")
+	wantOK(t, r, "bench -m karpathy/stories260k")
+	if !strings.Contains(r.stdout, "karpathy/stories260k") {
+		t.Errorf("bench table does not name the model:\n%s", r.stdout)
+	}
+
 	// info says where the model was found.
 	r = run("info", "-m", "karpathy/stories260k@main")
 	wantOK(t, r, "info")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gale-ai/gale/internal/hub"
+	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
 
@@ -27,6 +28,20 @@ func (a *app) resolveModel(f *modelFlags) (*hub.Resolved, error) {
 	}
 	f.resolved = res
 	return res, nil
+}
+
+// loadByName loads what a model name resolves to (for bench's list of
+// models), naming the model by its store name.
+func loadByName(name string, opts model.LoadOptions) (*model.Model, error) {
+	res, err := hub.Resolve(name, hub.Dirs{})
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Load(res.Path, opts)
+	if err == nil && res.Source != hub.SourcePath {
+		m.Name = res.Name
+	}
+	return m, err
 }
 
 // foundIn says where -m's model was found, for gale info ("" for the
