@@ -618,9 +618,23 @@ func (c *Client) fetch(ctx context.Context, what, name string, meta *fileMeta, b
 	if wait == 0 {
 		wait = time.Second
 	}
+	// The hash runs over the bytes as they are written; a resumed file's
+	// earlier bytes are read back once first.
+	size := meta.size
+	h, kind := checker(meta.etag, size)
+	if h != nil && have > 0 {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return 0, fmt.Errorf("%s: %w", what, err)
+		}
+		if _, err := io.CopyN(h, f, have); err != nil {
+			return 0, fmt.Errorf("%s: read back %s: %w", what, part, err)
+		}
+	}
+	sum := &summer{h: h}
+	sum.reset = func() { sum.h, _ = checker(meta.etag, size) }
 	var fetched int64
 	for attempt := 0; ; attempt++ {
-		n, done, err := c.fetchOnce(ctx, what, meta, f, &have, update)
+		n, done, err := c.fetchOnce(ctx, what, meta, f, &have, update, sum)
 		fetched += n
 		if err == nil && done {
 			break
@@ -641,13 +655,20 @@ func (c *Client) fetch(ctx context.Context, what, name string, meta *fileMeta, b
 	if meta.size >= 0 && have != meta.size {
 		return fetched, fmt.Errorf("%s: got %d bytes, the hub said %d", what, have, meta.size)
 	}
-	if h, kind := checker(meta.etag, have); h != nil {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return fetched, fmt.Errorf("%s: %w", what, err)
+	if meta.size < 0 && kind == "" {
+		// The size was unknown: a git sha1 needs it up front, so hash
+		// the finished file now.
+		if h, kind = checker(meta.etag, have); h != nil {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return fetched, fmt.Errorf("%s: %w", what, err)
+			}
+			if _, err := io.Copy(h, f); err != nil {
+				return fetched, fmt.Errorf("%s: read back %s: %w", what, part, err)
+			}
+			sum.h = h
 		}
-		if _, err := io.Copy(h, f); err != nil {
-			return fetched, fmt.Errorf("%s: read back %s: %w", what, part, err)
-		}
+	}
+	if h := sum.h; h != nil {
 		if got := hex.EncodeToString(h.Sum(nil)); got != meta.etag {
 			f.Close()
 			f = nil
@@ -669,6 +690,19 @@ func (c *Client) fetch(ctx context.Context, what, name string, meta *fileMeta, b
 	return fetched, nil
 }
 
+// summer feeds the running hash of a download; reset starts it over
+// when the server restarts the file from byte 0.
+type summer struct {
+	h     hash.Hash
+	reset func()
+}
+
+func (s *summer) write(b []byte) {
+	if s.h != nil {
+		s.h.Write(b)
+	}
+}
+
 // writeError marks a failure to write the local file (a full disk):
 // retrying the download would not help.
 type writeError struct{ err error }
@@ -688,7 +722,7 @@ func retryable(err error) bool {
 
 // fetchOnce makes one GET from *have onwards and appends to f. done
 // reports that the server sent the whole rest of the file.
-func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *os.File, have *int64, update func(done, total int64)) (int64, bool, error) {
+func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *os.File, have *int64, update func(done, total int64), sum *summer) (int64, bool, error) {
 	lu, _ := url.Parse(meta.location)
 	eu, _ := url.Parse(c.endpoint())
 	// The token goes to the hub only, never to the storage host a
@@ -717,6 +751,7 @@ func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *
 				return 0, false, fmt.Errorf("%s: %w", what, &writeError{err})
 			}
 			*have = 0
+			sum.reset()
 		}
 	case http.StatusPartialContent:
 		start, err := contentRangeStart(resp.Header.Get("Content-Range"))
@@ -746,8 +781,11 @@ func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *
 		k, rerr := resp.Body.Read(buf)
 		if k > 0 {
 			if _, err := w.Write(buf[:k]); err != nil {
+				// What did reach the file is not hashed; a write error
+				// ends the pull, and the next one reads the file back.
 				return n, false, fmt.Errorf("%s: %w", what, &writeError{err})
 			}
+			sum.write(buf[:k])
 			n += int64(k)
 			*have += int64(k)
 			if update != nil {
