@@ -243,6 +243,15 @@ func TestPullThenGenerate(t *testing.T) {
 		t.Error("generate -n 4 printed nothing")
 	}
 
+	// tokenize takes names too (the snapshot's tokenizer.model).
+	a = []string{"tokenize", "-m", "karpathy/stories260k", "Once upon a time"}
+	r = run(a...)
+	wantOK(t, r, a...)
+	if want := idsString(run0.PromptIDs[1:], " ") + "\n"; r.stdout != want {
+		t.Errorf("tokenize -m karpathy/stories260k: %q, want %q", r.stdout, want)
+	}
+	wantError(t, galeWith(t, runOpts{env: append(env, "HF_HUB_OFFLINE=1")}, "pull", "karpathy/stories260k"), 1, "HF_HUB_OFFLINE")
+
 	// bench takes names too.
 	r = run("bench", "-m", "karpathy/stories260k", "-p", "8", "-n", "4", "-r", "1", "-t", "1")
 	wantOK(t, r, "bench -m karpathy/stories260k")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +35,10 @@ func (a *app) newPullCmd() *cobra.Command {
 			ref, err := hub.ParseHFRef(args[0])
 			if err != nil {
 				return usagef("%v (ollama models are fetched with ollama pull; gale -m finds them)", err)
+			}
+			switch strings.ToLower(os.Getenv("HF_HUB_OFFLINE")) {
+			case "1", "true", "yes", "on":
+				return fail("pull", fmt.Errorf("HF_HUB_OFFLINE is set: pull needs the network"))
 			}
 			c := hub.NewClient()
 			if cmd.Flags().Changed("token") {

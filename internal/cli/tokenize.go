@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -28,7 +29,11 @@ func (a *app) loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		}
 		return m.Tokenizer, nil
 	}
-	t, err := tokenizer.Load(path)
+	res, err := hub.Resolve(path, hub.Dirs{})
+	if err != nil {
+		return nil, fail("load tokenizer", err)
+	}
+	t, err := tokenizer.Load(res.Path)
 	if err != nil {
 		return nil, fail("load tokenizer", err)
 	}
