@@ -123,6 +123,8 @@ type HTTPError struct {
 	Msg    string // X-Error-Message or a short body
 }
 
+// Error says what failed, the status, and what the status usually means
+// on the hub.
 func (e *HTTPError) Error() string {
 	s := fmt.Sprintf("%s: HTTP %d", e.What, e.Status)
 	switch {
@@ -707,7 +709,9 @@ func (s *summer) write(b []byte) {
 // retrying the download would not help.
 type writeError struct{ err error }
 
+// Error is the local write failure.
 func (e *writeError) Error() string { return "write: " + e.err.Error() }
+// Unwrap exposes the cause (syscall.ENOSPC for a full disk).
 func (e *writeError) Unwrap() error { return e.err }
 
 // retryable reports whether a failed attempt may succeed if resumed: a

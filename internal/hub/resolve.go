@@ -55,6 +55,7 @@ type NotFoundError struct {
 	Looked []string
 }
 
+// Error lists every place looked in, on one line.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("model %q not found: looked for %s", e.Spec, strings.Join(e.Looked, "; "))
 }
