@@ -44,6 +44,15 @@ func loadByName(name string, opts model.LoadOptions) (*model.Model, error) {
 	return m, err
 }
 
+// loadPath is what -m's name resolved to (the path as given before
+// resolution, or when nothing was resolved).
+func (f *modelFlags) loadPath() string {
+	if f.resolved != nil {
+		return f.resolved.Path
+	}
+	return f.path
+}
+
 // foundIn says where -m's model was found, for gale info ("" for the
 // embedded model).
 func (f *modelFlags) foundIn() string {
@@ -121,13 +130,28 @@ func (a *app) applyModelDefaults(cmd *cobra.Command, mf *modelFlags, sf *sampleF
 func msgMarker(i int) string { return "\x00gale-msg-" + strconv.Itoa(i) + "\x00" }
 
 // encodeChat renders a conversation for the model: with ollama's
-// template layer when -m named an ollama model whose GGUF carries no chat
-// template of its own, else with the tokenizer's Mistral format.
+// template layer when ollamaTemplate chose it, else with the chat
+// template (the model's own or a built-in).
 func (c *chatState) encodeChat(msgs []tokenizer.Message) ([]int, error) {
-	if r := c.ollama; r != nil && r.Template != "" && c.m.ChatTemplate == "" {
-		return encodeOllamaChat(c.m.Tokenizer, r.Template, msgs)
+	if c.ollama != "" {
+		return encodeOllamaChat(c.m.Tokenizer, c.ollama, msgs)
 	}
-	return c.m.Tokenizer.EncodeChat(msgs)
+	p, err := c.tmpl.Apply(c.m.Tokenizer, model.ChatRequest{Messages: msgs, Tools: c.tools, AddGenerationPrompt: true})
+	if err != nil {
+		return nil, err
+	}
+	return p.IDs, nil
+}
+
+// ollamaTemplate returns the ollama template layer to chat with: only
+// when -m named an ollama model that has one, the model carries no chat
+// template of its own (the GGUF's tokenizer.chat_template is preferred),
+// and --chat-template was not given.
+func ollamaTemplate(r *hub.Resolved, own, flag string) string {
+	if r == nil || r.Template == "" || strings.TrimSpace(own) != "" || flag != "" {
+		return ""
+	}
+	return r.Template
 }
 
 // encodeOllamaChat renders msgs with an ollama template (a Go

@@ -711,6 +711,7 @@ type writeError struct{ err error }
 
 // Error is the local write failure.
 func (e *writeError) Error() string { return "write: " + e.err.Error() }
+
 // Unwrap exposes the cause (syscall.ENOSPC for a full disk).
 func (e *writeError) Unwrap() error { return e.err }
 
