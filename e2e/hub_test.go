@@ -251,6 +251,12 @@ func TestPullThenGenerate(t *testing.T) {
 		t.Errorf("tokenize -m karpathy/stories260k: %q, want %q", r.stdout, want)
 	}
 	wantError(t, galeWith(t, runOpts{env: append(env, "HF_HUB_OFFLINE=1")}, "pull", "karpathy/stories260k"), 1, "HF_HUB_OFFLINE")
+	// chat --dry-run renders with the snapshot's tokenizer as with the directory's.
+	byName := run("chat", "--dry-run", "-m", "karpathy/stories260k", "-p", "Hi")
+	wantOK(t, byName, "chat --dry-run -m karpathy/stories260k")
+	if byDir := run("chat", "--dry-run", "-m", storiesDir(), "-p", "Hi"); byName.stdout != byDir.stdout || byName.stdout == "" {
+		t.Errorf("chat --dry-run by name %q, by directory %q", byName.stdout, byDir.stdout)
+	}
 
 	// bench takes names too.
 	r = run("bench", "-m", "karpathy/stories260k", "-p", "8", "-n", "4", "-r", "1", "-t", "1")
@@ -275,7 +281,7 @@ func TestPullThenGenerate(t *testing.T) {
 	if r.stdout != f16+"\n" {
 		t.Errorf("pull :F16 printed %q, want %s", r.stdout, f16)
 	}
-	byName := run("generate", "-m", "gale-test/tiny-llama-GGUF:F16", "--tokens", "1,60,22", "-n", "6", "--temp", "0", "--json")
+	byName = run("generate", "-m", "gale-test/tiny-llama-GGUF:F16", "--tokens", "1,60,22", "-n", "6", "--temp", "0", "--json")
 	wantOK(t, byName, "generate gguf by name")
 	byPath := run("generate", "-m", filepath.Join(repoRoot, "testdata", "gguf", "tiny-llama", "F16.gguf"), "--tokens", "1,60,22", "-n", "6", "--temp", "0", "--json")
 	wantOK(t, byPath, "generate gguf by path")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -280,7 +281,17 @@ func (a *app) chatDryRun(path, templateFlag string, msgs []tokenizer.Message, to
 // tokenizer.chat_template, or the chat_template of the directory's
 // tokenizer_config.json).
 func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, error) {
-	if path == "" || isGGUF(path) {
+	// A name from the Hugging Face cache or ollama's store stands for
+	// the path it resolves to.
+	resolved, gguf := path, false
+	if path != "" {
+		res, err := hub.Resolve(path, hub.Dirs{})
+		if err != nil {
+			return nil, "", fail("load tokenizer", err)
+		}
+		resolved, gguf = res.Path, res.GGUF
+	}
+	if path == "" || gguf || isGGUF(resolved) {
 		m, _, err := a.loadModel(&modelFlags{path: path})
 		if err != nil {
 			return nil, "", err
@@ -294,7 +305,7 @@ func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	own, err := dirTemplate(path)
+	own, err := dirTemplate(resolved)
 	return tok, own, err
 }
 
