@@ -42,6 +42,7 @@ type fakeHub struct {
 	cutAfter map[string]int64 // sha256 -> bytes sent before the connection drops (once)
 	corrupt  map[string]bool  // sha256 -> serve flipped bytes
 	noRange  map[string]bool  // sha256 -> ignore Range (send 200 and everything)
+	stall    map[string]int64 // sha256 -> bytes sent before the server goes quiet (once)
 	cdnGets  map[string]int64 // sha256 -> bytes sent in total
 }
 
@@ -54,7 +55,7 @@ func gitBlobSHA1(b []byte) string {
 
 func newFakeHub(t *testing.T) *fakeHub {
 	f := &fakeHub{t: t, repos: map[string]*fakeRepo{}, renamed: map[string]string{}, pageSize: 2,
-		cutAfter: map[string]int64{}, corrupt: map[string]bool{}, noRange: map[string]bool{}, cdnGets: map[string]int64{}}
+		cutAfter: map[string]int64{}, corrupt: map[string]bool{}, noRange: map[string]bool{}, cdnGets: map[string]int64{}, stall: map[string]int64{}}
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/models/{org}/{name}/revision/{rev}", f.revision)
 	api.HandleFunc("GET /api/models/{org}/{name}/tree/{rev}", f.tree)
@@ -273,6 +274,8 @@ func (f *fakeHub) blob(w http.ResponseWriter, r *http.Request) {
 	delete(f.cutAfter, sum)
 	bad := f.corrupt[sum]
 	noRange := f.noRange[sum]
+	stall, stallArmed := f.stall[sum]
+	delete(f.stall, sum)
 	f.mu.Unlock()
 	if bad {
 		c := append([]byte(nil), b...)
@@ -298,6 +301,22 @@ func (f *fakeHub) blob(w http.ResponseWriter, r *http.Request) {
 		f.count(sum, cut)
 		// Drop the connection mid-body, as a flaky network does.
 		panic(http.ErrAbortHandler)
+	}
+	if stallArmed {
+		// Send part of the file, then nothing, as a stuck proxy does,
+		// until the client gives up (bounded, so a broken client fails
+		// the test instead of hanging it).
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b[:stall])
+		w.(http.Flusher).Flush()
+		f.count(sum, stall)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+			f.t.Errorf("the client never gave up on a stalled download")
+		}
+		return
 	}
 	cw := &countWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", time.Time{}, strings.NewReader(string(b)))

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,6 +50,9 @@ type Client struct {
 	// update it returns is called with bytes done and total, and finish
 	// when the file is done. The CLI draws a progress bar with it.
 	OnFile func(name string) (update func(done, total int64), finish func())
+	// IdleTimeout drops a download that receives nothing for this long,
+	// to resume it (0: one minute).
+	IdleTimeout time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
 
@@ -732,7 +736,18 @@ func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *
 	eu, _ := url.Parse(c.endpoint())
 	// The token goes to the hub only, never to the storage host a
 	// redirect names.
-	req, err := c.newRequest(ctx, http.MethodGet, meta.location, lu != nil && eu != nil && lu.Host == eu.Host)
+	// A connection that goes quiet is dropped after IdleTimeout and the
+	// download resumed, instead of hanging forever.
+	idle := c.IdleTimeout
+	if idle <= 0 {
+		idle = 60 * time.Second
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stalled atomic.Bool
+	timer := time.AfterFunc(idle, func() { stalled.Store(true); cancel() })
+	defer timer.Stop()
+	req, err := c.newRequest(rctx, http.MethodGet, meta.location, lu != nil && eu != nil && lu.Host == eu.Host)
 	if err != nil {
 		return 0, false, err
 	}
@@ -745,6 +760,9 @@ func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
+		if stalled.Load() && ctx.Err() == nil {
+			return 0, false, fmt.Errorf("%s: no answer for %v", what, idle)
+		}
 		return 0, false, fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
@@ -783,6 +801,7 @@ func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *
 	buf := make([]byte, 1<<20)
 	var n int64
 	for {
+		timer.Reset(idle)
 		k, rerr := resp.Body.Read(buf)
 		if k > 0 {
 			if _, err := w.Write(buf[:k]); err != nil {
@@ -801,6 +820,9 @@ func (c *Client) fetchOnce(ctx context.Context, what string, meta *fileMeta, f *
 			break
 		}
 		if rerr != nil {
+			if stalled.Load() && ctx.Err() == nil {
+				return n, false, fmt.Errorf("%s: no data for %v after %d bytes", what, idle, *have)
+			}
 			return n, false, fmt.Errorf("%s: connection lost after %d bytes: %w", what, *have, rerr)
 		}
 	}

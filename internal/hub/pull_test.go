@@ -589,3 +589,31 @@ func TestPullLocked(t *testing.T) {
 	}
 	diffTrees(t, cacheTree(t, cache), expectTree("karpathy/stories260k", rp, commitA, wantFiles, "main"))
 }
+
+// A download that goes quiet is dropped after IdleTimeout and resumed.
+func TestPullResumesStalledDownload(t *testing.T) {
+	f := newFakeHub(t)
+	rp := storiesRepo(t)
+	f.repos["karpathy/stories260k"] = rp
+	sum := sha256hex(rp.files["model.safetensors"])
+	f.stall[sum] = 200000
+	cache := t.TempDir()
+	c := testClient(f, cache)
+	c.IdleTimeout = 200 * time.Millisecond
+	if _, err := c.Pull(context.Background(), HFRef{Org: "karpathy", Name: "stories260k"}); err != nil {
+		t.Fatal(err)
+	}
+	gets := f.requests("GET cdn /blob/" + sum)
+	if len(gets) != 2 || !strings.Contains(gets[1], `range="bytes=200000-"`) {
+		t.Errorf("CDN requests %v: want a resume from byte 200000", gets)
+	}
+	diffTrees(t, cacheTree(t, cache), expectTree("karpathy/stories260k", rp, commitA, wantFiles, "main"))
+	// Without retries the stall is a one-line error.
+	f.stall[sum] = 1000
+	c = testClient(f, t.TempDir())
+	c.IdleTimeout, c.Retries = 100*time.Millisecond, -1
+	_, err := c.Pull(context.Background(), HFRef{Org: "karpathy", Name: "stories260k"})
+	if err == nil || !strings.Contains(err.Error(), "no data for 100ms") {
+		t.Errorf("err = %v, want no data for 100ms", err)
+	}
+}
