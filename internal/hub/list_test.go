@@ -20,6 +20,7 @@ func TestList(t *testing.T) {
 		{Name: "karpathy/stories260k@v1", Store: SourceHF, Size: st("config.json") + st("model.safetensors"), Path: filepath.Join(s.hfSafe, "snapshots", commitB)},
 		{Name: "solo/one-GGUF:sub/one.Q8_0.gguf", Store: SourceHF, Size: q8, Path: filepath.Join(s.dirs.HFCache, "models--solo--one-GGUF", "snapshots", commitA, "sub", "one.Q8_0.gguf")},
 		{Name: "example.com:5000/team/tiny:v2", Store: SourceOllama, Size: q4, Path: s.ollamaModelBlob},
+		{Name: "oldstyle:latest", Store: SourceOllama, Size: int64(len("GGUF old-style blob")), Path: filepath.Join(s.dirs.Ollama, "blobs", "sha256:"+sha256hex([]byte("GGUF old-style blob")))},
 		{Name: "someone/tiny:latest", Store: SourceOllama, Size: q8, Path: filepath.Join(s.dirs.Ollama, "blobs", "sha256-"+sha256hex(s.q8))},
 		{Name: "tiny:latest", Store: SourceOllama, Size: q4 + params + int64(len("You are terse.")) + int64(len("[INST] {{ .Prompt }} [/INST]")), Path: s.ollamaModelBlob},
 		{Name: "tiny:q8", Store: SourceOllama, Size: q8, Path: filepath.Join(s.dirs.Ollama, "blobs", "sha256-"+sha256hex(s.q8))},

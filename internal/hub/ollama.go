@@ -138,7 +138,16 @@ func ParseManifest(b []byte) (*Manifest, error) {
 // blobPath is where ollama stores the blob with this digest:
 // blobs/sha256-<hex>.
 func blobPath(root, digest string) string {
-	return filepath.Join(root, "blobs", strings.Replace(digest, ":", "-", 1))
+	p := filepath.Join(root, "blobs", strings.Replace(digest, ":", "-", 1))
+	if _, err := os.Lstat(p); err != nil && filepath.Separator == '/' {
+		// ollama before 0.1.33 or so kept the colon: blobs/sha256:<hex>.
+		if old := filepath.Join(root, "blobs", strings.Replace(digest, "-", ":", 1)); old != p {
+			if _, err := os.Lstat(old); err == nil {
+				return old
+			}
+		}
+	}
+	return p
 }
 
 // Params are the generation defaults of an ollama model's params layer

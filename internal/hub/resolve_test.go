@@ -143,6 +143,12 @@ func buildStores(t *testing.T) *stores {
 	ollamaTree(t, s.dirs.Ollama, DefaultOllamaHost, "someone", "tiny", "latest", map[string][]byte{MediaModel: s.q8})
 	ollamaTree(t, s.dirs.Ollama, "example.com:5000", "team", "tiny", "v2", map[string][]byte{MediaModel: s.q4})
 	s.ollamaModelBlob = filepath.Join(s.dirs.Ollama, "blobs", "sha256-"+sha256hex(s.q4))
+	// An old ollama's blob name, with a colon.
+	old := []byte("GGUF old-style blob")
+	ollamaTree(t, s.dirs.Ollama, DefaultOllamaHost, "library", "oldstyle", "latest", map[string][]byte{MediaModel: old})
+	if err := os.Rename(filepath.Join(s.dirs.Ollama, "blobs", "sha256-"+sha256hex(old)), filepath.Join(s.dirs.Ollama, "blobs", "sha256:"+sha256hex(old))); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -180,6 +186,7 @@ func TestResolveForms(t *testing.T) {
 		{"someone/tiny", q8blob, SourceOllama, true, s.q8},
 		{"example.com:5000/team/tiny:v2", s.ollamaModelBlob, SourceOllama, true, s.q4},
 		{"TINY:Latest", s.ollamaModelBlob, SourceOllama, true, s.q4},
+		{"oldstyle", filepath.Join(s.dirs.Ollama, "blobs", "sha256:"+sha256hex([]byte("GGUF old-style blob"))), SourceOllama, true, []byte("GGUF old-style blob")},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.spec, "/", "_"), func(t *testing.T) {
