@@ -350,6 +350,14 @@ func TestPullThenGenerate(t *testing.T) {
 	if !strings.Contains(r.stderr, "context 64") || !strings.Contains(r.stderr, "ollama store") {
 		t.Errorf("num_ctx not applied or source not shown:\n%s", r.stderr)
 	}
+	r = run("info", "-m", "tiny")
+	wantOK(t, r, "info -m tiny")
+	if v := infoRow(r.stdout, "model defaults"); v != "temperature 0, num_predict 3, num_ctx 64, seed 42" {
+		t.Errorf("info -m tiny: model defaults %q\n%s", v, r.stdout)
+	}
+	if v := infoRow(r.stdout, "found in"); !strings.HasPrefix(v, "ollama store "+ollama+", manifest ") {
+		t.Errorf("info -m tiny: found in %q", v)
+	}
 	wantError(t, run("generate", "-m", "tiny:nosuchtag", "-p", "x"), 1, "no tag nosuchtag", "latest")
 }
 
@@ -405,4 +413,14 @@ func TestOllamaChatLayers(t *testing.T) {
 			t.Errorf("%v: prompt of %d tokens, want %d (%q)", c.flags, promptTokens(r.stderr), n, c.text)
 		}
 	}
+}
+
+// infoRow returns the value of one "key:   value" row of gale info.
+func infoRow(out, key string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

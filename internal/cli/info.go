@@ -14,7 +14,8 @@ import (
 // infoJSON is info's --json output.
 type infoJSON struct {
 	Name           string            `json:"name"`
-	FoundIn        string            `json:"found_in,omitempty"` // where -m's name was found (internal/hub)
+	FoundIn        string            `json:"found_in,omitempty"`       // where -m's name was found (internal/hub)
+	ModelDefaults  string            `json:"model_defaults,omitempty"` // an ollama model's params and system layers
 	Arch           string            `json:"architecture"`
 	Format         string            `json:"format"`
 	NParams        int64             `json:"n_params"`
@@ -71,6 +72,7 @@ func (a *app) newInfoCmd() *cobra.Command {
 			defer m.Close()
 			info := describe(m, mf.threads, tensors)
 			info.FoundIn = mf.foundIn()
+			info.ModelDefaults = mf.defaultsLine()
 			if jsonOut {
 				return a.printJSON(info)
 			}
@@ -127,6 +129,7 @@ func (a *app) printInfo(i infoJSON) {
 	rows := [][2]string{
 		{"model", i.Name},
 		{"found in", i.FoundIn},
+		{"model defaults", i.ModelDefaults},
 		{"architecture", i.Arch},
 		{"format", i.Format},
 		{"parameters", fmt.Sprintf("%d (%s)", i.NParams, humanCount(i.NParams))},
@@ -150,6 +153,9 @@ func (a *app) printInfo(i infoJSON) {
 		{"threads", fmt.Sprint(i.Threads)},
 	}
 	for _, r := range rows {
+		if r[0] == "model defaults" && r[1] == "" {
+			continue
+		}
 		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
 	}
 	w.Flush()

@@ -65,6 +65,68 @@ func (f *modelFlags) foundIn() string {
 	return f.resolved.Where
 }
 
+// defaultsLine describes an ollama model's params and system layers on
+// one line, for gale info ("" when it has none).
+func (f *modelFlags) defaultsLine() string {
+	r := f.resolved
+	if r == nil {
+		return ""
+	}
+	var parts []string
+	if p := r.Params; p != nil {
+		add := func(name string, v any) { parts = append(parts, fmt.Sprintf("%s %v", name, v)) }
+		if p.Temperature != nil {
+			add("temperature", *p.Temperature)
+		}
+		if p.TopK != nil {
+			add("top_k", *p.TopK)
+		}
+		if p.TopP != nil {
+			add("top_p", *p.TopP)
+		}
+		if p.MinP != nil {
+			add("min_p", *p.MinP)
+		}
+		if p.RepeatPenalty != nil {
+			add("repeat_penalty", *p.RepeatPenalty)
+		}
+		if p.RepeatLastN != nil {
+			add("repeat_last_n", *p.RepeatLastN)
+		}
+		if p.NumPredict != nil {
+			add("num_predict", *p.NumPredict)
+		}
+		if p.NumCtx != nil {
+			add("num_ctx", *p.NumCtx)
+		}
+		if p.NumThread != nil {
+			add("num_thread", *p.NumThread)
+		}
+		if p.Seed != nil {
+			add("seed", *p.Seed)
+		}
+		if len(p.Stop) > 0 {
+			add("stop", fmt.Sprintf("%q", p.Stop))
+		}
+	}
+	if r.HasSystem {
+		parts = append(parts, "system "+strconv.Quote(truncateRunes(r.System, 60)))
+	}
+	if r.Template != "" {
+		parts = append(parts, "template layer")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// truncateRunes shortens s to at most n runes, marking the cut.
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "..."
+}
+
 // applyModelDefaults applies the generation defaults an ollama model
 // carries (its params layer) to the flags the command line left alone:
 // a flag given wins over the model's value, which wins over gale's
