@@ -27,7 +27,8 @@ type miniHub struct {
 	commit string
 	repos  map[string]map[string][]byte // repo -> file -> bytes
 	lfs    func(name string) bool
-	slow   time.Duration // pause per 64 KiB of CDN body (to watch a progress bar)
+	slow   time.Duration   // pause per 64 KiB of CDN body (to watch a progress bar)
+	gated  map[string]bool // repositories that need "Bearer secret"
 }
 
 func hexSHA256(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
@@ -50,6 +51,17 @@ func newMiniHub(t *testing.T, commit string, repos map[string]map[string][]byte)
 
 func (h *miniHub) serve(w http.ResponseWriter, r *http.Request) {
 	p := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if len(p) >= 2 && p[0] != "cdn" {
+		repo := p[0] + "/" + p[1]
+		if p[0] == "api" && len(p) >= 4 {
+			repo = p[2] + "/" + p[3]
+		}
+		if h.gated[repo] && r.Header.Get("Authorization") != "Bearer secret" {
+			w.Header().Set("X-Error-Code", "GatedRepo")
+			http.Error(w, `{"error":"Access to model `+repo+` is restricted."}`, http.StatusUnauthorized)
+			return
+		}
+	}
 	switch {
 	case len(p) == 2 && p[0] == "cdn":
 		for _, files := range h.repos {
@@ -423,4 +435,24 @@ func infoRow(out, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestPullToken: a gated repository answers 401 until a token is given,
+// by --token or $HF_TOKEN.
+func TestPullToken(t *testing.T) {
+	files := map[string][]byte{
+		"config.json":       readFixture(t, storiesDir(), "config.json"),
+		"model.safetensors": readFixture(t, storiesDir(), "model.safetensors"),
+	}
+	h := newMiniHub(t, hubCommit, map[string]map[string][]byte{"mistralai/gated": files})
+	h.gated = map[string]bool{"mistralai/gated": true}
+	env := func(extra ...string) []string {
+		return append([]string{"HF_HUB_CACHE=" + filepath.Join(t.TempDir(), "hub"), "HF_ENDPOINT=" + h.srv.URL, "HF_TOKEN="}, extra...)
+	}
+	wantError(t, galeWith(t, runOpts{env: env()}, "pull", "mistralai/gated"), 1, "HTTP 401", "HF_TOKEN", "restricted")
+	wantError(t, galeWith(t, runOpts{env: env()}, "pull", "mistralai/gated", "--token", "wrong"), 1, "HTTP 401")
+	r := galeWith(t, runOpts{env: env()}, "pull", "mistralai/gated", "--token", "secret")
+	wantOK(t, r, "pull --token")
+	r = galeWith(t, runOpts{env: env("HF_TOKEN=secret")}, "pull", "mistralai/gated")
+	wantOK(t, r, "pull with HF_TOKEN")
 }
