@@ -714,7 +714,13 @@ func (s *summer) write(b []byte) {
 type writeError struct{ err error }
 
 // Error is the local write failure.
-func (e *writeError) Error() string { return "write: " + e.err.Error() }
+func (e *writeError) Error() string {
+	// An *os.PathError already says "write <file>: ...".
+	if msg := e.err.Error(); strings.HasPrefix(msg, "write ") {
+		return msg
+	}
+	return "write: " + e.err.Error()
+}
 
 // Unwrap exposes the cause (syscall.ENOSPC for a full disk).
 func (e *writeError) Unwrap() error { return e.err }

@@ -376,6 +376,9 @@ func TestPullDiskFull(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), "model.safetensors") {
 		t.Fatalf("err = %v, want no space left on device for model.safetensors", err)
 	}
+	if want := "karpathy/stories260k: model.safetensors: write blob: no space left on device"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("err %v does not wrap ENOSPC", err)
 	}
