@@ -188,7 +188,7 @@ func (a *app) readConversation(path string) ([]tokenizer.Message, []json.RawMess
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, nil, fail("read messages", err)
+		return nil, nil, fail("read messages", plainPathError(err))
 	}
 	bad := func(format string, args ...any) error {
 		return fail("read messages", fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
