@@ -136,11 +136,9 @@ func (a *app) newChatCmd() *cobra.Command {
 				a.infof("gale: seed %d, %d threads, context %d, KV cache %s, kernels %s\n", seed, sess.Threads(), sess.CtxSize(),
 					kvName(mf.sessionOptions().KVF16), kernelLevel())
 			}
-			own, err := modelTemplate(m, mf.path)
-			if err != nil {
-				return err
-			}
-			tmpl, err := pickTemplate(cf.template, own, m.Tokenizer)
+			// The loader keeps the model's own template (GGUF
+			// tokenizer.chat_template, HF tokenizer_config.json).
+			tmpl, err := pickTemplate(cf.template, m.ChatTemplate, m.Tokenizer)
 			if err != nil {
 				return err
 			}
@@ -284,15 +282,6 @@ func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, erro
 	}
 	own, err := dirTemplate(path)
 	return tok, own, err
-}
-
-// modelTemplate returns a loaded model's own chat template: the one its
-// loader found (GGUF), else its directory's.
-func modelTemplate(m *model.Model, path string) (string, error) {
-	if m.ChatTemplate != "" || path == "" {
-		return m.ChatTemplate, nil
-	}
-	return dirTemplate(path)
 }
 
 // dirTemplate reads the chat template of a model directory, or of the
