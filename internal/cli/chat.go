@@ -506,8 +506,8 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 			body := strings.TrimPrefix(text, `"""`)
 			var lines []string
 			for {
-				if strings.HasSuffix(body, `"""`) {
-					lines = append(lines, strings.TrimSuffix(body, `"""`))
+				if t := strings.TrimRight(body, " \t"); strings.HasSuffix(t, `"""`) {
+					lines = append(lines, strings.TrimSuffix(t, `"""`))
 					break
 				}
 				lines = append(lines, body)
