@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -123,6 +124,13 @@ func (a *app) newChatCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			if err := a.applyModelDefaults(cmd, &mf, &sf); err != nil {
+				return err
+			}
+			// An ollama model's system prompt, unless one was given.
+			if r := mf.resolved; r != nil && r.HasSystem && r.System != "" && !cmd.Flags().Changed("system") && (len(msgs) == 0 || msgs[0].Role != "system") {
+				msgs = append([]tokenizer.Message{{Role: "system", Content: r.System}}, msgs...)
+			}
 			if m.Tokenizer == nil {
 				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
 			}
@@ -136,16 +144,23 @@ func (a *app) newChatCmd() *cobra.Command {
 				a.infof("gale: seed %d, %d threads, context %d, KV cache %s, kernels %s\n", seed, sess.Threads(), sess.CtxSize(),
 					kvName(mf.sessionOptions().KVF16), kernelLevel())
 			}
-			// The loader keeps the model's own template (GGUF
-			// tokenizer.chat_template, HF tokenizer_config.json).
-			tmpl, err := pickTemplate(cf.template, m.ChatTemplate, m.Tokenizer)
+			own, err := modelTemplate(m, mf.loadPath())
 			if err != nil {
 				return err
 			}
-			if mf.verbose {
-				a.infof("gale: chat template %s\n", tmpl.Name)
+			tmpl, err := pickTemplate(cf.template, own, m.Tokenizer)
+			if err != nil {
+				return err
 			}
-			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose, tmpl: tmpl, tools: tools}
+			ollama := ollamaTemplate(mf.resolved, own, cf.template)
+			if mf.verbose {
+				name := tmpl.Name
+				if ollama != "" {
+					name = "from the ollama template layer"
+				}
+				a.infof("gale: chat template %s\n", name)
+			}
+			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose, tmpl: tmpl, tools: tools, ollama: ollama}
 			if interactive {
 				return c.interactive(msgs)
 			}
@@ -266,7 +281,17 @@ func (a *app) chatDryRun(path, templateFlag string, msgs []tokenizer.Message, to
 // tokenizer.chat_template, or the chat_template of the directory's
 // tokenizer_config.json).
 func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, error) {
-	if path == "" || isGGUF(path) {
+	// A name from the Hugging Face cache or ollama's store stands for
+	// the path it resolves to.
+	resolved, gguf := path, false
+	if path != "" {
+		res, err := hub.Resolve(path, hub.Dirs{})
+		if err != nil {
+			return nil, "", fail("load tokenizer", err)
+		}
+		resolved, gguf = res.Path, res.GGUF
+	}
+	if path == "" || gguf || isGGUF(resolved) {
 		m, _, err := a.loadModel(&modelFlags{path: path})
 		if err != nil {
 			return nil, "", err
@@ -280,8 +305,18 @@ func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	own, err := dirTemplate(path)
+	own, err := dirTemplate(resolved)
 	return tok, own, err
+}
+
+// modelTemplate returns a loaded model's own chat template: the one its
+// loader kept (GGUF tokenizer.chat_template, HF tokenizer_config.json),
+// else its directory's (path as -m resolved it).
+func modelTemplate(m *model.Model, path string) (string, error) {
+	if m.ChatTemplate != "" || path == "" {
+		return m.ChatTemplate, nil
+	}
+	return dirTemplate(path)
 }
 
 // dirTemplate reads the chat template of a model directory, or of the
@@ -327,6 +362,7 @@ type chatState struct {
 	turns   int
 	tmpl    *model.ChatTemplate
 	tools   []json.RawMessage // tool definitions of a --messages request
+	ollama  string            // an ollama template layer to render with instead of tmpl
 }
 
 // render encodes the conversation, dropping the oldest exchanges (never
@@ -343,11 +379,10 @@ func (c *chatState) render(msgs []tokenizer.Message) ([]tokenizer.Message, []int
 	}
 	dropped := 0
 	for {
-		p, err := c.tmpl.Apply(c.m.Tokenizer, model.ChatRequest{Messages: msgs, Tools: c.tools, AddGenerationPrompt: true})
+		ids, err := c.encodeChat(msgs)
 		if err != nil {
 			return nil, nil, fail("chat template", err)
 		}
-		ids := p.IDs
 		if len(ids)+room <= ctx {
 			if dropped > 0 {
 				c.a.warn("conversation outgrew the context of %d tokens: dropped the %d oldest messages", ctx, dropped)
