@@ -201,7 +201,7 @@ func (a *app) readConversation(path string) ([]tokenizer.Message, []json.RawMess
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, nil, fail("read messages", err)
+		return nil, nil, fail("read messages", plainPathError(err))
 	}
 	bad := func(format string, args ...any) error {
 		return fail("read messages", fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -310,7 +310,8 @@ func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, erro
 }
 
 // modelTemplate returns a loaded model's own chat template: the one its
-// loader found (GGUF), else its directory's.
+// loader kept (GGUF tokenizer.chat_template, HF tokenizer_config.json),
+// else its directory's (path as -m resolved it).
 func modelTemplate(m *model.Model, path string) (string, error) {
 	if m.ChatTemplate != "" || path == "" {
 		return m.ChatTemplate, nil
@@ -540,8 +541,8 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 			body := strings.TrimPrefix(text, `"""`)
 			var lines []string
 			for {
-				if strings.HasSuffix(body, `"""`) {
-					lines = append(lines, strings.TrimSuffix(body, `"""`))
+				if t := strings.TrimRight(body, " \t"); strings.HasSuffix(t, `"""`) {
+					lines = append(lines, strings.TrimSuffix(t, `"""`))
 					break
 				}
 				lines = append(lines, body)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -157,7 +158,7 @@ func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, ti
 		}
 	}
 	if err != nil {
-		msg := err.Error()
+		msg := plainPathError(err).Error()
 		// The path may say gguf itself; what counts is the message.
 		bare := strings.ReplaceAll(strings.ReplaceAll(msg, f.path, ""), filepath.Dir(f.path), "")
 		if isGGUF(f.path) && !strings.Contains(strings.ToLower(bare), "gguf") {
@@ -170,7 +171,8 @@ func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, ti
 		}
 		// Every load error names the checkpoint, even one the model
 		// package words without a path (e.g. a tensor missing from a set).
-		if !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) {
+		if !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) &&
+			!(isFile(f.path) && strings.Contains(msg, filepath.Dir(f.path))) {
 			msg = f.path + ": " + msg
 		}
 		return nil, 0, fail("load model", errors.New(dedupePrefixes(msg)))
@@ -274,6 +276,12 @@ func (a *app) warmPageCache(ctx context.Context, m *model.Model) error {
 	return nil
 }
 
+// isFile reports whether path names an existing non-directory.
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
 // isGGUF reports whether path names a GGUF file: by its name, or by the
 // "GGUF" magic its first four bytes carry.
 func isGGUF(path string) bool {
@@ -291,6 +299,18 @@ func isGGUF(path string) bool {
 	var magic [4]byte
 	_, err = io.ReadFull(fh, magic[:])
 	return err == nil && string(magic[:]) == "GGUF"
+}
+
+// plainPathError rewords Go's "open x: no such file or directory" (an
+// *fs.PathError, wherever it sits in the chain) as "x: no such file or
+// directory": the operation name is Go's business, not the user's.
+func plainPathError(err error) error {
+	var pe *fs.PathError
+	if err == nil || !errors.As(err, &pe) {
+		return err
+	}
+	msg := strings.Replace(err.Error(), pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	return errors.New(dedupePrefixes(msg))
 }
 
 // dedupePrefixes drops a "part: " that repeats the one before it, as in
@@ -385,7 +405,7 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 	case cmd.Flags().Changed("file"):
 		b, err := os.ReadFile(f.file)
 		if err != nil {
-			return promptInput{}, fail("read prompt", err)
+			return promptInput{}, fail("read prompt", plainPathError(err))
 		}
 		return promptInput{text: trimOneNewline(string(b))}, nil
 	case cmd.Flags().Lookup("tokens") != nil && cmd.Flags().Changed("tokens"):

@@ -48,7 +48,7 @@ func (a *app) loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	}
 	t, err := tokenizer.Load(res.Path)
 	if err != nil {
-		return nil, fail("load tokenizer", errors.New(dedupePrefixes(err.Error())))
+		return nil, fail("load tokenizer", errors.New(dedupePrefixes(plainPathError(err).Error())))
 	}
 	return t, nil
 }
