@@ -183,6 +183,17 @@ func ggufConfig(f *gguf.File) (Config, error) {
 	if err := opt("tokenizer.ggml.eos_token_id", &c.EOS, DefaultEOS); err != nil {
 		return c, err
 	}
+	// An end-of-turn token (tokenizer.ggml.eot_token_id, eom_token_id)
+	// ends a generation as EOS does, as in llama.cpp.
+	for _, key := range []string{"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"} {
+		if v, ok, err := f.Uint(key); err != nil {
+			return c, err
+		} else if ok && v <= math.MaxInt32 && int(v) != c.EOS {
+			if err := c.AddEOSIDs([]int{int(v)}); err != nil {
+				return c, fmt.Errorf("%s: %v", key, err)
+			}
+		}
+	}
 	_, hasOutput := f.Tensor("output.weight")
 	c.TiedEmbeddings = !hasOutput
 	if ft, ok, err := f.Uint("general.file_type"); err == nil && ok {

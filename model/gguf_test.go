@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/gale-ai/gale/internal/gguf"
 	"github.com/gale-ai/gale/kernels"
 )
 
@@ -204,4 +205,41 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestGGUFEndOfTurn checks that tokenizer.ggml.eot_token_id ends a
+// generation as EOS does: the file is the F32 fixture rewritten with the
+// key added.
+func TestGGUFEndOfTurn(t *testing.T) {
+	src, err := gguf.Open(filepath.Join(tinyLlamaDir, "F32.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	kvs := append(src.KVs(), gguf.KV{Key: "tokenizer.ggml.eot_token_id", Value: gguf.Uint32(7)})
+	out := filepath.Join(t.TempDir(), "eot.gguf")
+	fw, err := gguf.Create(out, kvs, src.Tensors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range src.Tensors() {
+		data, err := src.TensorData(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.WriteTensor(ti.Name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(out, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if got := m.EOSIDs(); !equalInts(got, []int{2, 7}) {
+		t.Errorf("end ids %v, want [2 7]", got)
+	}
 }
