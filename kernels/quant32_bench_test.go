@@ -117,7 +117,11 @@ func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4]) }
 func BenchmarkQ32L2(b *testing.B) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
-	const n, rows = 4096, 256
+	n, rows := 4096, 256
+	if v := os.Getenv("GALE_Q32_N"); v != "" {
+		fmt.Sscan(v, &n)
+		rows = 1 << 20 / n
+	}
 	for _, ty := range q32Types {
 		w, a, _ := q32Inputs(ty, n, rows, 1, 5)
 		y := make([]float32, rows)
