@@ -12,7 +12,13 @@ import (
 // merges by highest score with ties to the leftmost pair, then byte fallback
 // (or <unk>) for symbols outside the vocabulary.
 func (t *Tokenizer) Encode(text string) []int {
-	norm := t.normalize(text)
+	return t.encode(text, true)
+}
+
+// encode is Encode with the dummy prefix optional: EncodeSegments omits it
+// for text that follows a control token, as Hugging Face tokenizers do.
+func (t *Tokenizer) encode(text string, prefix bool) []int {
+	norm := t.normalize(text, prefix)
 	if norm == "" {
 		return []int{}
 	}
@@ -57,7 +63,7 @@ func (t *Tokenizer) Encode(text string) []int {
 // (normalizer.cc Normalize without a charsmap): optional removal of extra
 // white space, the dummy prefix, ' ' -> U+2581, and U+FFFD for each byte of
 // malformed UTF-8. User-defined pieces are copied as they are.
-func (t *Tokenizer) normalize(text string) string {
+func (t *Tokenizer) normalize(text string, prefix bool) string {
 	if text == "" {
 		return ""
 	}
@@ -72,14 +78,14 @@ func (t *Tokenizer) normalize(text string) string {
 		space = spaceSymbol
 	}
 	buf := make([]byte, 0, len(text)+len(text)/2+8)
-	if t.addDummyPrefix && !(t.prefixUnlessSpace && (text[0] == ' ' || strings.HasPrefix(text, spaceSymbol))) {
+	if prefix && t.addDummyPrefix && !(t.prefixUnlessSpace && (text[0] == ' ' || strings.HasPrefix(text, spaceSymbol))) {
 		buf = append(buf, space...)
 	}
 	isPrevSpace := t.removeExtraWhitespaces
 	for i := 0; i < len(text); {
 		c := text[i]
 		// Fast path: plain ASCII other than a space.
-		if c < utf8.RuneSelf && c != ' ' && t.userDefined == nil {
+		if c < utf8.RuneSelf && c != ' ' && !t.userFirst[c] {
 			buf = append(buf, c)
 			isPrevSpace = false
 			i++
@@ -134,6 +140,9 @@ func (t *Tokenizer) normalize(text string) string {
 // that prefixes s, or 0.
 func (t *Tokenizer) matchUserDefined(s string) int {
 	if s == "" {
+		return 0
+	}
+	if !t.userFirst[s[0]] {
 		return 0
 	}
 	for _, p := range t.userDefined[s[0]] {

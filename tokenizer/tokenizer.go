@@ -66,8 +66,11 @@ type Tokenizer struct {
 	byteVal []byte
 
 	unk, bos, eos int
-	byteFallback  bool
-	hasUnused     bool
+	// addBOS/addEOS: whether a prompt gets BOS/EOS (GGUF add_bos_token /
+	// add_eos_token; SentencePiece and tokenizer.json files: BOS only).
+	addBOS, addEOS bool
+	byteFallback   bool
+	hasUnused      bool
 
 	addDummyPrefix         bool
 	removeExtraWhitespaces bool
@@ -78,7 +81,12 @@ type Tokenizer struct {
 	// userDefined lists USER_DEFINED pieces by first byte, longest first,
 	// for the greedy whole-symbol match SentencePiece's PrefixMatcher does.
 	userDefined map[byte][]string
+	userFirst   [256]bool // the first bytes of user-defined pieces
 	maxUserLen  int
+
+	// specialLits lists the CONTROL and UNKNOWN pieces by first byte,
+	// longest first, for SplitSpecial.
+	specialLits map[byte][]string
 
 	// Chunking: BPE merges never cross a position that no piece spans, so
 	// the normalized text is cut before a U+2581 whose preceding character
@@ -194,6 +202,7 @@ func FromModelProto(data []byte) (*Tokenizer, error) {
 		escapeWhitespaces:      m.escapeWhitespaces,
 		unkSurface:             defaultUnkSurface,
 		stringMerges:           true,
+		addBOS:                 true,
 	}
 	if m.hasUnkSurface {
 		t.unkSurface = m.unkSurface
@@ -277,6 +286,7 @@ func (t *Tokenizer) index() error {
 				t.userDefined = make(map[byte][]string)
 			}
 			t.userDefined[p[0]] = append(t.userDefined[p[0]], p)
+			t.userFirst[p[0]] = true
 			t.maxUserLen = max(t.maxUserLen, len(p))
 		}
 	}
@@ -387,8 +397,19 @@ func (t *Tokenizer) finish() {
 		}
 	}
 	// Chunk caching relies on a chunk's encoding depending on its text
-	// alone; greedy user-defined matches could reach across a cut.
-	t.chunking = t.userDefined == nil && t.escapeWhitespaces
+	// alone; a greedy user-defined match could reach across a cut, which
+	// is always made before a U+2581, unless no user-defined piece holds a
+	// space after its first character (Mistral v3's [REFERENCE_DOC_n]).
+	t.chunking = t.escapeWhitespaces
+	for _, list := range t.userDefined {
+		for _, p := range list {
+			_, sz := utf8.DecodeRuneInString(p)
+			if strings.Contains(p[sz:], spaceSymbol) || strings.Contains(p, " ") {
+				t.chunking = false
+			}
+		}
+	}
+	t.indexSpecial()
 }
 
 // Kind names the tokenizer family, for `gale info`.
