@@ -56,12 +56,12 @@ func main() {
 	b.WriteString("//go:build amd64 && !noasm\n\n#include \"textflag.h\"\n\n")
 	consts()
 	for _, ty := range types {
-		for _, t := range []int{1, 4} {
+		for _, t := range []int{1, 2, 4} {
 			zkernel(ty, t)
 		}
 	}
 	for _, ty := range types {
-		for _, t := range []int{1, 4} {
+		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t)
 		}
 	}
@@ -249,7 +249,7 @@ func zsetup(ty qtype, t int) {
 //
 //	func(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //
-// for one weight row and t = 1 or 4 activation rows. It walks the row in
+// for one weight row and t = 1, 2 or 4 activation rows. It walks the row in
 // chunks of 16 blocks: per chunk one gather fetches the 16 weight scales
 // (and mins), which are multiplied by the 16 activation scales of each row
 // and kept on the stack, so that the per-pair work is the unpack and, per
