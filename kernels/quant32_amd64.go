@@ -106,6 +106,51 @@ func q32Q5_0Y2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //go:noescape
 func q32Q5_1Y2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
+//go:noescape
+func q32Q8_0V1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q8_0V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q8_0V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_0V1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_0V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_0V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_1V1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_1V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_0V1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_0V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_0V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_1V1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_1V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
 // q32PanelBytes bounds the weight rows one pass of token blocks runs
 // over, so that they stay in L2 from one block of 4 tokens to the next.
 const q32PanelBytes = 512 << 10
@@ -159,6 +204,11 @@ var (
 		q4_1: [3]q32Kernel{q32Q4_1Z1, q32Q4_1Z2, q32Q4_1Z4}, q5_0: [3]q32Kernel{q32Q5_0Z1, q32Q5_0Z2, q32Q5_0Z4},
 		q5_1: [3]q32Kernel{q32Q5_1Z1, q32Q5_1Z2, q32Q5_1Z4},
 	}
+	q32V = q32Set{
+		q8_0: [3]q32Kernel{q32Q8_0V1, q32Q8_0V2, q32Q8_0V4}, q4_0: [3]q32Kernel{q32Q4_0V1, q32Q4_0V2, q32Q4_0V4},
+		q4_1: [3]q32Kernel{q32Q4_1V1, q32Q4_1V2, q32Q4_1V4}, q5_0: [3]q32Kernel{q32Q5_0V1, q32Q5_0V2, q32Q5_0V4},
+		q5_1: [3]q32Kernel{q32Q5_1V1, q32Q5_1V2, q32Q5_1V4},
+	}
 	q32Y = q32Set{
 		q8_0: [3]q32Kernel{q32Q8_0Y1, q32Q8_0Y2, q32Q8_0Y4}, q4_0: [3]q32Kernel{q32Q4_0Y1, q32Q4_0Y2, q32Q4_0Y4},
 		q4_1: [3]q32Kernel{q32Q4_1Y1, q32Q4_1Y2, q32Q4_1Y4}, q5_0: [3]q32Kernel{q32Q5_0Y1, q32Q5_0Y2, q32Q5_0Y4},
@@ -173,9 +223,9 @@ func q32Driver(k [3]q32Kernel, bytes int) func([]float32, int, []byte, []byte, i
 }
 
 // installQuant32 sets the 32-element block matrix products for f: the
-// zmm VNNI kernels with avx512+vnni, the ymm maddubs kernels with avx2
-// (also for avx2+vnni and avx512 without vnni; an AVX-VNNI ymm version is
-// not written), pure Go otherwise. The Q5 kernels use BMI2's PDEP, which
+// zmm VNNI kernels with avx512+vnni, the ymm AVX-VNNI (VEX vpdpbusd)
+// kernels with avx2+vnni, the ymm maddubs kernels with avx2 (and avx512
+// without vnni), pure Go otherwise. The Q5 kernels use BMI2's PDEP, which
 // every AVX2 CPU this targets has; without it they stay in Go.
 func installQuant32(f Features) {
 	mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 = matMulQ8_0Generic, matMulQ4_0Generic, matMulQ4_1Generic, matMulQ5_0Generic, matMulQ5_1Generic
@@ -183,6 +233,8 @@ func installQuant32(f Features) {
 	switch {
 	case f.Has(FeatAVX512 | FeatVNNI):
 		s = &q32Z
+	case f.Has(FeatAVX2|FeatVNNI) && cpuid.CPU.Supports(cpuid.AVXVNNI):
+		s = &q32V
 	case f.Has(FeatAVX2):
 		s = &q32Y
 	default:

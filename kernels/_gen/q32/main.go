@@ -62,7 +62,8 @@ func main() {
 	}
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
-			ykernel(ty, t)
+			ykernel(ty, t, false)
+			ykernel(ty, t, true)
 		}
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -405,9 +406,17 @@ func zpair(ty qtype, t, k, acc0 int) {
 // pair's dwords 0-7 and 8-15 (Q8_0: the signed weights, with their
 // magnitudes in Y3/Y4 for the sign trick), Y5 the [dwA, dwB] scales, Y0
 // the [mA, mB] mins, Y9 words of 1, Y12-Y15 the accumulators.
-func ykernel(ty qtype, t int) {
-	fmt.Fprintf(&b, "// func q32%sY%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, t)
-	fmt.Fprintf(&b, "TEXT ·q32%sY%d(SB), NOSPLIT, $0-56\n", ty.name, t)
+//
+// With vnni it emits q32<T>V<t>, which multiplies with AVX-VNNI's VEX
+// vpdpbusd (encoded by hand: Go's assembler only has the EVEX form, which
+// an AVX2 CPU without AVX-512 cannot run) instead of maddubs/maddwd.
+func ykernel(ty qtype, t int, vnni bool) {
+	isa := "Y"
+	if vnni {
+		isa = "V"
+	}
+	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
+	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
 	prologue(ty)
 	p("SUBQ tail+32(FP), CX")
 	p("MOVQ $%d, BX", ty.bytes)
@@ -418,7 +427,7 @@ func ykernel(ty qtype, t int) {
 	label("loop")
 	p("TESTQ CX, CX")
 	p("JZ last")
-	ypair(ty, t)
+	ypair(ty, t, vnni)
 	p("ADDQ $%d, SI", 2*ty.bytes)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
@@ -430,7 +439,7 @@ func ykernel(ty qtype, t int) {
 	p("CMPQ tail+32(FP), $0")
 	p("JE done")
 	p("XORQ BX, BX")
-	ypair(ty, t)
+	ypair(ty, t, vnni)
 	label("done")
 	epilogue(t, false)
 }
@@ -466,9 +475,32 @@ func yexpand(y string) {
 	p("VPOR Y3, %s, %s", y, y)
 }
 
-func ypair(ty qtype, t int) {
+// vpdpbusd emits VEX.256 vpdpbusd ymm(dst) += u8(ymm(u)) · s8(ymm(s)).
+func vpdpbusd(s, u, dst int) {
+	b1 := 0x40 | 0x02 // ~X set, map 0F38
+	if dst < 8 {
+		b1 |= 0x80
+	}
+	if s < 8 {
+		b1 |= 0x20
+	}
+	b2 := (^u&15)<<3 | 0x05 // W0, L1, pp=66
+	p("BYTE $0xc4; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x50; BYTE $0x%02x // VPDPBUSD Y%d, Y%d, Y%d (VEX)", b1, b2, 0xc0|(dst&7)<<3|s&7, s, u, dst)
+}
+
+func ypair(ty qtype, t int, vnni bool) {
 	p("PREFETCHT0 1024(SI)")
-	if ty.q8 {
+	if ty.q8 && vnni {
+		// Unsigned weights w+128 in Y1/Y2; the lane sums correct them.
+		p("VMOVDQU %d(SI), Y3", ty.qsOff)
+		p("VMOVDQU %d(SI)(BX*1), Y4", ty.qsOff)
+		p("VPUNPCKLDQ Y4, Y3, Y1")
+		p("VPUNPCKHDQ Y4, Y3, Y2")
+		p("VPERM2I128 $0x20, Y2, Y1, Y3")
+		p("VPERM2I128 $0x31, Y2, Y1, Y2")
+		p("VPXOR q32c80<>(SB), Y3, Y1")
+		p("VPXOR q32c80<>(SB), Y2, Y2")
+	} else if ty.q8 {
 		p("VMOVDQU %d(SI), Y3", ty.qsOff)
 		p("VMOVDQU %d(SI)(BX*1), Y4", ty.qsOff)
 		p("VPUNPCKLDQ Y4, Y3, Y1")
@@ -498,6 +530,28 @@ func ypair(ty qtype, t int) {
 	p("VBROADCASTSD X5, Y5")
 	for i := 0; i < t; i++ {
 		acc := yacc(i)
+		if vnni {
+			p("VMOVDQU %s, Y6", mem(i, "R8", 0))
+			p("VMOVDQU %s, Y7", mem(i, "R8", 32))
+			if sh := shift(ty); sh != 0 {
+				p("VMOVDQU %s, Y8", mem(i, "R13", 0))
+				p("VPADDD %s, Y8, Y8", mem(i, "R13", 32))
+				p("VPSLLD $%d, Y8, Y8", sh)
+			} else {
+				p("VPXOR Y8, Y8, Y8")
+			}
+			vpdpbusd(6, 1, 8)
+			vpdpbusd(7, 2, 8)
+			p("VCVTDQ2PS Y8, Y6")
+			p("VBROADCASTSD %s, Y8", mem(i, "R11", 0))
+			p("VMULPS Y5, Y8, Y8")
+			p("VFMADD231PS Y8, Y6, %s", acc)
+			if ty.mOff != 0 {
+				p("VMOVQ %s, X7", mem(i, "R12", 0))
+				p("VFMADD231PS Y7, Y0, %s", acc)
+			}
+			continue
+		}
 		if ty.q8 {
 			// |w| · (a·sign(w)), words widened per half (two halves
 			// of int16 pair sums could overflow).
