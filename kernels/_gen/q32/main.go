@@ -15,7 +15,7 @@
 // The weights are the unsigned operand (their stored unsigned quants, or
 // Q8_0's plus 128) and the signed activations come straight from memory;
 // the offset (8, 16 or 128) is corrected with the activation row's
-// per-lane sums, which the row stores negated.
+// per-lane sums, which the row stores times -8.
 package main
 
 import (
@@ -154,17 +154,18 @@ func mem(i int, r string, off int) string {
 	return o + "(" + r + ")(R10*1)"
 }
 
-// shift is log2 of the weight offset the lane sums correct (0: none).
+// shift is log2 of the weight offset the lane sums correct over the 8
+// they are stored for (-1: no correction).
 func shift(ty qtype) int {
 	switch {
 	case ty.q8:
-		return 7
-	case ty.sub == 8:
-		return 3
-	case ty.sub == 16:
 		return 4
+	case ty.sub == 8:
+		return 0
+	case ty.sub == 16:
+		return 1
 	}
-	return 0
+	return -1
 }
 
 // prologue loads the arguments: SI weights, R8 activation quants, R13
@@ -389,10 +390,13 @@ func zpair(ty qtype, t, k, acc0 int) {
 	tmp := [][2]string{{"Z6", "Z7"}, {"Z9", "Z10"}, {"Z12", "Z13"}, {"Z25", "Z26"}}
 	for i := 0; i < t; i++ {
 		zt, zd := tmp[i+k][0], tmp[i+k][1]
-		if sh := shift(ty); sh != 0 {
-			p("VPSLLD $%d, %s, %s", sh, mem(i, "R13", 64*k), zt)
-		} else {
+		switch sh := shift(ty); sh {
+		case -1:
 			p("VPXORD %s, %s, %s", zt, zt, zt)
+		case 0:
+			p("VMOVDQU64 %s, %s", mem(i, "R13", 64*k), zt)
+		default:
+			p("VPSLLD $%d, %s, %s", sh, mem(i, "R13", 64*k), zt)
 		}
 		p("VPDPBUSD %s, Z1, %s", mem(i, "R8", 64*k), zt)
 		p("VCVTDQ2PS %s, %s", zt, zt)
@@ -533,10 +537,12 @@ func ypair(ty qtype, t int, vnni bool) {
 		if vnni {
 			p("VMOVDQU %s, Y6", mem(i, "R8", 0))
 			p("VMOVDQU %s, Y7", mem(i, "R8", 32))
-			if sh := shift(ty); sh != 0 {
+			if sh := shift(ty); sh >= 0 {
 				p("VMOVDQU %s, Y8", mem(i, "R13", 0))
 				p("VPADDD %s, Y8, Y8", mem(i, "R13", 32))
-				p("VPSLLD $%d, Y8, Y8", sh)
+				if sh > 0 {
+					p("VPSLLD $%d, Y8, Y8", sh)
+				}
 			} else {
 				p("VPXOR Y8, Y8, Y8")
 			}
@@ -570,11 +576,14 @@ func ypair(ty qtype, t int, vnni bool) {
 			p("VPMADDUBSW %s, Y2, Y7", mem(i, "R8", 32))
 			p("VPADDW Y7, Y6, Y6")
 			p("VPMADDWD Y9, Y6, Y6")
-			if sh := shift(ty); sh != 0 {
-				p("VMOVDQU %s, Y7", mem(i, "R13", 0))
-				p("VPADDD %s, Y7, Y7", mem(i, "R13", 32))
-				p("VPSLLD $%d, Y7, Y7", sh)
-				p("VPADDD Y7, Y6, Y6")
+			if sh := shift(ty); sh >= 0 {
+				p("VPADDD %s, Y6, Y6", mem(i, "R13", 0))
+				p("VPADDD %s, Y6, Y6", mem(i, "R13", 32))
+				if sh > 0 {
+					// Q5_0: the offset is 16 (sh = 1).
+					p("VPADDD %s, Y6, Y6", mem(i, "R13", 0))
+					p("VPADDD %s, Y6, Y6", mem(i, "R13", 32))
+				}
 			}
 		}
 		p("VCVTDQ2PS Y6, Y6")
