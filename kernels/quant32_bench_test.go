@@ -144,3 +144,28 @@ func BenchmarkQ32L2(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQ32MemRead streams 32 MiB slices of a buffer (>= 1 GiB with
+// GALE_BENCH_DRAM=1) through the sum-of-squares kernel: the read
+// bandwidth, wall and CPU time, to set the products' GB/s against in the
+// same run.
+func BenchmarkQ32MemRead(b *testing.B) {
+	const slice = 32 << 20 / 4
+	copies := bkCopies(slice * 4)
+	buf := make([]float32, slice*copies)
+	bkFillF32(buf)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.SetBytes(slice * 4)
+	var sink float32
+	c0 := threadCPU()
+	for i := 0; b.Loop(); i++ {
+		k := i % copies
+		sink += fn.sumSquaresFn(buf[k*slice : (k+1)*slice])
+	}
+	b.ReportMetric(float64(slice*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	if c := threadCPU() - c0; c > 0 {
+		b.ReportMetric(float64(slice*4)*float64(b.N)/c.Seconds()/1e9, "cpuGB/s")
+	}
+	_ = sink
+}

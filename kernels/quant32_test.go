@@ -481,6 +481,11 @@ func TestMatMulQ32Sets(t *testing.T) {
 					continue // keep the big shape to a few token counts
 				}
 				w, a, _ := q32Inputs(ty, sh.n, sh.rows, tt, uint32(si*100+tt))
+				if tt%5 == 1 {
+					// Raw random blocks: every quant pattern (Q8_0's -128,
+					// all fifth bits), not only what the quantizer makes.
+					q32RawWeights(ty, w, uint32(si*100+tt))
+				}
 				ldy := sh.rows + 3
 				want := make([]float32, tt*ldy)
 				for i := range want {
@@ -537,4 +542,20 @@ func q32Mag(ty q32Type, w, a []byte, n, rows, t int) []float32 {
 		}
 	}
 	return out
+}
+
+// q32RawWeights overwrites w with random bytes, keeping every block's
+// fp16 scale (and min) fields finite and moderate.
+func q32RawWeights(ty q32Type, w []byte, seed uint32) {
+	s := seed*2246822519 + 3
+	for i := range w {
+		s = s*1664525 + 1013904223
+		w[i] = byte(s >> 24)
+	}
+	for i := 0; i < len(w); i += ty.bytes {
+		w[i+1] = 0x20 | w[i+1]&0x83 // |d| in [2^-7, 2^-4)
+		if ty.name == "Q4_1" || ty.name == "Q5_1" {
+			w[i+3] = 0x20 | w[i+3]&0x83
+		}
+	}
 }

@@ -366,6 +366,7 @@ func zpair(ty qtype, t, k, acc0 int) {
 	wo := k * 2 * ty.bytes
 	if k == 0 {
 		p("PREFETCHT0 1024(SI)")
+		p("PREFETCHT1 8192(SI)")
 	}
 	// Z1: the pair's quants as unsigned bytes, interleaved.
 	if ty.q8 {
