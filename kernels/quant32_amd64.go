@@ -223,7 +223,9 @@ func q32Driver(k [3]q32Kernel, bytes int) func([]float32, int, []byte, []byte, i
 }
 
 // installQuant32 sets the 32-element block matrix products for f: the
-// zmm VNNI kernels with avx512+vnni, the ymm AVX-VNNI (VEX vpdpbusd)
+// zmm VNNI kernels with avx512+vnni (and GFNI and VBMI, which every
+// AVX512-VNNI Intel CPU since Ice Lake has; on Cascade Lake the ymm
+// kernels serve), the ymm AVX-VNNI (VEX vpdpbusd)
 // kernels with avx2+vnni, the ymm maddubs kernels with avx2 (and avx512
 // without vnni), pure Go otherwise. The Q5 kernels use BMI2's PDEP, which
 // every AVX2 CPU this targets has; without it they stay in Go.
@@ -231,7 +233,7 @@ func installQuant32(f Features) {
 	mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 = matMulQ8_0Generic, matMulQ4_0Generic, matMulQ4_1Generic, matMulQ5_0Generic, matMulQ5_1Generic
 	var s *q32Set
 	switch {
-	case f.Has(FeatAVX512 | FeatVNNI):
+	case f.Has(FeatAVX512|FeatVNNI) && cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI):
 		s = &q32Z
 	case f.Has(FeatAVX2|FeatVNNI) && cpuid.CPU.Supports(cpuid.AVXVNNI):
 		s = &q32V

@@ -121,6 +121,9 @@ func BenchmarkQ32L2(b *testing.B) {
 	if v := os.Getenv("GALE_Q32_N"); v != "" {
 		fmt.Sscan(v, &n)
 		rows = 1 << 20 / n
+		if v := os.Getenv("GALE_Q32_ROWS"); v != "" {
+			fmt.Sscan(v, &rows)
+		}
 	}
 	for _, ty := range q32Types {
 		w, a, _ := q32Inputs(ty, n, rows, 1, 5)

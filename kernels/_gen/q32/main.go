@@ -123,6 +123,36 @@ func consts() {
 	}
 	data("q32bit", bits)
 	data("q32pdlo", []uint32{0x0f0f0f0f, 0x0f0f0f0f})
+	// GF2P8AFFINEQB matrices per qword: the lower 256 bits keep each
+	// byte's low nibble, the upper 256 bits shift each byte right by 4,
+	// so one instruction splits the duplicated quants into nibbles.
+	var gfm []uint32
+	for q := 0; q < 8; q++ {
+		if q < 4 {
+			gfm = append(gfm, 0x00000000, 0x01020408)
+		} else {
+			gfm = append(gfm, 0x00000000, 0x10204080)
+		}
+	}
+	data("q32gfm", gfm)
+	// VPERMB indices gathering a nibble type's pair (loaded from its
+	// first byte) into the interleaved order, twice (low and high nibbles).
+	for _, ty := range types {
+		if ty.q8 {
+			continue
+		}
+		var idx []uint32
+		for h := 0; h < 2; h++ {
+			for k := 0; k < 8; k++ {
+				off := ty.qsOff + 4*(k>>1)
+				if k&1 == 1 {
+					off += ty.bytes
+				}
+				idx = append(idx, uint32(off)|uint32(off+1)<<8|uint32(off+2)<<16|uint32(off+3)<<24)
+			}
+		}
+		data("q32pb"+ty.name, idx)
+	}
 	data("q32pdhi", []uint32{0xf0f0f0f0, 0xf0f0f0f0})
 	// VPGATHERDD offsets of 16 consecutive blocks of each type.
 	for _, ty := range types {
@@ -227,22 +257,26 @@ func qhmask(ty qtype, wo int) {
 
 // zsetup loads the zmm constants and clears the accumulators.
 //
-//	Z20 permute index, Z21 shift counts, Z22 0x0f, Z23 0x10, Z27 0x80,
+//	Z20 permute index, Z21 nibble matrices, Z23 0x10, Z27 0x80,
 //	Z29 gather offsets, Z16-Z19 accumulators.
 func zsetup(ty qtype, t int) {
 	if ty.q8 {
 		p("VMOVDQU64 q32idx8<>(SB), Z20")
 		p("VMOVDQU64 q32c80<>(SB), Z27")
 	} else {
-		p("VMOVDQU64 q32idx4<>(SB), Z20")
-		p("VMOVDQU64 q32shr<>(SB), Z21")
-		p("VMOVDQU64 q32c0f<>(SB), Z22")
+		// K4: the bytes of a pair's quants, K5: those of its first block.
+		p("VMOVDQU64 q32pb%s<>(SB), Z20", ty.name)
+		p("VMOVDQU64 q32gfm<>(SB), Z21")
+		p("MOVQ $0x%x, AX", uint64(0xffff)<<ty.qsOff|uint64(0xffff)<<(ty.bytes+ty.qsOff))
+		p("KMOVQ AX, K4")
+		p("MOVQ $0x%x, AX", uint64(0xffff)<<ty.qsOff)
+		p("KMOVQ AX, K5")
 	}
 	if ty.qhOff != 0 {
 		p("VMOVDQU64 q32c10<>(SB), Z23")
 	}
 	p("VMOVDQU64 q32g%s<>(SB), Z29", ty.name)
-	for i := 0; i < max(t, 2); i++ {
+	for i := 0; i < max(t, 4); i++ {
 		p("VPXORD %s, %s, %s", zacc(i), zacc(i), zacc(i))
 	}
 }
@@ -316,24 +350,26 @@ func zkernel(ty qtype, t int) {
 	p("SHRQ $1, CX")
 	p("MOVQ $%d, BX", ty.bytes)
 	if t == 1 {
-		// Two pairs per step into two accumulators: one FMA chain
-		// would bound a step by its latency.
-		label("pairs2")
-		p("CMPQ CX, $2")
+		// Four pairs per step into four accumulators: one FMA chain
+		// would bound a step by its latency, and the loop's own
+		// instructions count at this rate.
+		label("pairs4")
+		p("CMPQ CX, $4")
 		p("JLT pairs")
-		zpair(ty, t, 0, 0)
-		zpair(ty, t, 1, 1)
-		p("ADDQ $%d, SI", 4*ty.bytes)
-		p("ADDQ $128, R8")
-		p("ADDQ $128, R13")
-		p("ADDQ $16, DI")
-		p("SUBQ $2, CX")
-		p("JMP pairs2")
+		for k := 0; k < 4; k++ {
+			zpair(ty, t, k, k, false)
+		}
+		p("ADDQ $%d, SI", 8*ty.bytes)
+		p("ADDQ $256, R8")
+		p("ADDQ $256, R13")
+		p("ADDQ $32, DI")
+		p("SUBQ $4, CX")
+		p("JMP pairs4")
 	}
 	label("pairs")
 	p("TESTQ CX, CX")
 	p("JZ odd")
-	zpair(ty, t, 0, 0)
+	zpair(ty, t, 0, 0, false)
 	p("ADDQ $%d, SI", 2*ty.bytes)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
@@ -344,7 +380,7 @@ func zkernel(ty qtype, t int) {
 	p("TESTQ $1, %s", nbcSlot)
 	p("JZ next")
 	p("XORQ BX, BX")
-	zpair(ty, t, 0, 0)
+	zpair(ty, t, 0, 0, true)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
 	label("next")
@@ -355,33 +391,37 @@ func zkernel(ty qtype, t int) {
 	label("done")
 	if t == 1 {
 		p("VADDPS Z17, Z16, Z16")
+		p("VADDPS Z19, Z18, Z18")
+		p("VADDPS Z18, Z16, Z16")
 	}
 	epilogue(t, true)
 }
 
 // zpair is one pair step of zkernel. k is the pair's index from the
 // step's base (SI, R8, R13, DI), acc0 the accumulator of row 0 (t = 1
-// alternates two).
-func zpair(ty qtype, t, k, acc0 int) {
+// alternates two); single marks an odd row's last block.
+func zpair(ty qtype, t, k, acc0 int, single bool) {
 	wo := k * 2 * ty.bytes
-	if k == 0 {
-		p("PREFETCHT0 1024(SI)")
-		p("PREFETCHT1 8192(SI)")
+	if k%2 == 0 {
+		p("PREFETCHT0 %d(SI)", 1024+wo)
+		p("PREFETCHT1 %d(SI)", 8192+wo)
 	}
 	// Z1: the pair's quants as unsigned bytes, interleaved.
 	if ty.q8 {
 		p("VMOVDQU %d(SI), Y1", wo+ty.qsOff)
 		p("VMOVDQU %d(SI)(BX*1), Y2", wo+ty.qsOff)
-	} else {
-		p("VMOVDQU %d(SI), X1", wo+ty.qsOff)
-		p("VMOVDQU %d(SI)(BX*1), X2", wo+ty.qsOff)
-	}
-	p("VPERMT2D Z2, Z20, Z1")
-	if ty.q8 {
+		p("VPERMT2D Z2, Z20, Z1")
 		p("VPXORD Z27, Z1, Z1")
 	} else {
-		p("VPSRLVW Z21, Z1, Z1")
-		p("VPANDD Z22, Z1, Z1")
+		// One masked load of the pair (K5 for an odd row's last block:
+		// the missing block's bytes read as 0), one byte permutation.
+		mask := "K4"
+		if single {
+			mask = "K5"
+		}
+		p("VMOVDQU8.Z %d(SI), %s, Z1", wo, mask)
+		p("VPERMB Z1, Z20, Z1")
+		p("VGF2P8AFFINEQB $0, Z21, Z1, Z1")
 	}
 	if ty.qhOff != 0 {
 		qhmask(ty, wo)
