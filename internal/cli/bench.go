@@ -111,10 +111,8 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	if bf.reps < 1 {
 		return usagef("invalid argument %d for \"-r, --repetitions\": must be >= 1", bf.reps)
 	}
-	switch bf.dtype {
-	case "f32", "bf16", "f16":
-	default:
-		return usagef("invalid argument %q for \"--dtype\": want f32, bf16 or f16", bf.dtype)
+	if _, err := model.ParseFileType(bf.dtype); err != nil {
+		return usagef("invalid argument %q for \"--dtype\": %v", bf.dtype, err)
 	}
 	threads := []int{0}
 	if bf.threads != "" {
@@ -130,7 +128,7 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	var models []benchModel
 	for _, p := range splitList(bf.models) {
 		models = append(models, benchModel{label: p, open: func() (*model.Model, error) {
-			return model.Load(p, model.LoadOptions{})
+			return loadByName(p, model.LoadOptions{})
 		}})
 	}
 	for _, shape := range splitList(bf.synthetic) {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 )
 
@@ -33,6 +34,8 @@ type modelFlags struct {
 	// weights up front with a progress bar (see warmPageCache); info and
 	// tokenize only look at the files.
 	warm bool
+
+	resolved *hub.Resolved // what -m named, once loadModel resolved it
 }
 
 // register declares the flags; kvDefault is the command's KV cache type
@@ -41,7 +44,7 @@ type modelFlags struct {
 // that keeps no KV cache, e.g. quantize: no -ctk/-ctv flags).
 func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	f.warm = true
-	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
+	fs.StringVarP(&f.path, "model", "m", "", "model: a directory or .gguf file, org/name[@rev][:FILE.gguf|:QUANT] from the Hugging Face cache, or an ollama name[:tag]; default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
@@ -130,12 +133,14 @@ func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, ti
 	var err error
 	if f.path == "" {
 		m, err = model.LoadDefault(opts)
-	} else {
-		m, err = model.Load(f.path, opts)
+	} else if res, rerr := a.resolveModel(f); rerr != nil {
+		err = rerr
+	} else if m, err = model.Load(res.Path, opts); err == nil && res.Source != hub.SourcePath {
+		m.Name = res.Name
 	}
 	finish()
 	if err == nil && f.path != "" {
-		err = addGenerationConfig(m, f.path)
+		err = addGenerationConfig(m, f.loadPath())
 		if err != nil {
 			m.Close()
 		}
