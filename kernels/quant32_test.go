@@ -559,3 +559,34 @@ func q32RawWeights(ty q32Type, w []byte, seed uint32) {
 		}
 	}
 }
+
+// TestQ32ShapePanics checks that mismatched lengths are refused with a
+// panic naming the function, before any kernel reads out of bounds.
+func TestQ32ShapePanics(t *testing.T) {
+	w := make([]byte, 2*BlockBytesQ4_0*2) // 2 rows of 64
+	a := make([]byte, ActBytesQ8_0(64))
+	y := make([]float32, 4)
+	cases := map[string]func(){
+		"n not a multiple of 32": func() { MatMulQ4_0(y, 2, w, a, 48, 1) },
+		"w not whole rows":       func() { MatMulQ4_0(y, 2, w[:len(w)-1], a, 64, 1) },
+		"a too short":            func() { MatMulQ4_0(y, 2, w, a[:len(a)-1], 64, 1) },
+		"y too short":            func() { MatMulQ4_0(y[:1], 2, w, a, 64, 1) },
+		"ldy below rows":         func() { MatMulQ4_0(y, 1, w, a, 64, 1) },
+		"t zero":                 func() { MatMulQ4_0(y, 2, w, a, 64, 0) },
+		"dequant lengths":        func() { DequantQ4_0(make([]float32, 64), w[:BlockBytesQ4_0]) },
+		"quantize lengths":       func() { QuantizeQ8_0(make([]byte, 33), make([]float32, 32)) },
+		"act lengths":            func() { QuantizeActQ8_0(a[:10], make([]float32, 64)) },
+	}
+	for name, f := range cases {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("%s: no panic", name)
+				} else if !strings.HasPrefix(fmt.Sprint(r), "kernels: ") {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			f()
+		}()
+	}
+}
