@@ -10,7 +10,8 @@
 // Y4-Y7 their float sums. Same signature, general registers and
 // activation layout as the AVX-512 kernels.
 
-#define PFD 1536
+#define PFN 512
+#define PFF 4096
 
 #define PROLOGUE \
 	MOVQ y+0(FP), DI \
@@ -53,9 +54,12 @@
 // m0..3, s4..7, m4..7]; the scales, each repeated in both halves of a
 // dword, go to the frame for VPBROADCASTD.
 #define Q4K2_SCALES \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
 	MOVQ 4(SI), AX \
 	MOVQ AX, R14 \
 	ANDQ ·kMask3F(SB), R14 \
@@ -144,10 +148,14 @@
 // from ql (Y9) and qh, its two scales spread by VPSHUFB from Y12
 // ([s0..7 | s0..7]) or Y13 ([s8..15 | s8..15]) into Y11.
 #define Q6K2_START \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
-	PREFETCHT0 PFD+192(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
+	PREFETCHT0 PFN+192(SI) \
+	PREFETCHT2 PFF+192(SI) \
 	VPMOVSXBW 192(SI), Y8 \
 	VPMULLW ·kWordsM32(SB), Y8, Y9 \
 	VPERMQ $0x44, Y8, Y12 \
