@@ -1,0 +1,301 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+import (
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// Intel AMX (Advanced Matrix Extensions): the matrix product of prefill on
+// tiles. Facts and encodings: ../shared/reference/amx.md, DESIGN §12.
+//
+// y [t, rows] = x [t, n] · W^T is computed transposed, yT [rows, t] =
+// W · x^T, because that is what lets the weights stay as they are in the
+// file: an A tile is 16 weight rows × 32 bf16 values read straight from W
+// (rows n*2 bytes apart), a B tile is 32 values of the reduction × 16
+// tokens of x in the VNNI pair layout, which Prepare builds once per x.
+// The kernel (amxBF16, amx_amd64.s) keeps four accumulator tiles in
+// flight (2 A tiles × 2 B tiles = 32 rows × 32 tokens): one chain of
+// TDPBF16PS is latency-bound, four reach the unit's throughput.
+//
+// Loop order, innermost last: chunks of amxKC values of the reduction;
+// panels of amxPanel rows (their weight chunk, amxPanel × amxKC bf16 =
+// 256 KiB, is read from memory by the first token block and stays in L2
+// for the others); token blocks of 32 (their B tiles for the chunk, 32
+// KiB, stay in L1 while the kernel walks the panel's row blocks). Partial
+// sums of later chunks are loaded into the C tiles and added to. yT is
+// transposed into y panel by panel after the last chunk.
+//
+// Tails: tokens are padded to a multiple of 32 with zeros (their results
+// are left out); the last rows%32 weight rows are copied into a
+// zero-padded block of 32 rows; a reduction length that is not a multiple
+// of 32 gets one more step whose A tiles come from a zero-padded copy of
+// the last n%32 columns (reading W past n would read the next row, or past
+// the end of the mapping for the last).
+
+// Blocking (see above).
+const (
+	amxKC    = 512 // reduction values per chunk (a multiple of 32)
+	amxPanel = 256 // weight rows per panel (a multiple of 32)
+)
+
+// amxCfgBF16 is the tile configuration of amxBF16: palette 1, all eight
+// tiles 16 rows of 64 bytes (C: 16×16 f32, A: 16×32 bf16, B: 16 pairs ×
+// 16 tokens).
+var amxCfgBF16 = func() (c [64]byte) {
+	c[0] = 1
+	for i := 0; i < 8; i++ {
+		c[16+2*i] = 64
+		c[48+i] = 16
+	}
+	return c
+}()
+
+// amxBF16 is the tile kernel (amx_amd64.s).
+//
+//go:noescape
+func amxBF16(cfg *byte, a *uint16, lda int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
+
+// bf16Pack rounds n floats (a multiple of 16) to bfloat16.
+//
+//go:noescape
+func bf16Pack(dst *uint16, src *float32, n int)
+
+// cpuidAMX returns CPUID leaf 7 sub-leaf 0's EDX.
+func cpuidAMX() uint32
+
+// xgetbvLow returns the low half of XCR0.
+func xgetbvLow() uint32
+
+// Detection (amx.md §4.1): the CPU must have AMX-TILE, -BF16 and -INT8
+// (CPUID.7.0:EDX bits 24, 22, 25), the OS must have enabled the tile
+// state in XCR0 (bits 17 XTILECFG and 18 XTILEDATA), and the kernel must
+// grant this process the tile data state: arch_prctl(ARCH_REQ_XCOMP_PERM,
+// XFEATURE_XTILEDATA). Without that grant the first tile instruction
+// raises SIGILL. The grant is per process and is asked for once.
+var (
+	amxOnce sync.Once
+	amxOK   bool
+)
+
+const (
+	sysArchPrctl      = 158    // SYS_arch_prctl on linux/amd64
+	archReqXcompPerm  = 0x1023 // ARCH_REQ_XCOMP_PERM
+	xfeatureXTileData = 18     // XFEATURE_XTILEDATA
+)
+
+// amxUsable reports whether this CPU, OS and process can run the AMX
+// kernels (bf16 and int8), asking the kernel for the tile permission on
+// the first call.
+func amxUsable() bool {
+	amxOnce.Do(func() {
+		edx := cpuidAMX()
+		const bf16, tile, int8 = 1 << 22, 1 << 24, 1 << 25
+		if edx&(bf16|tile|int8) != bf16|tile|int8 {
+			return
+		}
+		// The layout and the transposes use AVX-512 (F, BW, VL, BF16);
+		// cpuid's check includes the OS's support (XGETBV), so XGETBV
+		// below is safe to execute.
+		if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16) {
+			return
+		}
+		const tileState = 1<<17 | 1<<18
+		if xgetbvLow()&tileState != tileState {
+			return
+		}
+		_, _, errno := syscall.RawSyscall(sysArchPrctl, archReqXcompPerm, xfeatureXTileData, 0)
+		amxOK = errno == 0
+	})
+	return amxOK
+}
+
+// amxActive is whether the AMX kernels are installed (the feature set in
+// use has AMX); set by the installer.
+var amxActive bool
+
+// amxPrepare lays x out for amxMatMulBF16 in p.amx when the AMX kernels
+// are active and p has enough tokens; otherwise it drops p's layout.
+//
+// Layout: the bf16 values of x, tokens padded to tp (a multiple of 32)
+// and the reduction to kp (a multiple of 32) with zeros, as B tiles: tile
+// (j, s) of tokens 16j..16j+15 and reduction values 32s..32s+31 is the
+// 512 values at (j*ks+s)*512 (ks = kp/32), its row p holding, for each of
+// the 16 tokens, the values 32s+2p and 32s+2p+1. That is a 16×16
+// transpose of 32-bit pairs per tile, done by the AVX-512 transpose on
+// the row-major bf16 copy of x.
+func amxPrepare(p *Prepared) {
+	p.amxOn = false
+	if !amxActive || p.t < tileTokens {
+		return
+	}
+	t, n := p.t, p.n
+	tp := (t + 31) &^ 31
+	kp := (n + 31) &^ 31
+	if cap(p.amx) < tp*kp {
+		p.amx = make([]uint16, tp*kp)
+	}
+	p.amx = p.amx[:tp*kp]
+	// The row-major copy, tokens padded too.
+	rb := amxScratch16(tp * kp)
+	rm := *rb
+	n16 := n &^ 15
+	for i := 0; i < t; i++ {
+		row := rm[i*kp : (i+1)*kp]
+		xr := p.x[i*n : (i+1)*n]
+		if n16 > 0 {
+			bf16Pack(&row[0], &xr[0], n16)
+		}
+		for k := n16; k < n; k++ {
+			row[k] = FloatToBF16(xr[k])
+		}
+		clear(row[n:])
+	}
+	clear(rm[t*kp:])
+	// Tile by tile: 16 tokens × kp/2 pairs of rm, transposed, are the
+	// ks tiles of that token block, one after the other.
+	ks := kp / 32
+	for j := 0; j < tp/16; j++ {
+		dst := (*float32)(unsafe.Pointer(&p.amx[j*ks*512]))
+		src := (*float32)(unsafe.Pointer(&rm[j*16*kp]))
+		trAVX512(dst, 16, src, kp/2, ks)
+	}
+	amxRelease16(rb)
+	p.amxOn = true
+}
+
+// Scratch of bf16 values (the row-major copy of x, padded weight rows),
+// kept across calls like mmPack's.
+var (
+	amxMu   sync.Mutex
+	amxFree []*[]uint16
+)
+
+func amxScratch16(n int) *[]uint16 {
+	amxMu.Lock()
+	for i, b := range amxFree {
+		if cap(*b) >= n {
+			amxFree = append(amxFree[:i], amxFree[i+1:]...)
+			amxMu.Unlock()
+			*b = (*b)[:n]
+			return b
+		}
+	}
+	amxMu.Unlock()
+	b := make([]uint16, n)
+	return &b
+}
+
+func amxRelease16(b *[]uint16) {
+	amxMu.Lock()
+	if len(amxFree) < maxScratch {
+		amxFree = append(amxFree, b)
+	}
+	amxMu.Unlock()
+}
+
+// amxMatMulBF16 computes y [t, rows] (row stride ldy) = x · w^T on tiles,
+// for x laid out by amxPrepare in p.
+func amxMatMulBF16(y []float32, ldy int, p *Prepared, w []uint16) {
+	t, n := p.t, p.n
+	rows := len(w) / n
+	if rows == 0 {
+		return
+	}
+	tp := (t + 31) &^ 31
+	kp := (n + 31) &^ 31
+	ks, kf := kp/32, n/32 // steps in all, and steps read from w itself
+	rf := rows &^ 31      // rows in whole blocks of w
+	rp := (rows + 31) &^ 31
+	yb := mmPack(rp * tp)
+	yT := *yb
+	// The last rows%32 rows, zero-padded to 32 (all kp columns), and the
+	// last n%32 columns of every row, zero-padded to 32 (rp rows).
+	var padb, tailb *[]uint16
+	var pad, tail []uint16
+	if rf < rows {
+		padb = amxScratch16(32 * kp)
+		pad = *padb
+		for r := 0; r < 32; r++ {
+			d := pad[r*kp : (r+1)*kp]
+			if rf+r < rows {
+				copy(d, w[(rf+r)*n:(rf+r+1)*n])
+				clear(d[n:])
+			} else {
+				clear(d)
+			}
+		}
+	}
+	if kf < ks {
+		tailb = amxScratch16(rp * 32)
+		tail = *tailb
+		for r := 0; r < rp; r++ {
+			d := tail[r*32 : (r+1)*32]
+			if r < rows {
+				copy(d, w[r*n+kf*32:(r+1)*n])
+				clear(d[n-kf*32:])
+			} else {
+				clear(d)
+			}
+		}
+	}
+	cfg := &amxCfgBF16[0]
+	ldc := tp * 4
+	b1 := ks * 1024 // bytes from a token block's first B tiles to its second's
+	// The chunks: [s0, s1) steps of w, then the tail step.
+	for s0 := 0; s0 < ks; {
+		s1 := min(s0+amxKC/32, kf)
+		isTail := s0 >= kf
+		if isTail {
+			s1 = ks
+		}
+		add := 0
+		if s0 > 0 {
+			add = 1
+		}
+		last := s1 == ks
+		for r0 := 0; r0 < rp; r0 += amxPanel {
+			r1 := min(rp, r0+amxPanel)
+			for j := 0; j < tp/32; j++ {
+				b := &p.amx[(2*j*ks+s0)*512]
+				c := &yT[r0*tp+j*32]
+				switch {
+				case isTail:
+					amxBF16(cfg, &tail[r0*32], 64, b, b1, c, ldc, 1, (r1-r0)/32, add)
+				case r1 <= rf:
+					amxBF16(cfg, &w[r0*n+s0*32], n*2, b, b1, c, ldc, s1-s0, (r1-r0)/32, add)
+				default:
+					if rf > r0 {
+						amxBF16(cfg, &w[r0*n+s0*32], n*2, b, b1, c, ldc, s1-s0, (rf-r0)/32, add)
+					}
+					amxBF16(cfg, &pad[s0*32], kp*2, b, b1, &yT[rf*tp+j*32], ldc, s1-s0, 1, add)
+				}
+			}
+			if last {
+				mmKernelsAVX512.transpose(y[r0:], ldy, yT[r0*tp:], tp, min(r1, rows)-r0, t)
+			}
+		}
+		s0 = s1
+	}
+	mmRelease(yb)
+	if padb != nil {
+		amxRelease16(padb)
+	}
+	if tailb != nil {
+		amxRelease16(tailb)
+	}
+}
+
+// installAMX turns the AMX kernels on or off (on only when amxUsable).
+func installAMX(on bool) {
+	amxActive = on && amxUsable()
+	if amxActive {
+		tilePrepare, tileMatMulBF16 = amxPrepare, amxMatMulBF16
+	} else {
+		tilePrepare, tileMatMulBF16 = nil, nil
+	}
+}

@@ -1,0 +1,179 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// Intel AMX tile kernels. Go's assembler has no AMX mnemonics
+// (golang/go#61079), so the tile instructions are emitted as bytes; each
+// macro below names the instruction in GNU syntax (AT&T operand order) and
+// the encodings follow ../../shared/reference/amx.md §4.4 (VEX map 0F38,
+// W0, L0; byte 1 0xE2, or 0xC2 / 0x82 when the SIB base / base and index
+// are r8-r15).
+//
+// Every kernel loads its tile configuration on entry and releases the
+// tiles before it returns: a goroutine may run on another thread at its
+// next call, and a released state costs context switches nothing.
+//
+// Tile use (both kernels): tmm0-3 accumulators C00 C01 C10 C11 (C[i][j]
+// = A_i · B_j), tmm4-5 the two A tiles (16 weight rows each), tmm6-7 the
+// two B tiles (16 tokens each).
+
+// ldtilecfg (%rax)
+#define LDTILECFG_AX BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0x00
+// tilerelease
+#define TILERELEASE BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0
+
+// tilezero %tmm0..3
+#define TILEZERO_C BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc0; \
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc8; \
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0; \
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd8
+
+// tileloadd (%r8,%r9,1),%tmm0; 0x40(%r8,%r9,1),%tmm1;
+// (%r12,%r9,1),%tmm2; 0x40(%r12,%r9,1),%tmm3
+#define TILELOAD_C BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x08; \
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x4c; BYTE $0x08; BYTE $0x40; \
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x14; BYTE $0x0c; \
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x5c; BYTE $0x0c; BYTE $0x40
+
+// tilestored %tmm0,(%r8,%r9,1); %tmm1,0x40(%r8,%r9,1);
+// %tmm2,(%r12,%r9,1); %tmm3,0x40(%r12,%r9,1)
+#define TILESTORE_C BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x04; BYTE $0x08; \
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x4c; BYTE $0x08; BYTE $0x40; \
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x0c; \
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x5c; BYTE $0x0c; BYTE $0x40
+
+// tileloadd (%rsi,%rdx,1),%tmm4
+#define TILELOAD_A0 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x16
+// tileloadd (%rbx,%rdx,1),%tmm5
+#define TILELOAD_A1 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x2c; BYTE $0x13
+// tileloadd (%rdi,%rcx,1),%tmm6
+#define TILELOAD_B0 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x0f
+// tileloadd (%r10,%rcx,1),%tmm7
+#define TILELOAD_B1 BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x3c; BYTE $0x0a
+
+// tdpbf16ps %tmm6,%tmm4,%tmm0 (C00 += A0·B0); %tmm7,%tmm4,%tmm1;
+// %tmm6,%tmm5,%tmm2; %tmm7,%tmm5,%tmm3
+#define TDPBF16PS_00 BYTE $0xc4; BYTE $0xe2; BYTE $0x4a; BYTE $0x5c; BYTE $0xc4
+#define TDPBF16PS_01 BYTE $0xc4; BYTE $0xe2; BYTE $0x42; BYTE $0x5c; BYTE $0xcc
+#define TDPBF16PS_10 BYTE $0xc4; BYTE $0xe2; BYTE $0x4a; BYTE $0x5c; BYTE $0xd5
+#define TDPBF16PS_11 BYTE $0xc4; BYTE $0xe2; BYTE $0x42; BYTE $0x5c; BYTE $0xdd
+
+// func amxBF16(cfg *byte, a *uint16, lda int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
+//
+// For blocks blocks of 32 weight rows (block i: rows from a+i*32*lda,
+// lda bytes apart, bf16) by one block of 32 tokens, over ksteps steps of
+// 32 values of the reduction: C [32 rows, 32 tokens] f32 at c+i*32*ldc
+// (rows ldc bytes apart) is set (add = 0) or added to (add != 0)
+//
+//	C[r][j] += sum over k of A[r][k] * B(j, k)
+//
+// where the B tiles of tokens 0-15 for step s are the 1 KiB at b+s*1024
+// in the VNNI pair layout (row p: tokens 0..15, each two bf16 values for
+// k = 2p, 2p+1) and those of tokens 16-31 b1 bytes further on.
+TEXT ·amxBF16(SB), NOSPLIT, $0-80
+	MOVQ cfg+0(FP), AX
+	LDTILECFG_AX
+	MOVQ a+8(FP), AX
+	MOVQ lda+16(FP), DX
+	MOVQ c+40(FP), R8
+	MOVQ ldc+48(FP), R9
+	MOVQ blocks+64(FP), R11
+	MOVQ $64, CX
+	TESTQ R11, R11
+	JZ   done
+
+block:
+	MOVQ R9, R12
+	SHLQ $4, R12
+	ADDQ R8, R12 // C10's rows
+	CMPQ add+72(FP), $0
+	JNE  load
+	TILEZERO_C
+	JMP  ready
+
+load:
+	TILELOAD_C
+
+ready:
+	MOVQ AX, SI
+	MOVQ DX, BX
+	SHLQ $4, BX
+	ADDQ SI, BX // A1: 16 rows further on
+	MOVQ b+24(FP), DI
+	MOVQ b1+32(FP), R10
+	ADDQ DI, R10
+	MOVQ ksteps+56(FP), R13
+	TESTQ R13, R13
+	JZ   store
+
+step:
+	TILELOAD_A0
+	TILELOAD_B0
+	TILELOAD_B1
+	TDPBF16PS_00
+	TDPBF16PS_01
+	TILELOAD_A1
+	TDPBF16PS_10
+	TDPBF16PS_11
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $1024, DI
+	ADDQ $1024, R10
+	DECQ R13
+	JNZ  step
+
+store:
+	TILESTORE_C
+	MOVQ DX, R13
+	SHLQ $5, R13
+	ADDQ R13, AX // next 32 weight rows
+	MOVQ R9, R13
+	SHLQ $5, R13
+	ADDQ R13, R8 // and their results
+	DECQ R11
+	JNZ  block
+
+done:
+	TILERELEASE
+	RET
+
+// func bf16Pack(dst *uint16, src *float32, n int)
+//
+// dst[i] = src[i] rounded to bfloat16 (VCVTNEPS2BF16: to nearest even,
+// subnormals flushed to zero, as TDPBF16PS treats them anyway) for
+// i < n, n a multiple of 16.
+TEXT ·bf16Pack(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   packdone
+
+packloop:
+	VMOVUPS      (SI), Z0
+	// vcvtneps2bf16 %zmm0,%ymm1 (no Go mnemonic either)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8
+	VMOVDQU      Y1, (DI)
+	ADDQ         $64, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          packloop
+	VZEROUPPER
+
+packdone:
+	RET
+
+// func cpuidAMX() uint32
+TEXT ·cpuidAMX(SB), NOSPLIT, $0-4
+	MOVL $7, AX
+	XORL CX, CX
+	CPUID
+	MOVL DX, ret+0(FP)
+	RET
+
+// func xgetbvLow() uint32
+TEXT ·xgetbvLow(SB), NOSPLIT, $0-4
+	XORL CX, CX
+	XGETBV
+	MOVL AX, ret+0(FP)
+	RET
