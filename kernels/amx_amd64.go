@@ -58,7 +58,7 @@ var amxCfgBF16 = func() (c [64]byte) {
 // amxBF16 is the tile kernel (amx_amd64.s).
 //
 //go:noescape
-func amxBF16(cfg *byte, a *uint16, lda int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
+func amxBF16(cfg *byte, a *uint16, lda int, astep int, a1 int, ablock int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
 
 // bf16Pack rounds n floats (a multiple of 16) to bfloat16.
 //
@@ -211,7 +211,7 @@ func amxMatMulBF16(y []float32, ldy int, p *Prepared, w []uint16) {
 	ks, kf := kp/32, n/32 // steps in all, and steps read from w itself
 	rf := rows &^ 31      // rows in whole blocks of w
 	rp := (rows + 31) &^ 31
-	yb := mmPack(rp * tp)
+	yb := mmPack(min(rp, amxPanel) * tp)
 	yT := *yb
 	// The last rows%32 rows, zero-padded to 32 (all kp columns), and the
 	// last n%32 columns of every row, zero-padded to 32 (rp rows).
@@ -246,40 +246,38 @@ func amxMatMulBF16(y []float32, ldy int, p *Prepared, w []uint16) {
 	cfg := &amxCfgBF16[0]
 	ldc := tp * 4
 	b1 := ks * 1024 // bytes from a token block's first B tiles to its second's
-	// The chunks: [s0, s1) steps of w, then the tail step.
-	for s0 := 0; s0 < ks; {
-		s1 := min(s0+amxKC/32, kf)
-		isTail := s0 >= kf
-		if isTail {
-			s1 = ks
-		}
-		add := 0
-		if s0 > 0 {
-			add = 1
-		}
-		last := s1 == ks
-		for r0 := 0; r0 < rp; r0 += amxPanel {
-			r1 := min(rp, r0+amxPanel)
+	for r0 := 0; r0 < rp; r0 += amxPanel {
+		r1 := min(rp, r0+amxPanel)
+		// The chunks: [s0, s1) steps of w, then the tail step.
+		for s0 := 0; s0 < ks; {
+			s1 := min(s0+amxKC/32, kf)
+			isTail := s0 >= kf
+			if isTail {
+				s1 = ks
+			}
+			add := 0
+			if s0 > 0 {
+				add = 1
+			}
 			for j := 0; j < tp/32; j++ {
 				b := &p.amx[(2*j*ks+s0)*512]
-				c := &yT[r0*tp+j*32]
+				c := &yT[j*32]
 				switch {
 				case isTail:
-					amxBF16(cfg, &tail[r0*32], 64, b, b1, c, ldc, 1, (r1-r0)/32, add)
+					amxBF16(cfg, &tail[r0*32], 64, 64, 16*64, 32*64, b, b1, c, ldc, 1, (r1-r0)/32, add)
 				case r1 <= rf:
-					amxBF16(cfg, &w[r0*n+s0*32], n*2, b, b1, c, ldc, s1-s0, (r1-r0)/32, add)
+					amxBF16(cfg, &w[r0*n+s0*32], n*2, 64, 32*n, 64*n, b, b1, c, ldc, s1-s0, (r1-r0)/32, add)
 				default:
 					if rf > r0 {
-						amxBF16(cfg, &w[r0*n+s0*32], n*2, b, b1, c, ldc, s1-s0, (rf-r0)/32, add)
+						amxBF16(cfg, &w[r0*n+s0*32], n*2, 64, 32*n, 64*n, b, b1, c, ldc, s1-s0, (rf-r0)/32, add)
 					}
-					amxBF16(cfg, &pad[s0*32], kp*2, b, b1, &yT[rf*tp+j*32], ldc, s1-s0, 1, add)
+					amxBF16(cfg, &pad[s0*32], kp*2, 64, 32*kp, 64*kp, b, b1, &yT[(rf-r0)*tp+j*32], ldc, s1-s0, 1, add)
 				}
 			}
-			if last {
-				mmKernelsAVX512.transpose(y[r0:], ldy, yT[r0*tp:], tp, min(r1, rows)-r0, t)
-			}
+			s0 = s1
 		}
-		s0 = s1
+		// The panel's results are complete, and in L2.
+		mmKernelsAVX512.transpose(y[r0:], ldy, yT, tp, min(r1, rows)-r0, t)
 	}
 	mmRelease(yb)
 	if padb != nil {

@@ -43,9 +43,9 @@
 	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x5c; BYTE $0x0c; BYTE $0x40
 
 // tileloadd (%rsi,%rdx,1),%tmm4
-#define TILELOAD_A0 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x16
+#define TILELOAD_A0 BYTE $0xc4; BYTE $0xe2; BYTE $0x79; BYTE $0x4b; BYTE $0x24; BYTE $0x16
 // tileloadd (%rbx,%rdx,1),%tmm5
-#define TILELOAD_A1 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x2c; BYTE $0x13
+#define TILELOAD_A1 BYTE $0xc4; BYTE $0xe2; BYTE $0x79; BYTE $0x4b; BYTE $0x2c; BYTE $0x13
 // tileloadd (%rdi,%rcx,1),%tmm6
 #define TILELOAD_B0 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x0f
 // tileloadd (%r10,%rcx,1),%tmm7
@@ -58,26 +58,30 @@
 #define TDPBF16PS_10 BYTE $0xc4; BYTE $0xe2; BYTE $0x4a; BYTE $0x5c; BYTE $0xd5
 #define TDPBF16PS_11 BYTE $0xc4; BYTE $0xe2; BYTE $0x42; BYTE $0x5c; BYTE $0xdd
 
-// func amxBF16(cfg *byte, a *uint16, lda int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
+// func amxBF16(cfg *byte, a *uint16, lda int, astep int, a1 int, ablock int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
 //
-// For blocks blocks of 32 weight rows (block i: rows from a+i*32*lda,
-// lda bytes apart, bf16) by one block of 32 tokens, over ksteps steps of
-// 32 values of the reduction: C [32 rows, 32 tokens] f32 at c+i*32*ldc
-// (rows ldc bytes apart) is set (add = 0) or added to (add != 0)
+// For blocks blocks of 32 weight rows by one block of 32 tokens, over
+// ksteps steps of 32 values of the reduction: C [32 rows, 32 tokens] f32
+// at c+i*32*ldc for block i (rows ldc bytes apart) is set (add = 0) or
+// added to (add != 0)
 //
 //	C[r][j] += sum over k of A[r][k] * B(j, k)
 //
-// where the B tiles of tokens 0-15 for step s are the 1 KiB at b+s*1024
-// in the VNNI pair layout (row p: tokens 0..15, each two bf16 values for
-// k = 2p, 2p+1) and those of tokens 16-31 b1 bytes further on.
-TEXT ·amxBF16(SB), NOSPLIT, $0-80
+// The A tiles (16 rows of 32 bf16, rows lda bytes apart) of block i and
+// step s are at a+i*ablock+s*astep (rows 0-15) and a1 bytes further on
+// (rows 16-31): for weights read in place, astep = 64, a1 = 16*lda and
+// ablock = 32*lda. The B tiles of tokens 0-15 for step s are the 1 KiB
+// at b+s*1024 in the VNNI pair layout (row p: tokens 0..15, each two
+// bf16 values for k = 2p, 2p+1), those of tokens 16-31 b1 bytes further
+// on.
+TEXT ·amxBF16(SB), NOSPLIT, $0-104
 	MOVQ cfg+0(FP), AX
 	LDTILECFG_AX
 	MOVQ a+8(FP), AX
 	MOVQ lda+16(FP), DX
-	MOVQ c+40(FP), R8
-	MOVQ ldc+48(FP), R9
-	MOVQ blocks+64(FP), R11
+	MOVQ c+64(FP), R8
+	MOVQ ldc+72(FP), R9
+	MOVQ blocks+88(FP), R11
 	MOVQ $64, CX
 	TESTQ R11, R11
 	JZ   done
@@ -86,7 +90,7 @@ block:
 	MOVQ R9, R12
 	SHLQ $4, R12
 	ADDQ R8, R12 // C10's rows
-	CMPQ add+72(FP), $0
+	CMPQ add+96(FP), $0
 	JNE  load
 	TILEZERO_C
 	JMP  ready
@@ -96,13 +100,12 @@ load:
 
 ready:
 	MOVQ AX, SI
-	MOVQ DX, BX
-	SHLQ $4, BX
-	ADDQ SI, BX // A1: 16 rows further on
-	MOVQ b+24(FP), DI
-	MOVQ b1+32(FP), R10
+	MOVQ a1+32(FP), BX
+	ADDQ SI, BX // A1: rows 16-31
+	MOVQ b+48(FP), DI
+	MOVQ b1+56(FP), R10
 	ADDQ DI, R10
-	MOVQ ksteps+56(FP), R13
+	MOVQ ksteps+80(FP), R13
 	TESTQ R13, R13
 	JZ   store
 
@@ -115,8 +118,8 @@ step:
 	TILELOAD_A1
 	TDPBF16PS_10
 	TDPBF16PS_11
-	ADDQ $64, SI
-	ADDQ $64, BX
+	ADDQ astep+24(FP), SI
+	ADDQ astep+24(FP), BX
 	ADDQ $1024, DI
 	ADDQ $1024, R10
 	DECQ R13
@@ -124,9 +127,7 @@ step:
 
 store:
 	TILESTORE_C
-	MOVQ DX, R13
-	SHLQ $5, R13
-	ADDQ R13, AX // next 32 weight rows
+	ADDQ ablock+40(FP), AX // next 32 weight rows
 	MOVQ R9, R13
 	SHLQ $5, R13
 	ADDQ R13, R8 // and their results

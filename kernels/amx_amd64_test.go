@@ -4,9 +4,14 @@ package kernels
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"runtime/pprof"
+	"sync"
 	"testing"
+	"time"
 )
 
 // amxNeed skips t when the machine cannot run the AMX kernels, and
@@ -113,4 +118,169 @@ func TestAMXSmallTStaysOnVectors(t *testing.T) {
 	if !p.amxOn {
 		t.Fatalf("t=%d not laid out for tiles", tileTokens)
 	}
+}
+
+// BenchmarkMatMulBF16AMX: the prefill product on tiles against the
+// AVX-512 kernels in the same run, at T = 512 (and 128), on one goroutine
+// and on two that take half the rows each (as the pool splits them). x is
+// prepared once outside the loop, as one Prepare serves several products.
+func BenchmarkMatMulBF16AMX(b *testing.B) {
+	if !amxUsable() {
+		b.Skip("amx: not available on this CPU")
+	}
+	prev := Current()
+	was := amxActive
+	defer func() { SetLevel(prev); installAMX(was) }()
+	if err := SetLevel(AVX512); err != nil {
+		b.Skip("avx512: not available")
+	}
+	for _, sh := range []bkShape{{4096, 4096}, {14336, 4096}, {4096, 14336}} {
+		w := make([]uint16, sh.rows*sh.n)
+		bkFillU16(w)
+		for _, t := range []int{128, 512} {
+			x := make([]float32, t*sh.n)
+			bkFillF32(x)
+			y := make([]float32, t*sh.rows)
+			for _, unit := range []string{"avx512", "amx"} {
+				installAMX(unit == "amx")
+				var p Prepared
+				p.Prepare(x, t)
+				for _, threads := range []int{1, 2} {
+					b.Run(fmt.Sprintf("%s/T%d/%s/threads%d", unit, t, sh, threads), func(b *testing.B) {
+						for b.Loop() {
+							if threads == 1 {
+								MatMulBF16Prepared(y, sh.rows, &p, w)
+								continue
+							}
+							half := sh.rows / 64 * 32
+							done := make(chan struct{})
+							go func() {
+								MatMulBF16Prepared(y[half:], sh.rows, &p, w[half*sh.n:])
+								close(done)
+							}()
+							MatMulBF16Prepared(y[:(t-1)*sh.rows+half], sh.rows, &p, w[:half*sh.n])
+							<-done
+						}
+						flop := 2 * float64(t) * float64(sh.rows) * float64(sh.n)
+						b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkPrepareAMX: laying x out (f32 panels and bf16 tiles) per chunk.
+func BenchmarkPrepareAMX(b *testing.B) {
+	if !amxUsable() {
+		b.Skip("amx: not available on this CPU")
+	}
+	was := amxActive
+	defer installAMX(was)
+	installAMX(true)
+	for _, n := range []int{4096, 14336} {
+		x := make([]float32, 512*n)
+		bkFillF32(x)
+		var p Prepared
+		b.Run(fmt.Sprintf("T512/n%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(x) * 4))
+			for b.Loop() {
+				p.Prepare(x, 512)
+			}
+		})
+	}
+}
+
+// TestAMXStress runs tile products from 8 goroutines on 2 threads while
+// the garbage collector runs, a goroutine allocates, and a CPU profile
+// sends SIGPROF: the tile state is per thread and signals arrive during
+// the kernels, so a kernel that kept state across calls or lost it in a
+// signal would give wrong results here. Every result must equal, bit for
+// bit, the one computed alone beforehand (itself checked against the
+// reference).
+func TestAMXStress(t *testing.T) {
+	amxNeed(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	if err := pprof.StartCPUProfile(io.Discard); err == nil {
+		defer pprof.StopCPUProfile()
+	} // else a profile is running already (go test -cpuprofile): as good
+	const workers = 8
+	type job struct {
+		p    Prepared
+		w    []uint16
+		want []float32
+		tok  int
+		rows int
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	jobs := make([]*job, workers)
+	for i := range jobs {
+		tok, rows, n := 32+17*i, 33+9*i, 64+40*i
+		x := tkF32(r, tok*n, 0)
+		j := &job{w: tkBF16(r, rows*n, 0), tok: tok, rows: rows}
+		j.p.Prepare(x, tok)
+		j.want = make([]float32, tok*rows)
+		MatMulBF16Prepared(j.want, rows, &j.p, j.w)
+		ref, tol := amxWant(x, j.w, tok, n, rows)
+		for k, v := range j.want {
+			tkClose(t, fmt.Sprintf("stress job %d y[%d]", i, k), v, ref[k], tol[k])
+		}
+		jobs[i] = j
+	}
+	stop := make(chan struct{})
+	var garbage sync.WaitGroup
+	garbage.Add(1)
+	go func() { // GC pressure
+		defer garbage.Done()
+		var keep [][]byte
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			keep = append(keep, make([]byte, 64<<10))
+			if len(keep) > 64 {
+				keep = keep[:0]
+			}
+			if i%200 == 0 {
+				runtime.GC()
+			}
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan string, workers)
+	calls := make([]int, workers)
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			y := make([]float32, len(j.want))
+			for time.Now().Before(deadline) {
+				clear(y)
+				MatMulBF16Prepared(y, j.rows, &j.p, j.w)
+				for k := range y {
+					if math.Float32bits(y[k]) != math.Float32bits(j.want[k]) {
+						errs <- fmt.Sprintf("job %d call %d: y[%d] = %v, alone %v", i, calls[i], k, y[k], j.want[k])
+						return
+					}
+				}
+				calls[i]++
+				runtime.Gosched()
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	garbage.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	total := 0
+	for _, c := range calls {
+		total += c
+	}
+	t.Logf("%d tile products from %d goroutines, no wrong result", total, workers)
 }
