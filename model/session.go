@@ -282,7 +282,7 @@ func (s *Session) forward(tokens []int, wantLogits bool, onLogits func(i int, l 
 		}
 	}
 	rope := kernels.RoPEHalf
-	if c.Format == FormatNative {
+	if c.Format.InterleavedRoPE() {
 		rope = kernels.RoPEPairs
 	}
 

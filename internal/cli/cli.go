@@ -241,6 +241,7 @@ func (a *app) newRoot() *cobra.Command {
 		a.newGenerateCmd(),
 		a.newChatCmd(),
 		a.newScoreCmd(),
+		a.newPerplexityCmd(),
 		a.newTokenizeCmd(),
 		a.newDetokenizeCmd(),
 		a.newBenchCmd(),
