@@ -4,7 +4,6 @@ package kernels
 
 import (
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
@@ -64,55 +63,6 @@ func amxBF16(cfg *byte, a *uint16, lda int, astep int, a1 int, ablock int, b *ui
 //
 //go:noescape
 func bf16Pack(dst *uint16, src *float32, n int)
-
-// cpuidAMX returns CPUID leaf 7 sub-leaf 0's EDX.
-func cpuidAMX() uint32
-
-// xgetbvLow returns the low half of XCR0.
-func xgetbvLow() uint32
-
-// Detection (amx.md §4.1): the CPU must have AMX-TILE, -BF16 and -INT8
-// (CPUID.7.0:EDX bits 24, 22, 25), the OS must have enabled the tile
-// state in XCR0 (bits 17 XTILECFG and 18 XTILEDATA), and the kernel must
-// grant this process the tile data state: arch_prctl(ARCH_REQ_XCOMP_PERM,
-// XFEATURE_XTILEDATA). Without that grant the first tile instruction
-// raises SIGILL. The grant is per process and is asked for once.
-var (
-	amxOnce sync.Once
-	amxOK   bool
-)
-
-const (
-	sysArchPrctl      = 158    // SYS_arch_prctl on linux/amd64
-	archReqXcompPerm  = 0x1023 // ARCH_REQ_XCOMP_PERM
-	xfeatureXTileData = 18     // XFEATURE_XTILEDATA
-)
-
-// amxUsable reports whether this CPU, OS and process can run the AMX
-// kernels (bf16 and int8), asking the kernel for the tile permission on
-// the first call.
-func amxUsable() bool {
-	amxOnce.Do(func() {
-		edx := cpuidAMX()
-		const bf16, tile, int8 = 1 << 22, 1 << 24, 1 << 25
-		if edx&(bf16|tile|int8) != bf16|tile|int8 {
-			return
-		}
-		// The layout and the transposes use AVX-512 (F, BW, VL, BF16);
-		// cpuid's check includes the OS's support (XGETBV), so XGETBV
-		// below is safe to execute.
-		if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16) {
-			return
-		}
-		const tileState = 1<<17 | 1<<18
-		if xgetbvLow()&tileState != tileState {
-			return
-		}
-		_, _, errno := syscall.RawSyscall(sysArchPrctl, archReqXcompPerm, xfeatureXTileData, 0)
-		amxOK = errno == 0
-	})
-	return amxOK
-}
 
 // amxActive is whether the AMX kernels are installed (the feature set in
 // use has AMX); set by the installer.
@@ -288,9 +238,13 @@ func amxMatMulBF16(y []float32, ldy int, p *Prepared, w []uint16) {
 	}
 }
 
-// installAMX turns the AMX kernels on or off (on only when amxUsable).
+func init() { installers = append(installers, func(f Features) { installAMX(f.Has(FeatAMX)) }) }
+
+// installAMX turns the AMX kernels on or off: on only when the process
+// can use the tiles (amxUsable, cpu_amd64.go) and the CPU has AVX-512
+// BF16, which the activations' layout uses (every AMX CPU has it).
 func installAMX(on bool) {
-	amxActive = on && amxUsable()
+	amxActive = on && amxUsable() && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16)
 	if amxActive {
 		tilePrepare, tileMatMulBF16 = amxPrepare, amxMatMulBF16
 	} else {

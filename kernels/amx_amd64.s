@@ -163,18 +163,3 @@ packloop:
 
 packdone:
 	RET
-
-// func cpuidAMX() uint32
-TEXT ·cpuidAMX(SB), NOSPLIT, $0-4
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	MOVL DX, ret+0(FP)
-	RET
-
-// func xgetbvLow() uint32
-TEXT ·xgetbvLow(SB), NOSPLIT, $0-4
-	XORL CX, CX
-	XGETBV
-	MOVL AX, ret+0(FP)
-	RET
