@@ -242,6 +242,7 @@ func (a *app) newRoot() *cobra.Command {
 		a.newChatCmd(),
 		a.newScoreCmd(),
 		a.newPerplexityCmd(),
+		a.newQuantizeCmd(),
 		a.newTokenizeCmd(),
 		a.newDetokenizeCmd(),
 		a.newBenchCmd(),

@@ -75,26 +75,34 @@ func (r *reader) errorf(format string, args ...any) error {
 
 func (r *reader) left() int64 { return int64(len(r.b)) - r.pos }
 
+// what describes the field being read, for errors. It is a function so
+// that the description is only formatted when an error needs it: parsing a
+// 128k-token vocabulary must not format 128k messages.
+type what func() string
+
+// label returns a what for a fixed description.
+func label(s string) what { return func() string { return s } }
+
 // take returns the next n bytes, or an error naming what.
-func (r *reader) take(n int64, what string) ([]byte, error) {
+func (r *reader) take(n int64, w what) ([]byte, error) {
 	if n < 0 || n > r.left() {
-		return nil, r.errorf("truncated: %s needs %d bytes at offset %d, the file has %d left", what, n, r.pos, r.left())
+		return nil, r.errorf("truncated: %s needs %d bytes at offset %d, the file has %d left", w(), n, r.pos, r.left())
 	}
 	b := r.b[r.pos : r.pos+n : r.pos+n]
 	r.pos += n
 	return b, nil
 }
 
-func (r *reader) u32(what string) (uint32, error) {
-	b, err := r.take(4, what)
+func (r *reader) u32(w what) (uint32, error) {
+	b, err := r.take(4, w)
 	if err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint32(b), nil
 }
 
-func (r *reader) u64(what string) (uint64, error) {
-	b, err := r.take(8, what)
+func (r *reader) u64(w what) (uint64, error) {
+	b, err := r.take(8, w)
 	if err != nil {
 		return 0, err
 	}
@@ -103,16 +111,16 @@ func (r *reader) u64(what string) (uint64, error) {
 
 // str reads a string: a uint64 length, then the bytes (a view). The length
 // is checked against what is left before anything is sliced or allocated.
-func (r *reader) str(what string) ([]byte, error) {
+func (r *reader) str(w what) ([]byte, error) {
 	at := r.pos
-	n, err := r.u64(what + " length")
+	n, err := r.u64(func() string { return w() + " length" })
 	if err != nil {
 		return nil, err
 	}
 	if n > uint64(r.left()) {
-		return nil, r.errorf("%s at offset %d is %d bytes long, past the end of the file (%d bytes left)", what, at, n, r.left())
+		return nil, r.errorf("%s at offset %d is %d bytes long, past the end of the file (%d bytes left)", w(), at, n, r.left())
 	}
-	return r.take(int64(n), what)
+	return r.take(int64(n), w)
 }
 
 // parse validates a whole GGUF file held in data.
@@ -126,14 +134,14 @@ func parse(name string, data []byte) (*part, error) {
 		return nil, r.errorf("not a GGUF file (starts with %q, want %q)", data[:n], Magic)
 	}
 	r.pos = 4
-	version, err := r.u32("version")
+	version, err := r.u32(label("version"))
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case version == 1:
 		return nil, r.errorf("GGUF version 1 is not supported (only 2 and 3; convert the model again with a current llama.cpp)")
-	case version&0xFFFF == 0 && bits.ReverseBytes32(version) <= 3:
+	case version&0xFFFF == 0 && version != 0 && bits.ReverseBytes32(version) <= 3:
 		// A big-endian writer (gguf-py can produce them) stores 3 as
 		// 00 00 00 03, which reads as 50331648 here.
 		return nil, r.errorf("big-endian GGUF file (version bytes %x), only little-endian files are supported", data[4:8])
@@ -141,11 +149,11 @@ func parse(name string, data []byte) (*part, error) {
 		return nil, r.errorf("GGUF version %d is not supported (only 2 and 3)", version)
 	}
 	p := &part{name: name, data: data, version: version, alignment: DefaultAlignment}
-	nt, err := r.u64("tensor count")
+	nt, err := r.u64(label("tensor count"))
 	if err != nil {
 		return nil, err
 	}
-	nkv, err := r.u64("metadata count")
+	nkv, err := r.u64(label("metadata count"))
 	if err != nil {
 		return nil, err
 	}
@@ -209,13 +217,12 @@ func parse(name string, data []byte) (*part, error) {
 
 // readKV reads metadata entry i of n.
 func readKV(r *reader, i, n uint64) (KV, error) {
-	what := fmt.Sprintf("the key of metadata entry %d of %d", i+1, n)
-	key, err := r.str(what)
+	key, err := r.str(func() string { return fmt.Sprintf("the key of metadata entry %d of %d", i+1, n) })
 	if err != nil {
 		return KV{}, err
 	}
 	k := string(key)
-	t, err := r.u32(fmt.Sprintf("the value type of key %q", k))
+	t, err := r.u32(func() string { return fmt.Sprintf("the value type of key %q", k) })
 	if err != nil {
 		return KV{}, err
 	}
@@ -228,18 +235,18 @@ func readKV(r *reader, i, n uint64) (KV, error) {
 
 // readValue reads the value of key after its type id t.
 func readValue(r *reader, key string, t ValueType) (Value, error) {
-	what := fmt.Sprintf("the value of key %q", key)
+	w := func() string { return fmt.Sprintf("the value of key %q", key) }
 	switch {
 	case !t.valid():
 		return Value{}, r.errorf("key %q has unknown value type %d", key, uint32(t))
 	case t == TypeString:
-		s, err := r.str(what)
+		s, err := r.str(w)
 		return Value{typ: t, raw: s}, err
 	case t != TypeArray:
-		b, err := r.take(int64(t.size()), what)
+		b, err := r.take(int64(t.size()), w)
 		return Value{typ: t, raw: b}, err
 	}
-	et, err := r.u32(fmt.Sprintf("the element type of key %q", key))
+	et, err := r.u32(func() string { return fmt.Sprintf("the element type of key %q", key) })
 	if err != nil {
 		return Value{}, err
 	}
@@ -251,7 +258,7 @@ func readValue(r *reader, key string, t ValueType) (Value, error) {
 		return Value{}, r.errorf("key %q is an array of unknown value type %d", key, et)
 	}
 	at := r.pos
-	n, err := r.u64(fmt.Sprintf("the length of array %q", key))
+	n, err := r.u64(func() string { return fmt.Sprintf("the length of array %q", key) })
 	if err != nil {
 		return Value{}, err
 	}
@@ -267,12 +274,12 @@ func readValue(r *reader, key string, t ValueType) (Value, error) {
 	}
 	start := r.pos
 	if elem != TypeString {
-		if _, err := r.take(int64(n*minSize), what); err != nil {
+		if _, err := r.take(int64(n*minSize), w); err != nil {
 			return Value{}, err
 		}
 	} else {
 		for j := range n {
-			if _, err := r.str(fmt.Sprintf("element %d of array %q", j, key)); err != nil {
+			if _, err := r.str(func() string { return fmt.Sprintf("element %d of array %q", j, key) }); err != nil {
 				return Value{}, err
 			}
 		}
@@ -283,7 +290,7 @@ func readValue(r *reader, key string, t ValueType) (Value, error) {
 // readTensorInfo reads tensor info i of n and checks it on its own; the
 // layout of all tensors together is checkLayout's.
 func readTensorInfo(r *reader, i, n uint64, alignment int64) (TensorInfo, error) {
-	name, err := r.str(fmt.Sprintf("the name of tensor %d of %d", i+1, n))
+	name, err := r.str(func() string { return fmt.Sprintf("the name of tensor %d of %d", i+1, n) })
 	if err != nil {
 		return TensorInfo{}, err
 	}
@@ -294,7 +301,7 @@ func readTensorInfo(r *reader, i, n uint64, alignment int64) (TensorInfo, error)
 	terr := func(format string, args ...any) error {
 		return r.errorf("tensor %q: %s", ti.Name, fmt.Sprintf(format, args...))
 	}
-	nd, err := r.u32(fmt.Sprintf("the dimension count of tensor %q", ti.Name))
+	nd, err := r.u32(func() string { return fmt.Sprintf("the dimension count of tensor %q", ti.Name) })
 	if err != nil {
 		return ti, err
 	}
@@ -303,7 +310,7 @@ func readTensorInfo(r *reader, i, n uint64, alignment int64) (TensorInfo, error)
 	}
 	ti.Dims = make([]int64, nd)
 	for d := range ti.Dims {
-		x, err := r.u64(fmt.Sprintf("dimension %d of tensor %q", d, ti.Name))
+		x, err := r.u64(func() string { return fmt.Sprintf("dimension %d of tensor %q", d, ti.Name) })
 		if err != nil {
 			return ti, err
 		}
@@ -312,12 +319,12 @@ func readTensorInfo(r *reader, i, n uint64, alignment int64) (TensorInfo, error)
 		}
 		ti.Dims[d] = int64(x)
 	}
-	t, err := r.u32(fmt.Sprintf("the type of tensor %q", ti.Name))
+	t, err := r.u32(func() string { return fmt.Sprintf("the type of tensor %q", ti.Name) })
 	if err != nil {
 		return ti, err
 	}
 	ti.Type = GGMLType(t)
-	off, err := r.u64(fmt.Sprintf("the data offset of tensor %q", ti.Name))
+	off, err := r.u64(func() string { return fmt.Sprintf("the data offset of tensor %q", ti.Name) })
 	if err != nil {
 		return ti, err
 	}

@@ -138,6 +138,9 @@ func scalarInt(t ValueType, b []byte) (u uint64, neg bool) {
 // AsUint returns an integer value of any of the eight integer types (as
 // llama.cpp's loaders accept for counts and ids) that is not negative.
 func (v Value) AsUint() (uint64, error) {
+	if err := v.check(); err != nil {
+		return 0, err
+	}
 	if !v.typ.isInteger() {
 		return 0, fmt.Errorf("is %s, want an unsigned integer", v.typeName())
 	}
@@ -150,6 +153,9 @@ func (v Value) AsUint() (uint64, error) {
 
 // AsInt returns an integer value of any integer type that fits an int64.
 func (v Value) AsInt() (int64, error) {
+	if err := v.check(); err != nil {
+		return 0, err
+	}
 	if !v.typ.isInteger() {
 		return 0, fmt.Errorf("is %s, want an integer", v.typeName())
 	}
@@ -164,6 +170,9 @@ func (v Value) AsInt() (int64, error) {
 // integer value is converted too, since a float parameter written as an
 // integer (rope.freq_base = 10000) means the same number.
 func (v Value) AsFloat() (float64, error) {
+	if err := v.check(); err != nil {
+		return 0, err
+	}
 	switch {
 	case v.typ == TypeFloat32:
 		return float64(math.Float32frombits(binary.LittleEndian.Uint32(v.raw))), nil
@@ -181,6 +190,9 @@ func (v Value) AsFloat() (float64, error) {
 
 // AsBool returns a BOOL value (any nonzero byte is true, as in gguf.cpp).
 func (v Value) AsBool() (bool, error) {
+	if err := v.check(); err != nil {
+		return false, err
+	}
 	if v.typ != TypeBool {
 		return false, fmt.Errorf("is %s, want BOOL", v.typeName())
 	}
@@ -190,6 +202,9 @@ func (v Value) AsBool() (bool, error) {
 // AsString returns a STRING value. The bytes are copied, so the string
 // outlives the File.
 func (v Value) AsString() (string, error) {
+	if err := v.check(); err != nil {
+		return "", err
+	}
 	if v.typ != TypeString {
 		return "", fmt.Errorf("is %s, want STRING", v.typeName())
 	}
@@ -198,6 +213,9 @@ func (v Value) AsString() (string, error) {
 
 // AsStrings returns an array of strings (copied).
 func (v Value) AsStrings() ([]string, error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
 	if v.typ != TypeArray || v.elem != TypeString {
 		return nil, fmt.Errorf("is %s, want ARRAY[STRING]", v.typeName())
 	}
@@ -215,6 +233,9 @@ func (v Value) AsStrings() ([]string, error) {
 
 // AsFloat32s returns an array of FLOAT32 (or FLOAT64, rounded to float32).
 func (v Value) AsFloat32s() ([]float32, error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
 	if v.typ != TypeArray || (v.elem != TypeFloat32 && v.elem != TypeFloat64) {
 		return nil, fmt.Errorf("is %s, want ARRAY[FLOAT32]", v.typeName())
 	}
@@ -233,6 +254,9 @@ func (v Value) AsFloat32s() ([]float32, error) {
 // int32 (token types are INT32, but nothing forbids a writer from using
 // another integer type).
 func (v Value) AsInt32s() ([]int32, error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
 	if v.typ != TypeArray || !v.elem.isInteger() {
 		return nil, fmt.Errorf("is %s, want an array of integers", v.typeName())
 	}
@@ -256,6 +280,9 @@ func (v Value) AsInt32s() ([]int32, error) {
 // value, a quoted string (shortened when long), or an array's type and
 // length with its first elements.
 func (v Value) String() string {
+	if v.check() != nil {
+		return "invalid value"
+	}
 	switch {
 	case v.typ == TypeString:
 		return quoteShort(string(v.raw))
@@ -439,7 +466,9 @@ func (v Value) appendTo(b []byte) []byte {
 	return append(b, v.raw...)
 }
 
-// check reports whether v is a well-formed value (the zero Value is not).
+// check reports whether v is a well-formed value. The zero Value is not:
+// it is what Get returns for a missing key, and decoding it must not read
+// bytes it does not have.
 func (v Value) check() error {
 	switch {
 	case !v.typ.valid():
