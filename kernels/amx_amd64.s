@@ -163,3 +163,131 @@ packloop:
 
 packdone:
 	RET
+
+// The int8 kernel's tiles: tmm4-5 A (16 weight rows × 32 int8, rows DX
+// bytes apart), tmm6-7 B (8 rows of 16 tokens × 4 int8, rows 128 bytes
+// apart: every other row of a block pair's transposed quants).
+
+// tileloadd (%rsi,%rdx,1),%tmm4; tileloadd (%r11,%rdx,1),%tmm5
+#define Q_LOAD_A BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x16; \
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x2c; BYTE $0x13
+// tileloadd (%rdi,%rcx,1),%tmm6; tileloadd (%r10,%rcx,1),%tmm7
+#define Q_LOAD_B BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x0f; \
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x3c; BYTE $0x0a
+// tdpbssd %tmm6,%tmm4,%tmm0; %tmm7,%tmm4,%tmm1; %tmm6,%tmm5,%tmm2; %tmm7,%tmm5,%tmm3
+#define TDPBSSD_4 BYTE $0xc4; BYTE $0xe2; BYTE $0x4b; BYTE $0x5e; BYTE $0xc4; \
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x43; BYTE $0x5e; BYTE $0xcc; \
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4b; BYTE $0x5e; BYTE $0xd5; \
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x43; BYTE $0x5e; BYTE $0xdd
+// tilestored %tmm0,(%r8,%rcx,1); %tmm1,0x40(%r8,%rcx,1);
+// %tmm2,0x800(%r8,%rcx,1); %tmm3,0x840(%r8,%rcx,1)
+#define Q_STORE_C BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x04; BYTE $0x08; \
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x4c; BYTE $0x08; BYTE $0x40; \
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x94; BYTE $0x08; BYTE $0x00; BYTE $0x08; BYTE $0x00; BYTE $0x00; \
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x9c; BYTE $0x08; BYTE $0x40; BYTE $0x08; BYTE $0x00; BYTE $0x00
+
+// SCALE(d, o) adds row o/128 of the block's int32 results (scr: 32 rows
+// of 32 tokens) times their scales to acc: acc[m][j] += C[m][j] *
+// (dw[m]*da[j]), the scale product rounded to f32 first, as ggml's
+// vec_dot does.
+#define SCALE(d, o) \
+	VBROADCASTSS d(R9), Z2; \
+	VMULPS       Z0, Z2, Z3; \
+	VMULPS       Z1, Z2, Z4; \
+	VCVTDQ2PS    o(R8), Z5; \
+	VCVTDQ2PS    (o+64)(R8), Z6; \
+	VFMADD213PS  o(AX), Z3, Z5; \
+	VFMADD213PS  (o+64)(AX), Z4, Z6; \
+	VMOVUPS      Z5, o(AX); \
+	VMOVUPS      Z6, (o+64)(AX)
+
+// func amxQ8(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32, da *float32, acc *float32, scr *int32, nblk int)
+//
+// For one block of 32 weight rows and one of 32 tokens, over nblk blocks
+// of 32 values: acc [32 rows][32 tokens] f32 += the int32 dot products of
+// each block times dw[blk][row] * da[blk][token] (dw, da: 32 floats per
+// block). Block i's A tiles are 16 rows of 32 int8 at a+i*astep, rows lda
+// bytes apart, rows 16-31 16*lda further on: Q8_0 weight rows in place
+// (astep 34, past the scale) or unpacked ones. Block i's B tiles are rows
+// i&1, i&1+2, ... of the 16×16 words at b+(i/2)*1024 (tokens 0-15) and
+// b1 bytes further on (tokens 16-31). scr is 4 KiB of scratch for the
+// int32 results.
+TEXT ·amxQ8(SB), NOSPLIT, $0-88
+	MOVQ cfg+0(FP), AX
+	LDTILECFG_AX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ dw+48(FP), R9
+	MOVQ da+56(FP), R12
+	MOVQ acc+64(FP), AX
+	MOVQ scr+72(FP), R8
+	MOVQ nblk+80(FP), R13
+	MOVQ $128, CX
+	XORQ BX, BX
+	TESTQ R13, R13
+	JZ   qdone
+
+qblock:
+	TILEZERO_C
+	MOVQ DX, R11
+	SHLQ $4, R11
+	ADDQ SI, R11 // A1: rows 16-31
+	Q_LOAD_A
+	MOVQ BX, DI
+	SHRQ $1, DI
+	SHLQ $10, DI
+	MOVQ BX, R10
+	ANDQ $1, R10
+	SHLQ $6, R10
+	ADDQ R10, DI
+	ADDQ b+32(FP), DI // B0: tokens 0-15
+	MOVQ b1+40(FP), R10
+	ADDQ DI, R10 // B1: tokens 16-31
+	Q_LOAD_B
+	TDPBSSD_4
+	Q_STORE_C
+	VMOVUPS (R12), Z0
+	VMOVUPS 64(R12), Z1
+	SCALE(0, 0)
+	SCALE(4, 128)
+	SCALE(8, 256)
+	SCALE(12, 384)
+	SCALE(16, 512)
+	SCALE(20, 640)
+	SCALE(24, 768)
+	SCALE(28, 896)
+	SCALE(32, 1024)
+	SCALE(36, 1152)
+	SCALE(40, 1280)
+	SCALE(44, 1408)
+	SCALE(48, 1536)
+	SCALE(52, 1664)
+	SCALE(56, 1792)
+	SCALE(60, 1920)
+	SCALE(64, 2048)
+	SCALE(68, 2176)
+	SCALE(72, 2304)
+	SCALE(76, 2432)
+	SCALE(80, 2560)
+	SCALE(84, 2688)
+	SCALE(88, 2816)
+	SCALE(92, 2944)
+	SCALE(96, 3072)
+	SCALE(100, 3200)
+	SCALE(104, 3328)
+	SCALE(108, 3456)
+	SCALE(112, 3584)
+	SCALE(116, 3712)
+	SCALE(120, 3840)
+	SCALE(124, 3968)
+	ADDQ astep+24(FP), SI
+	ADDQ $128, R9
+	ADDQ $128, R12
+	INCQ BX
+	CMPQ BX, R13
+	JLT  qblock
+	VZEROUPPER
+
+qdone:
+	TILERELEASE
+	RET

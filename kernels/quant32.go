@@ -544,7 +544,9 @@ func init() {
 // n/32*34 bytes): y[i*ldy+r] = dot(weight row r, activation row i).
 func MatMulQ8_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ8_0", len(y), ldy, len(w), len(a), n, t, BlockBytesQ8_0)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ8_0 != nil && t >= tileTokens {
+		tileMatMulQ8_0(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ8_0(y, ldy, w, a, n, t, rows)
 	}
 }

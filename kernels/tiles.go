@@ -12,6 +12,9 @@ var (
 	// tileMatMulBF16 is MatMulBF16Prepared on tiles, for a p laid out
 	// by tilePrepare.
 	tileMatMulBF16 func(y []float32, ldy int, p *Prepared, w []uint16)
+	// tileMatMulQ8_0 is MatMulQ8_0 on tiles, used from tileTokens
+	// activation rows; nil when no tile unit is in use.
+	tileMatMulQ8_0 func(y []float32, ldy int, w, a []byte, n, t, rows int)
 )
 
 // tileTokens is the number of tokens from which a product runs on tiles.
