@@ -247,9 +247,9 @@ func installAMX(on bool) {
 	amxActive = on && amxUsable() && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16)
 	if amxActive {
 		tilePrepare, tileMatMulBF16 = amxPrepare, amxMatMulBF16
-		tileMatMulQ8_0 = amxMatMulQ8_0
+		tileMatMulQ8_0, tileMatMulQ4_0 = amxMatMulQ8_0, amxMatMulQ4_0
 	} else {
 		tilePrepare, tileMatMulBF16 = nil, nil
-		tileMatMulQ8_0 = nil
+		tileMatMulQ8_0, tileMatMulQ4_0 = nil, nil
 	}
 }

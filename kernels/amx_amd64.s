@@ -291,3 +291,59 @@ qblock:
 qdone:
 	TILERELEASE
 	RET
+
+// func xor80(p *byte, n int)
+//
+// p[i] ^= 0x80 for i < n, n a multiple of 64: the activations' quants
+// from biased (q+128) to signed.
+TEXT ·xor80(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), DI
+	MOVQ n+8(FP), CX
+	SHRQ $6, CX
+	JZ   xdone
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z1
+
+xloop:
+	VPXORD  (DI), Z1, Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     xloop
+	VZEROUPPER
+
+xdone:
+	RET
+
+// func unpackQ4_0(dst *int8, src *byte, nb int)
+//
+// Unpacks the nb Q4_0 blocks of one weight row (18 bytes each: fp16 d,
+// then 16 bytes whose low nibbles are values 0-15 and high nibbles
+// 16-31, each biased by 8) into 32 signed bytes per block, block i at
+// dst+i*1024 (the A tiles of 32 rows, see amxMatMulQ4_0).
+TEXT ·unpackQ4_0(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ   udone
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y2
+	MOVL $0x08080808, AX
+	VPBROADCASTD AX, Y3
+
+uloop:
+	VMOVDQU     2(SI), X0
+	VPSRLW      $4, X0, X1
+	VINSERTI128 $1, X1, Y0, Y0
+	VPAND       Y2, Y0, Y0
+	VPSUBB      Y3, Y0, Y0
+	VMOVDQU     Y0, (DI)
+	ADDQ        $18, SI
+	ADDQ        $1024, DI
+	DECQ        CX
+	JNZ         uloop
+	VZEROUPPER
+
+udone:
+	RET

@@ -211,16 +211,43 @@ func TestAMXStress(t *testing.T) {
 		want []float32
 		tok  int
 		rows int
+		// int8 jobs (every other one): Q8_0 or Q4_0 weights qw, Q8_0
+		// activations qa of n values
+		qt     *q32Type
+		qw, qa []byte
+		n      int
+	}
+	run := func(j *job, y []float32) {
+		if j.qt != nil {
+			j.qt.matmul(y, j.rows, j.qw, j.qa, j.n, j.tok)
+			return
+		}
+		MatMulBF16Prepared(y, j.rows, &j.p, j.w)
 	}
 	r := rand.New(rand.NewPCG(31, 32))
 	jobs := make([]*job, workers)
 	for i := range jobs {
-		tok, rows, n := 32+17*i, 33+9*i, 64+40*i
-		x := tkF32(r, tok*n, 0)
-		j := &job{w: tkBF16(r, rows*n, 0), tok: tok, rows: rows}
-		j.p.Prepare(x, tok)
+		tok, rows, n := 32+17*i, 33+9*i, 64+32*i
+		j := &job{tok: tok, rows: rows, n: n}
 		j.want = make([]float32, tok*rows)
-		MatMulBF16Prepared(j.want, rows, &j.p, j.w)
+		if i%2 == 1 {
+			j.qt = &q32Types[i/2%2] // Q8_0, Q4_0
+			j.qw, j.qa = amxQ8Inputs(r, *j.qt, n, rows, tok, true)
+			run(j, j.want)
+			ref := make([]float32, tok*rows)
+			j.qt.generic(ref, rows, j.qw, j.qa, n, tok, rows)
+			for k, v := range j.want {
+				if v != ref[k] {
+					t.Fatalf("stress job %d (%s) y[%d] = %v, generic %v", i, j.qt.name, k, v, ref[k])
+				}
+			}
+			jobs[i] = j
+			continue
+		}
+		x := tkF32(r, tok*n, 0)
+		j.w = tkBF16(r, rows*n, 0)
+		j.p.Prepare(x, tok)
+		run(j, j.want)
 		ref, tol := amxWant(x, j.w, tok, n, rows)
 		for k, v := range j.want {
 			tkClose(t, fmt.Sprintf("stress job %d y[%d]", i, k), v, ref[k], tol[k])
@@ -259,7 +286,7 @@ func TestAMXStress(t *testing.T) {
 			y := make([]float32, len(j.want))
 			for time.Now().Before(deadline) {
 				clear(y)
-				MatMulBF16Prepared(y, j.rows, &j.p, j.w)
+				run(j, y)
 				for k := range y {
 					if math.Float32bits(y[k]) != math.Float32bits(j.want[k]) {
 						errs <- fmt.Sprintf("job %d call %d: y[%d] = %v, alone %v", i, calls[i], k, y[k], j.want[k])

@@ -2,10 +2,7 @@
 
 package kernels
 
-import (
-	"encoding/binary"
-	"unsafe"
-)
+import "unsafe"
 
 // Int8 block types on AMX-INT8: TDPBSSD of 16 weight rows × 32 int8 (one
 // block of each row) by 32 int8 × 16 tokens, so that each 32-value block
@@ -48,93 +45,128 @@ var amxCfgQ8 = func() (c [64]byte) {
 //go:noescape
 func amxQ8(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32, da *float32, acc *float32, scr *int32, nblk int)
 
-// amxActQ is the activations of one int8 tile product laid out as B
-// tiles, and their scales.
-type amxActQ struct {
-	b  []byte    // [token block of 16][pair] 1 KiB tiles, signed
-	da []float32 // [token block of 32][block][32 tokens]
-	np int       // block pairs per row
-}
+// xor80 flips the top bit of n bytes (n a multiple of 64).
+//
+//go:noescape
+func xor80(p *byte, n int)
+
+// unpackQ4_0 unpacks one row's nb Q4_0 blocks to int8, 1 KiB apart.
+//
+//go:noescape
+func unpackQ4_0(dst *int8, src *byte, nb int)
 
 // amxLayoutAct lays out t activation rows a (ActBytesQ8_0(n) bytes each)
-// as B tiles, tokens padded to a multiple of 32 (their scales 0).
-func amxLayoutAct(q *amxActQ, a []byte, n, t int) {
+// as B tiles in b ([token block of 16][block pair] 1 KiB tiles, signed)
+// and their scales in da ([token block of 32][block][32 tokens]), tokens
+// padded to a multiple of 32 (their scales 0). It returns the buffers to
+// give back.
+func amxLayoutAct(a []byte, n, t int) (b []byte, da []float32, bb *[]uint16, dab *[]float32) {
 	nb, np, ab := n/qk, actPairs(n), ActBytesQ8_0(n)
 	tp := (t + 31) &^ 31
-	q.np = np
-	if need := tp / 16 * np * 1024; cap(q.b) < need {
-		q.b = make([]byte, need)
-	} else {
-		q.b = q.b[:need]
-	}
-	if need := tp / 32 * nb * 32; cap(q.da) < need {
-		q.da = make([]float32, need)
-	} else {
-		q.da = q.da[:need]
-	}
-	var tmp []byte
+	bb = amxScratch16(tp / 16 * np * 512)
+	b = unsafe.Slice((*byte)(unsafe.Pointer(&(*bb)[0])), tp/16*np*1024)
+	dab = mmPack(tp / 32 * nb * 32)
+	da = *dab
 	for j := 0; j < tp/16; j++ {
-		dst := (*float32)(unsafe.Pointer(&q.b[j*np*1024]))
+		dst := (*float32)(unsafe.Pointer(&b[j*np*1024]))
 		if (j+1)*16 <= t {
 			trAVX512(dst, 16, (*float32)(unsafe.Pointer(&a[j*16*ab])), ab/4, np)
 			continue
 		}
 		// The last, partial block of tokens: its quants copied out so
-		// that the transpose reads no row past t.
-		if tmp == nil {
-			tmp = make([]byte, 16*np*64)
-		}
-		clear(tmp)
+		// that the transpose reads no row past t; the padding tokens'
+		// results are dropped.
+		tmp := make([]byte, 16*np*64)
 		for i := j * 16; i < t; i++ {
 			copy(tmp[(i-j*16)*np*64:], a[i*ab:i*ab+np*64])
 		}
 		trAVX512(dst, 16, (*float32)(unsafe.Pointer(&tmp[0])), np*16, np)
 	}
-	for i := 0; i+8 <= len(q.b); i += 8 {
-		binary.LittleEndian.PutUint64(q.b[i:], binary.LittleEndian.Uint64(q.b[i:])^0x8080808080808080)
-	}
-	clear(q.da)
+	xor80(&b[0], len(b))
+	clear(da)
 	for i := 0; i < t; i++ {
 		r := splitAct(a[i*ab:(i+1)*ab], n)
 		base := i / 32 * nb * 32
 		for k := 0; k < nb; k++ {
-			q.da[base+k*32+i%32] = r.d(k)
+			da[base+k*32+i%32] = r.d(k)
 		}
 	}
+	return
 }
 
-// amxMatMulQ8_0 is MatMulQ8_0 on tiles.
-func amxMatMulQ8_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
-	var q amxActQ
-	amxLayoutAct(&q, a, n, t)
+// amxMatMulQ is the int8 tile product for weights of bytes bytes per
+// block whose block scale is the fp16 at the block's start. unpack, when
+// not nil, unpacks one weight row's blocks to int8, 1 KiB apart (the A
+// tiles of 32 rows, 32 bytes per row); when nil the quants are read in
+// place, 2 bytes into each block (Q8_0).
+func amxMatMulQ(y []float32, ldy int, w, a []byte, n, t, rows, bytes int, unpack func(dst *int8, src *byte, nb int)) {
+	b, da, bb, dab := amxLayoutAct(a, n, t)
+	np := actPairs(n)
 	nb := n / qk
-	rb := nb * BlockBytesQ8_0
+	rb := nb * bytes
 	tp := (t + 31) &^ 31
-	dw := make([]float32, nb*32)
-	acc := make([]float32, 32*32)
-	scr := make([]int32, 32*32)
-	var pad []byte
+	dwb, accb, scrb := mmPack(nb*32), mmPack(32*32), mmPack(32*32)
+	dw, acc := *dwb, *accb
+	scr := (*int32)(unsafe.Pointer(&(*scrb)[0]))
+	var padb, ub *[]uint16
+	var pad, un []byte
+	if rows%32 != 0 {
+		padb = amxScratch16((32*rb + 1) / 2)
+		pad = unsafe.Slice((*byte)(unsafe.Pointer(&(*padb)[0])), 32*rb)
+	}
+	if unpack != nil {
+		ub = amxScratch16(nb * 512)
+		un = unsafe.Slice((*byte)(unsafe.Pointer(&(*ub)[0])), nb*1024)
+	}
 	for r0 := 0; r0 < rows; r0 += 32 {
 		nr := min(32, rows-r0)
 		src := w[r0*rb:]
 		if nr < 32 {
 			// The last rows, zero-padded to 32 (zero scales, zero
 			// quants), so that no tile row reads past the weights.
-			pad = make([]byte, 32*rb)
+			clear(pad)
 			copy(pad, w[r0*rb:(r0+nr)*rb])
 			src = pad
 		}
 		for m := 0; m < 32; m++ {
 			for k := 0; k < nb; k++ {
-				dw[k*32+m] = f16at(src, m*rb+k*BlockBytesQ8_0)
+				dw[k*32+m] = f16at(src, m*rb+k*bytes)
 			}
+		}
+		A, lda, astep := (*int8)(unsafe.Pointer(&src[2])), rb, bytes
+		if unpack != nil {
+			for m := 0; m < 32; m++ {
+				unpack((*int8)(unsafe.Pointer(&un[m*32])), &src[m*rb], nb)
+			}
+			A, lda, astep = (*int8)(unsafe.Pointer(&un[0])), 32, 1024
 		}
 		for jb := 0; jb < tp/32; jb++ {
 			clear(acc)
-			amxQ8(&amxCfgQ8[0], (*int8)(unsafe.Pointer(&src[2])), rb, BlockBytesQ8_0,
-				(*int8)(unsafe.Pointer(&q.b[2*jb*q.np*1024])), q.np*1024,
-				&dw[0], &q.da[jb*nb*32], &acc[0], &scr[0], nb)
+			amxQ8(&amxCfgQ8[0], A, lda, astep, (*int8)(unsafe.Pointer(&b[2*jb*np*1024])), np*1024,
+				&dw[0], &da[jb*nb*32], &acc[0], scr, nb)
 			mmKernelsAVX512.transpose(y[jb*32*ldy+r0:], ldy, acc, 32, nr, min(32, t-jb*32))
 		}
 	}
+	amxRelease16(bb)
+	mmRelease(dab)
+	mmRelease(dwb)
+	mmRelease(accb)
+	mmRelease(scrb)
+	if padb != nil {
+		amxRelease16(padb)
+	}
+	if ub != nil {
+		amxRelease16(ub)
+	}
+}
+
+// amxMatMulQ8_0 is MatMulQ8_0 on tiles.
+func amxMatMulQ8_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ8_0, nil)
+}
+
+// amxMatMulQ4_0 is MatMulQ4_0 on tiles: each 32-row block's weights are
+// unpacked to int8 once (unpackQ4_0), then used for every token block.
+func amxMatMulQ4_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ4_0, unpackQ4_0)
 }
