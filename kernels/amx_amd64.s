@@ -42,9 +42,10 @@
 	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x0c; \
 	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x5c; BYTE $0x0c; BYTE $0x40
 
-// tileloadd (%rsi,%rdx,1),%tmm4
+// tileloaddt1 (%rsi,%rdx,1),%tmm4 (the weights: a hint that they are not
+// reused from L1, where their rows, n*2 bytes apart, share a few sets)
 #define TILELOAD_A0 BYTE $0xc4; BYTE $0xe2; BYTE $0x79; BYTE $0x4b; BYTE $0x24; BYTE $0x16
-// tileloadd (%rbx,%rdx,1),%tmm5
+// tileloaddt1 (%rbx,%rdx,1),%tmm5
 #define TILELOAD_A1 BYTE $0xc4; BYTE $0xe2; BYTE $0x79; BYTE $0x4b; BYTE $0x2c; BYTE $0x13
 // tileloadd (%rdi,%rcx,1),%tmm6
 #define TILELOAD_B0 BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x0f
@@ -58,7 +59,14 @@
 #define TDPBF16PS_10 BYTE $0xc4; BYTE $0xe2; BYTE $0x4a; BYTE $0x5c; BYTE $0xd5
 #define TDPBF16PS_11 BYTE $0xc4; BYTE $0xe2; BYTE $0x42; BYTE $0x5c; BYTE $0xdd
 
-// func amxBF16(cfg *byte, a *uint16, lda int, astep int, a1 int, ablock int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int)
+// PF16(o) prefetches the 16 lines from o(R13) into L2.
+#define PF16(o) \
+	PREFETCHT1 (o+0)(R13); PREFETCHT1 (o+64)(R13); PREFETCHT1 (o+128)(R13); PREFETCHT1 (o+192)(R13); \
+	PREFETCHT1 (o+256)(R13); PREFETCHT1 (o+320)(R13); PREFETCHT1 (o+384)(R13); PREFETCHT1 (o+448)(R13); \
+	PREFETCHT1 (o+512)(R13); PREFETCHT1 (o+576)(R13); PREFETCHT1 (o+640)(R13); PREFETCHT1 (o+704)(R13); \
+	PREFETCHT1 (o+768)(R13); PREFETCHT1 (o+832)(R13); PREFETCHT1 (o+896)(R13); PREFETCHT1 (o+960)(R13)
+
+// func amxBF16(cfg *byte, a *uint16, lda int, astep int, a1 int, ablock int, b *uint16, b1 int, c *float32, ldc int, ksteps int, blocks int, add int, pf *uint16)
 //
 // For blocks blocks of 32 weight rows by one block of 32 tokens, over
 // ksteps steps of 32 values of the reduction: C [32 rows, 32 tokens] f32
@@ -74,7 +82,12 @@
 // at b+s*1024 in the VNNI pair layout (row p: tokens 0..15, each two
 // bf16 values for k = 2p, 2p+1), those of tokens 16-31 b1 bytes further
 // on.
-TEXT ·amxBF16(SB), NOSPLIT, $0-104
+//
+// pf, when not nil, is where weights the caller will need next start
+// (the next chunk of the panel's rows, lda bytes apart): at each block
+// the kernel prefetches two of those rows' 1 KiB into L2, so that the
+// next chunk's first pass does not wait on memory.
+TEXT ·amxBF16(SB), NOSPLIT, $0-112
 	MOVQ cfg+0(FP), AX
 	LDTILECFG_AX
 	MOVQ a+8(FP), AX
@@ -87,6 +100,16 @@ TEXT ·amxBF16(SB), NOSPLIT, $0-104
 	JZ   done
 
 block:
+	MOVQ pf+104(FP), R13
+	TESTQ R13, R13
+	JZ   nopf
+	PF16(0)
+	ADDQ DX, R13
+	PF16(0)
+	ADDQ DX, R13
+	MOVQ R13, pf+104(FP)
+
+nopf:
 	MOVQ R9, R12
 	SHLQ $4, R12
 	ADDQ R8, R12 // C10's rows

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -147,6 +148,7 @@ func BenchmarkMatMulBF16AMX(b *testing.B) {
 				p.Prepare(x, t)
 				for _, threads := range []int{1, 2} {
 					b.Run(fmt.Sprintf("%s/T%d/%s/threads%d", unit, t, sh, threads), func(b *testing.B) {
+						cpu0 := amxCPUTime()
 						for b.Loop() {
 							if threads == 1 {
 								MatMulBF16Prepared(y, sh.rows, &p, w)
@@ -163,6 +165,9 @@ func BenchmarkMatMulBF16AMX(b *testing.B) {
 						}
 						flop := 2 * float64(t) * float64(sh.rows) * float64(sh.n)
 						b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						// On a shared machine: per second of this
+						// process's CPU time, i.e. per busy core.
+						b.ReportMetric(flop*float64(b.N)/(amxCPUTime()-cpu0)/1e9, "GFLOP/cpu-s")
 					})
 				}
 			}
@@ -310,4 +315,14 @@ func TestAMXStress(t *testing.T) {
 		total += c
 	}
 	t.Logf("%d tile products from %d goroutines, no wrong result", total, workers)
+}
+
+// amxCPUTime is the CPU time (user + system) this process has used, in
+// seconds.
+func amxCPUTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
