@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,6 +15,10 @@ type GenerateOptions struct {
 	MaxTokens int            // < 0: until EOS or the end of the context
 	Sampler   SamplerOptions // how tokens are drawn
 	Stop      []string       // generation ends when the text contains one (it is not emitted)
+	// IgnoreEOS keeps generating past the end of text: the end-of-text ids
+	// are never drawn (their logits are set to -Inf, as llama.cpp's
+	// --ignore-eos does), so only -n, a stop string or the context end it.
+	IgnoreEOS bool
 	// OnText receives the generated text as it becomes final: whole UTF-8
 	// characters, with text held back while it could still start a stop
 	// string. Returning an error aborts the generation with that error.
@@ -24,17 +30,18 @@ type GenerateResult struct {
 	Tokens         []int  // generated tokens (without the prompt)
 	Text           string // their text, cut before a stop string
 	PromptTokens   int
-	StopReason     string // "eos", "stop", "length" or "interrupted"
+	StopReason     string // StopEOS, StopString, StopLength, StopContext or StopInterrupted
 	PromptDuration time.Duration
 	GenDuration    time.Duration
 }
 
-// Stop reasons.
+// Stop reasons: what ended a generation.
 const (
-	StopEOS         = "eos"
-	StopString      = "stop"
-	StopLength      = "length"
-	StopInterrupted = "interrupted"
+	StopEOS         = "eos"         // the model produced an end-of-text id (EOSIDs)
+	StopString      = "stop"        // the text reached a stop string
+	StopLength      = "length"      // MaxTokens were generated
+	StopContext     = "context"     // the context is full (OpenAI's "length")
+	StopInterrupted = "interrupted" // ctx was cancelled
 )
 
 // Generate resets the session, feeds the prompt and samples tokens until
@@ -75,10 +82,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 	}
 	history := append([]int(nil), prompt...)
 	sampler := NewSampler(opts.Sampler)
-	eos := s.cfg.EOS
-	if tok != nil && tok.EOS() >= 0 {
-		eos = tok.EOS()
-	}
+	eos := s.m.EOSIDs()
 	t1 := time.Now()
 	defer func() { res.GenDuration = time.Since(t1) }()
 	for {
@@ -90,8 +94,15 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			res.StopReason = StopLength
 			break
 		}
+		if opts.IgnoreEOS {
+			for _, id := range eos {
+				if id < len(logits) {
+					logits[id] = float32(math.Inf(-1))
+				}
+			}
+		}
 		next := sampler.Sample(logits, history)
-		if next == eos {
+		if slices.Contains(eos, next) {
 			res.StopReason = StopEOS
 			break
 		}
@@ -107,8 +118,12 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 				break
 			}
 		}
-		if s.pos >= s.ctx {
+		if opts.MaxTokens >= 0 && len(res.Tokens) >= opts.MaxTokens {
 			res.StopReason = StopLength
+			break
+		}
+		if s.pos >= s.ctx {
+			res.StopReason = StopContext
 			break
 		}
 		if logits, err = s.Step(next); err != nil {
@@ -125,6 +140,26 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 	}
 	res.Text = out.text.String()
 	return res, nil
+}
+
+// EOSIDs returns the ids that end a generation: the config's end-of-text
+// ids (eos_token_id, which may be a list; GGUF's eos and eot) and the
+// tokenizer's </s>, without repeats, in that order.
+func (m *Model) EOSIDs() []int {
+	var ids []int
+	add := func(id int) {
+		if id >= 0 && id < m.Config.VocabSize && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	add(m.Config.EOS)
+	for _, id := range m.Config.EOSIDs {
+		add(id)
+	}
+	if m.Tokenizer != nil {
+		add(m.Tokenizer.EOS())
+	}
+	return ids
 }
 
 // textOut streams generated text while watching for stop strings: text

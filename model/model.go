@@ -127,6 +127,15 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 		}
 		break
 	}
+	// The model's own chat template (tokenizer_config.json or
+	// chat_template.jinja), for chat, the server and GGUF files written
+	// from it.
+	src, err := ReadChatTemplate(dir)
+	if err != nil {
+		set.Close()
+		return nil, err
+	}
+	m.ChatTemplate = src
 	return m, nil
 }
 
