@@ -315,29 +315,6 @@ qdone:
 	TILERELEASE
 	RET
 
-// func xor80(p *byte, n int)
-//
-// p[i] ^= 0x80 for i < n, n a multiple of 64: the activations' quants
-// from biased (q+128) to signed.
-TEXT ·xor80(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), DI
-	MOVQ n+8(FP), CX
-	SHRQ $6, CX
-	JZ   xdone
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z1
-
-xloop:
-	VPXORD  (DI), Z1, Z0
-	VMOVDQU32 Z0, (DI)
-	ADDQ    $64, DI
-	DECQ    CX
-	JNZ     xloop
-	VZEROUPPER
-
-xdone:
-	RET
-
 // func unpackQ4_0(dst *int8, src *byte, nb int)
 //
 // Unpacks the nb Q4_0 blocks of one weight row (18 bytes each: fp16 d,

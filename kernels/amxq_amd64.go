@@ -20,8 +20,8 @@ import "unsafe"
 // per call as B tiles: a block pair's 64 bytes of quants per token, words
 // of 4 interleaved between the pair's two blocks, become 16×16 words
 // transposed (tokens across), whose even rows are block 2p's B tile and
-// odd rows block 2p+1's (loaded 128 bytes apart); the bias of 128 is
-// taken away so that both operands are signed.
+// odd rows block 2p+1's (loaded 128 bytes apart); both operands are
+// signed (TDPBSSD).
 
 // amxCfgQ8 is amxQ8's tile configuration: C 16×16 int32, A 16 rows × 32
 // bytes, B 8 rows × 64 bytes.
@@ -45,18 +45,13 @@ var amxCfgQ8 = func() (c [64]byte) {
 //go:noescape
 func amxQ8(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32, da *float32, acc *float32, scr *int32, nblk int)
 
-// xor80 flips the top bit of n bytes (n a multiple of 64).
-//
-//go:noescape
-func xor80(p *byte, n int)
-
 // unpackQ4_0 unpacks one row's nb Q4_0 blocks to int8, 1 KiB apart.
 //
 //go:noescape
 func unpackQ4_0(dst *int8, src *byte, nb int)
 
 // amxLayoutAct lays out t activation rows a (ActBytesQ8_0(n) bytes each)
-// as B tiles in b ([token block of 16][block pair] 1 KiB tiles, signed)
+// as B tiles in b ([token block of 16][block pair] 1 KiB tiles)
 // and their scales in da ([token block of 32][block][32 tokens]), tokens
 // padded to a multiple of 32 (their scales 0). It returns the buffers to
 // give back.
@@ -82,7 +77,6 @@ func amxLayoutAct(a []byte, n, t int) (b []byte, da []float32, bb *[]uint16, dab
 		}
 		trAVX512(dst, 16, (*float32)(unsafe.Pointer(&tmp[0])), np*16, np)
 	}
-	xor80(&b[0], len(b))
 	clear(da)
 	for i := 0; i < t; i++ {
 		r := splitAct(a[i*ab:(i+1)*ab], n)
