@@ -161,6 +161,28 @@ done:
 	TILERELEASE
 	RET
 
+// func f16ToBF16(dst *uint16, src *uint16, n int)
+TEXT ·f16ToBF16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   cvtdone
+
+cvtloop:
+	VCVTPH2PS (SI), Z0
+	// vcvtneps2bf16 %zmm0,%ymm1
+	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8
+	VMOVDQU Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     cvtloop
+	VZEROUPPER
+
+cvtdone:
+	RET
+
 // func bf16Pack(dst *uint16, src *float32, n int)
 //
 // dst[i] = src[i] rounded to bfloat16 (VCVTNEPS2BF16: to nearest even,

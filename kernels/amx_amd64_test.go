@@ -32,6 +32,11 @@ func amxNeed(t *testing.T) {
 // product exact, and the bound for an f32 sum of those products in any
 // order (tkDotTol).
 func amxWant(x []float32, w []uint16, t, n, rows int) (want, tol []float64) {
+	return amxWantOf(x, func(i int) float64 { return tkBF16Value(w[i]) }, t, n, rows)
+}
+
+// amxWantOf is amxWant for weights of values wv (the tiles' inputs).
+func amxWantOf(x []float32, wv func(i int) float64, t, n, rows int) (want, tol []float64) {
 	want, tol = make([]float64, t*rows), make([]float64, t*rows)
 	xb := make([]float64, len(x))
 	for i, v := range x {
@@ -41,7 +46,7 @@ func amxWant(x []float32, w []uint16, t, n, rows int) (want, tol []float64) {
 		for r := 0; r < rows; r++ {
 			var s, abs float64
 			for k := 0; k < n; k++ {
-				p := xb[i*n+k] * tkBF16Value(w[r*n+k])
+				p := xb[i*n+k] * wv(r*n+k)
 				s += p
 				abs += math.Abs(p)
 			}
@@ -56,9 +61,26 @@ func amxWant(x []float32, w []uint16, t, n, rows int) (want, tol []float64) {
 // into y rows gap elements longer than needed (guarded).
 func amxCheck(t *testing.T, r *rand.Rand, tok, rows, n, gap int) {
 	t.Helper()
+	amxCheckKind(t, r, "bf16", tok, rows, n, gap)
+	amxCheckKind(t, r, "f16", tok, rows, n, gap)
+}
+
+// amxCheckKind is amxCheck for bf16 weights or f16 ones (which the tiles
+// read rounded to bf16: the reference rounds them too).
+func amxCheckKind(t *testing.T, r *rand.Rand, kind string, tok, rows, n, gap int) {
+	t.Helper()
 	x := tkF32(r, tok*n, 1)
-	w := tkBF16(r, rows*n, 3)
-	want, tol := amxWant(x, w, tok, n, rows)
+	var w []uint16
+	var want, tol []float64
+	mm := MatMulBF16Prepared
+	if kind == "bf16" {
+		w = tkBF16(r, rows*n, 3)
+		want, tol = amxWant(x, w, tok, n, rows)
+	} else {
+		w = tkF16(r, rows*n, 3)
+		want, tol = amxWantOf(x, func(i int) float64 { return float64(BF16ToFloat(FloatToBF16(F16ToFloat(w[i])))) }, tok, n, rows)
+		mm = MatMulF16Prepared
+	}
 	var p Prepared
 	p.Prepare(x, tok)
 	if !p.amxOn {
@@ -69,10 +91,10 @@ func amxCheck(t *testing.T, r *rand.Rand, tok, rows, n, gap int) {
 		out := newTkOut((tok-1)*ldy+rows, 2)
 		y := out.s()
 		if split > 0 {
-			MatMulBF16Prepared(y[:(tok-1)*ldy+split], ldy, &p, w[:split*n])
+			mm(y[:(tok-1)*ldy+split], ldy, &p, w[:split*n])
 		}
-		MatMulBF16Prepared(y[split:], ldy, &p, w[split*n:])
-		what := fmt.Sprintf("amx bf16 t=%d rows=%d n=%d split=%d", tok, rows, n, split)
+		mm(y[split:], ldy, &p, w[split*n:])
+		what := fmt.Sprintf("amx %s t=%d rows=%d n=%d split=%d", kind, tok, rows, n, split)
 		out.check(t, what, func(i int) bool { return i%ldy >= rows })
 		for i := 0; i < tok; i++ {
 			for j := 0; j < rows; j++ {
@@ -84,7 +106,8 @@ func amxCheck(t *testing.T, r *rand.Rand, tok, rows, n, gap int) {
 	}
 }
 
-// TestAMXBF16 covers the tails of the tile product: token counts around
+// TestAMXBF16 covers the tails of the tile product, with bf16 and f16
+// weights: token counts around
 // the 32-token blocks (and up to 600, a prefill chunk), row counts around
 // the 32-row blocks and the 256-row panels, reduction lengths around the
 // 32-value steps and the 512-value chunks.

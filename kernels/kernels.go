@@ -245,6 +245,10 @@ func MatMulBF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
 // MatMulF16Prepared is MatMulF32Prepared with half-precision weights.
 func MatMulF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
 	checkMatMul(len(y), ldy, len(p.x), p.t, len(w))
+	if p.amxOn && tileMatMulF16 != nil {
+		tileMatMulF16(y, ldy, p, w)
+		return
+	}
 	if !p.ready() {
 		fn.matMulF16(y, ldy, p.x, p.t, w)
 		return

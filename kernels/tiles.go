@@ -12,6 +12,8 @@ var (
 	// tileMatMulBF16 is MatMulBF16Prepared on tiles, for a p laid out
 	// by tilePrepare.
 	tileMatMulBF16 func(y []float32, ldy int, p *Prepared, w []uint16)
+	// tileMatMulF16: the same for MatMulF16Prepared.
+	tileMatMulF16 func(y []float32, ldy int, p *Prepared, w []uint16)
 	// tileMatMulQ8_0 is MatMulQ8_0 on tiles, used from tileTokens
 	// activation rows; nil when no tile unit is in use.
 	tileMatMulQ8_0 func(y []float32, ldy int, w, a []byte, n, t, rows int)
