@@ -67,8 +67,12 @@ func TestGGUFLogits(t *testing.T) {
 			want := readLogits(t, filepath.Join(tinyLlamaDir, name+".logits.safetensors"))
 			tol := ggufTolerance(name, fr.LogitAbsMax)
 			for _, fs := range kernels.FeatureSets() {
+				tol := tol
+				key := name
 				if fs.Has(kernels.FeatAMX) && (name == "F32" || name == "F16" || name == "BF16") {
-					continue // bf16 tiles: the AMX tests set their own tolerance
+					// Tiles take bf16 activations: the AMX issue's 1% of
+					// the largest logit (llama.cpp's bf16 path: 0.2%).
+					tol, key = 0.01*fr.LogitAbsMax, name+"+amx"
 				}
 				if err := kernels.SetFeatures(fs); err != nil {
 					t.Fatal(err)
@@ -76,13 +80,16 @@ func TestGGUFLogits(t *testing.T) {
 				for _, mode := range []string{"whole", "chunk7", "decode"} {
 					got := runLogits(t, m, ref.Tokens, mode)
 					e := compareGGUFLogits(t, name+"/"+fs.String()+"/"+mode, got, want, fr.Argmax, tol)
-					worst[name] = math.Max(worst[name], e)
+					worst[key] = math.Max(worst[key], e)
 				}
 			}
 		})
 	}
 	for _, n := range names {
 		t.Logf("%-7s worst |logit error| %.5f (tolerance %.5f)", n, worst[n], ggufTolerance(n, ref.Files[n].LogitAbsMax))
+		if e, ok := worst[n+"+amx"]; ok {
+			t.Logf("%-7s worst |logit error| %.5f with AMX tiles (tolerance %.5f)", n+"+amx", e, 0.01*ref.Files[n].LogitAbsMax)
+		}
 	}
 }
 
