@@ -23,10 +23,30 @@ func archLevels() []Level {
 	return ls
 }
 
-// archInstall overrides the generic entries of t with level l's assembly.
-func archInstall(l Level, t *table) {
+// archVNNI reports whether the CPU has int8 VNNI dot products at level l:
+// AVX512-VNNI (zmm, EVEX) for avx512, AVX-VNNI (ymm, VEX) for avx2.
+func archVNNI(l Level) bool {
+	switch l {
+	case AVX512:
+		return cpuid.CPU.Supports(cpuid.AVX512VNNI)
+	case AVX2:
+		return cpuid.CPU.Supports(cpuid.AVXVNNI)
+	}
+	return false
+}
+
+// archAMX reports whether AMX tiles are usable in this process.
+func archAMX() bool { return amxUsable() }
+
+// archDotProd: arm64 only.
+func archDotProd() bool { return false }
+
+// archInstall overrides the generic entries of t with the assembly of
+// feature set f's vector level (extras install themselves through
+// installers).
+func archInstall(f Features, t *table) {
 	installAVX2(t)
-	if l >= AVX512 {
+	if f.Has(FeatAVX512) {
 		installAVX512(t)
 	}
 }

@@ -188,7 +188,7 @@ func MatMulF32(y []float32, ldy int, x []float32, t int, w []float32) {
 type Prepared struct {
 	x      []float32
 	t, n   int
-	level  Level
+	feat   Features
 	laid   bool      // packed holds x in the layout of level
 	packed []float32 // the level's layout, when it has one
 }
@@ -199,7 +199,7 @@ func (p *Prepared) Prepare(x []float32, t int) {
 	if t <= 0 || len(x)%t != 0 || len(x) == 0 {
 		panic("kernels: Prepare: len(x) is not a positive multiple of t")
 	}
-	p.x, p.t, p.n, p.level, p.laid = x, t, len(x)/t, current, false
+	p.x, p.t, p.n, p.feat, p.laid = x, t, len(x)/t, curFeat, false
 	if fn.prepare != nil {
 		fn.prepare(p)
 		p.laid = true
@@ -207,7 +207,7 @@ func (p *Prepared) Prepare(x []float32, t int) {
 }
 
 // ready reports whether p's layout is the current level's.
-func (p *Prepared) ready() bool { return p.laid && p.level == current }
+func (p *Prepared) ready() bool { return p.laid && p.feat == curFeat }
 
 // MatMulF32Prepared is MatMulF32(y, ldy, x, t, w) for the x and t of
 // p.Prepare. Several calls may share p at once.

@@ -40,8 +40,9 @@ func versionString() string {
 	return v
 }
 
-// kernelLevel names the kernel level in use (GALE_CPU may cap it).
-func kernelLevel() string { return kernels.Current().String() }
+// kernelLevel names the CPU feature set in use, e.g. "avx512+vnni+amx"
+// (GALE_CPU may cap it).
+func kernelLevel() string { return kernels.CurrentFeatures().String() }
 
 func (a *app) newVersionCmd() *cobra.Command {
 	return &cobra.Command{
