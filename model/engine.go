@@ -49,8 +49,8 @@ type Engine struct {
 	lin     tensor.Linear
 	attnJob attentionJob
 	attnBlk attnBlocks
-	spans   []span    // the chunks of the pass in flight
-	short   []rowRef  // rows attended query by query
+	spans   []span   // the chunks of the pass in flight
+	short   []rowRef // rows attended query by query
 	outs    [][]float32
 	closed  bool
 }

@@ -30,7 +30,7 @@ type GenerateResult struct {
 	Tokens         []int  // generated tokens (without the prompt)
 	Text           string // their text, cut before a stop string
 	PromptTokens   int
-	ReusedTokens   int // prompt tokens whose cache was kept from before (not prefilled)
+	ReusedTokens   int    // prompt tokens whose cache was kept from before (not prefilled)
 	StopReason     string // "eos", "stop", "length" or "interrupted"
 	PromptDuration time.Duration
 	GenDuration    time.Duration

@@ -202,4 +202,3 @@ func logSoftmaxAt(l []float32, i int) float64 {
 	}
 	return float64(l[i]) - m - math.Log(sum)
 }
-
