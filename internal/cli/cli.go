@@ -154,7 +154,7 @@ func (a *app) run(args []string) int {
 			a.warn("%v", kernels.EnvError)
 		}
 		root := a.newRoot()
-		root.SetArgs(args)
+		root.SetArgs(rewriteServeArgs(args))
 		return a.report(root.Execute())
 	})
 }
@@ -247,6 +247,7 @@ func (a *app) newRoot() *cobra.Command {
 		a.newInfoCmd(),
 		a.newVersionCmd(),
 		a.newSynthCmd(),
+		a.newServeCmd(),
 	)
 	return root
 }

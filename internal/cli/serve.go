@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gale-ai/gale/server"
+)
+
+// serveGrace is how long a shutdown waits for requests in flight before
+// cancelling them.
+const serveGrace = 10 * time.Second
+
+// rewriteServeArgs turns llama-server's multi-letter short flag -np N (and
+// -np=N) into --parallel, which pflag cannot parse as a short flag.
+func rewriteServeArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "serve" {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return append(out, args[len(out):]...)
+		case a == "-np":
+			out = append(out, "--parallel")
+		case strings.HasPrefix(a, "-np="):
+			out = append(out, "--parallel="+a[len("-np="):])
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (a *app) newServeCmd() *cobra.Command {
+	var mf modelFlags
+	var host, apiKey, cors string
+	var port, parallel, queue int
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Serve an OpenAI-compatible HTTP API (chat and text completions, streaming)",
+		Long: "serve answers POST /v1/chat/completions and /v1/completions (streamed as\n" +
+			"server-sent events when \"stream\" is true), GET /v1/models, GET /health,\n" +
+			"POST /tokenize and /detokenize. Up to --parallel requests are decoded\n" +
+			"together in every forward pass; up to --queue more wait for a slot.\n" +
+			"-c is the context of each slot. SIGINT or SIGTERM stops it gracefully.",
+		Example: `  gale serve -m ./Mistral-7B-Instruct-v0.2 --port 8080 -np 4
+  gale serve --api-key secret --cors http://localhost:3000`,
+		Args: cobra.NoArgs,
+		RunE: wrapRun(func(cmd *cobra.Command, args []string) error {
+			if err := mf.validate(); err != nil {
+				return err
+			}
+			if port < 0 || port > 65535 {
+				return usagef("invalid argument %d for \"--port\": must be 0..65535", port)
+			}
+			if parallel < 1 || parallel > 256 {
+				return usagef("invalid argument %d for \"--parallel\": must be 1..256", parallel)
+			}
+			if queue < 1 {
+				return usagef("invalid argument %d for \"--queue\": must be >= 1", queue)
+			}
+			if timeout <= 0 {
+				return usagef("invalid argument %v for \"--timeout\": must be positive", timeout)
+			}
+			return a.serve(&mf, host, port, server.Options{
+				Parallel: parallel, CtxSize: mf.ctxSize, Queue: queue, Threads: mf.threads, KVF16: mf.kvF16,
+				APIKey: apiKey, Timeout: timeout, CORS: cors, Log: a.stderr,
+			})
+		}),
+	}
+	fs := cmd.Flags()
+	mf.register(fs)
+	fs.StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	fs.IntVar(&port, "port", 8080, "port to listen on (0 = any free port, printed at start)")
+	fs.IntVar(&parallel, "parallel", 4, "requests decoded together (slots); llama-server's -np")
+	fs.IntVar(&queue, "queue", 64, "requests waiting for a slot before the server answers 503")
+	fs.StringVar(&apiKey, "api-key", "", "require \"Authorization: Bearer KEY\" (all routes but /health)")
+	fs.DurationVar(&timeout, "timeout", 600*time.Second, "bound on a request's total time and on each write")
+	fs.StringVar(&cors, "cors", "", "allow browser requests from this origin (Access-Control-Allow-Origin)")
+	return cmd
+}
+
+func (a *app) serve(mf *modelFlags, host string, port int, opts server.Options) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fail("listen", err)
+	}
+	srv := server.New(opts)
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// Requests derive their contexts from base: cancelling it ends
+		// the generations still running after the grace period.
+	}
+	base, cancelAll := context.WithCancel(context.Background())
+	defer cancelAll()
+	hs.BaseContext = func(net.Listener) context.Context { return base }
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	a.infof("gale: serve: listening on http://%s (loading the model; /health answers 503 until ready)\n", ln.Addr())
+
+	// SIGINT (through the app's handler) and SIGTERM both stop gracefully.
+	stop := make(chan struct{}, 1)
+	trigger := func() {
+		select {
+		case stop <- struct{}{}:
+		default:
+		}
+	}
+	a.setOnSignal(trigger)
+	defer a.setOnSignal(nil)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
+	go func() {
+		for range term {
+			trigger()
+		}
+	}()
+
+	m, _, err := a.loadModel(mf)
+	if err != nil {
+		hs.Close()
+		return err
+	}
+	defer m.Close()
+	if err := srv.Start(m, m.Name); err != nil {
+		hs.Close()
+		return fail("serve", err)
+	}
+	kv := float64(srv.SlotKVBytes()) / (1 << 20)
+	a.infof("gale: serve: %s ready: %d slots x %d positions, KV cache %.1f MiB per slot (%.1f MiB in all), %d threads, kernels %s\n",
+		m.Name, opts.Parallel, srv.CtxSize(), kv, kv*float64(opts.Parallel), srv.Threads(), kernelLevel())
+
+	select {
+	case err := <-served:
+		srv.Close()
+		return fail("serve", err)
+	case <-stop:
+	}
+	a.infof("gale: serve: shutting down (waiting up to %v for requests in flight)\n", serveGrace)
+	// A second signal during the grace period cancels what is left.
+	a.setOnSignal(cancelAll)
+	ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancelAll()
+		case <-stop:
+			cancelAll()
+		}
+	}()
+	err = hs.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		cancelAll()
+		hs.Close()
+		err = nil
+	}
+	srv.Close()
+	if err != nil {
+		return fail("serve", fmt.Errorf("shutdown: %v", err))
+	}
+	a.infof("gale: serve: stopped\n")
+	return nil
+}
