@@ -52,6 +52,11 @@ type Server struct {
 	created int64
 	logMu   sync.Mutex
 	closed  sync.Once
+	// stop is cancelled by CancelRequests: every generation still running
+	// ends as if it had reached its length, and its client gets a proper
+	// end of answer.
+	stop       context.Context
+	cancelStop context.CancelFunc
 }
 
 // New makes a server that is not ready yet: it answers /health with 503
@@ -69,8 +74,14 @@ func New(opts Options) *Server {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
-	return &Server{opts: opts, created: time.Now().Unix()}
+	stop, cancel := context.WithCancel(context.Background())
+	return &Server{opts: opts, created: time.Now().Unix(), stop: stop, cancelStop: cancel}
 }
+
+// CancelRequests ends every generation in flight (finish_reason
+// "length"); new requests are still accepted. A graceful shutdown calls it
+// when its grace period is over.
+func (s *Server) CancelRequests() { s.cancelStop() }
 
 // Start sets up the engine and one sequence per slot for m and starts the
 // scheduler; name is the model id the API reports.
@@ -125,6 +136,7 @@ func (s *Server) Threads() int { return s.e.Threads() }
 // and the engine. Call it after the HTTP server has shut down.
 func (s *Server) Close() {
 	s.closed.Do(func() {
+		s.cancelStop()
 		if s.sched != nil {
 			s.sched.close()
 			s.e.Close()
@@ -478,6 +490,7 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request, chat bool) {
 	info.prompt = len(j.prompt)
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
+	defer context.AfterFunc(s.stop, cancel)()
 	j.ctx = ctx
 	if err := s.sched.submit(j); err != nil {
 		s.fail(w, &apiError{status: 503, typ: "unavailable_error", msg: err.Error()})

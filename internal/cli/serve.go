@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -17,10 +15,6 @@ import (
 
 	"github.com/gale-ai/gale/server"
 )
-
-// serveGrace is how long a shutdown waits for requests in flight before
-// cancelling them.
-const serveGrace = 10 * time.Second
 
 // rewriteServeArgs turns llama-server's multi-letter short flag -np N (and
 // -np=N) into --parallel, which pflag cannot parse as a short flag.
@@ -48,7 +42,7 @@ func (a *app) newServeCmd() *cobra.Command {
 	var mf modelFlags
 	var host, apiKey, cors string
 	var port, parallel, queue int
-	var timeout time.Duration
+	var timeout, grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
 		Short: "Serve an OpenAI-compatible HTTP API (chat and text completions, streaming)",
@@ -73,10 +67,13 @@ func (a *app) newServeCmd() *cobra.Command {
 			if queue < 1 {
 				return usagef("invalid argument %d for \"--queue\": must be >= 1", queue)
 			}
+			if grace < 0 {
+				return usagef("invalid argument %v for \"--grace\": must be >= 0", grace)
+			}
 			if timeout <= 0 {
 				return usagef("invalid argument %v for \"--timeout\": must be positive", timeout)
 			}
-			return a.serve(&mf, host, port, server.Options{
+			return a.serve(&mf, host, port, grace, server.Options{
 				Parallel: parallel, CtxSize: mf.ctxSize, Queue: queue, Threads: mf.threads, KVF16: mf.kvF16,
 				APIKey: apiKey, Timeout: timeout, CORS: cors, Log: a.stderr,
 			})
@@ -90,11 +87,12 @@ func (a *app) newServeCmd() *cobra.Command {
 	fs.IntVar(&queue, "queue", 64, "requests waiting for a slot before the server answers 503")
 	fs.StringVar(&apiKey, "api-key", "", "require \"Authorization: Bearer KEY\" (all routes but /health)")
 	fs.DurationVar(&timeout, "timeout", 600*time.Second, "bound on a request's total time and on each write")
+	fs.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may run before they are cut short")
 	fs.StringVar(&cors, "cors", "", "allow browser requests from this origin (Access-Control-Allow-Origin)")
 	return cmd
 }
 
-func (a *app) serve(mf *modelFlags, host string, port int, opts server.Options) error {
+func (a *app) serve(mf *modelFlags, host string, port int, grace time.Duration, opts server.Options) error {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return fail("listen", err)
@@ -153,29 +151,31 @@ func (a *app) serve(mf *modelFlags, host string, port int, opts server.Options) 
 		return fail("serve", err)
 	case <-stop:
 	}
-	a.infof("gale: serve: shutting down (waiting up to %v for requests in flight)\n", serveGrace)
-	// A second signal during the grace period cancels what is left.
-	a.setOnSignal(cancelAll)
-	ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
-	defer cancel()
+	a.infof("gale: serve: shutting down (requests in flight may run %v more)\n", grace)
+	// New connections are refused at once; the requests in flight finish,
+	// or after the grace period (or at a second signal) end early with
+	// a proper end of answer; then the connections close.
+	a.setOnSignal(srv.CancelRequests)
+	finished := make(chan struct{})
+	defer close(finished)
 	go func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
 		select {
-		case <-ctx.Done():
-			cancelAll()
+		case <-t.C:
 		case <-stop:
-			cancelAll()
+		case <-finished:
+			return
 		}
+		srv.CancelRequests()
 	}()
-	err = hs.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace+5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil {
 		cancelAll()
 		hs.Close()
-		err = nil
 	}
 	srv.Close()
-	if err != nil {
-		return fail("serve", fmt.Errorf("shutdown: %v", err))
-	}
 	a.infof("gale: serve: stopped\n")
 	return nil
 }
