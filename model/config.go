@@ -20,7 +20,15 @@ const (
 	// FormatNative is Mistral's consolidated layout (params.json), also
 	// Meta's: rotary pairs are interleaved, (2i, 2i+1).
 	FormatNative
+	// FormatGGUF is a GGUF file (llama.cpp's names, llama.* metadata):
+	// llama.cpp's converter permutes q/k rows, so rotary pairs are
+	// interleaved as in the native layout.
+	FormatGGUF
 )
+
+// InterleavedRoPE reports whether the checkpoint's q/k rows pair rotary
+// dimensions (2i, 2i+1) rather than (i, i + head_dim/2).
+func (f Format) InterleavedRoPE() bool { return f == FormatNative || f == FormatGGUF }
 
 // String names the format for messages.
 func (f Format) String() string {
@@ -29,6 +37,8 @@ func (f Format) String() string {
 		return "hf"
 	case FormatNative:
 		return "native"
+	case FormatGGUF:
+		return "gguf"
 	}
 	return "Format(" + strconv.Itoa(int(f)) + ")"
 }
@@ -492,8 +502,16 @@ func (c Config) fieldName(field string) string {
 		"HeadDim": "head_dim", "FFNDim": "hidden_dim", "VocabSize": "vocab_size", "NormEps": "norm_eps",
 		"RopeTheta": "rope_theta", "SlidingWindow": "sliding_window", "MaxSeqLen": "max_seq_len",
 		"BOS": "bos_token_id", "EOS": "eos_token_id"}
-	if c.Format == FormatNative {
+	gguf := map[string]string{"Dim": "llama.embedding_length", "NLayers": "llama.block_count", "NHeads": "llama.attention.head_count",
+		"NKVHeads": "llama.attention.head_count_kv", "HeadDim": "llama.attention.key_length", "FFNDim": "llama.feed_forward_length",
+		"VocabSize": "llama.vocab_size", "NormEps": "llama.attention.layer_norm_rms_epsilon", "RopeTheta": "llama.rope.freq_base",
+		"SlidingWindow": "llama.attention.sliding_window", "MaxSeqLen": "llama.context_length",
+		"BOS": "tokenizer.ggml.bos_token_id", "EOS": "tokenizer.ggml.eos_token_id"}
+	switch c.Format {
+	case FormatNative:
 		return native[field]
+	case FormatGGUF:
+		return gguf[field]
 	}
 	return hf[field]
 }
@@ -506,7 +524,7 @@ func (c Config) Validate() error {
 	if c.Arch != "llama" && c.Arch != "mistral" {
 		return fmt.Errorf("config: unsupported architecture %q", c.Arch)
 	}
-	if c.Format != FormatHF && c.Format != FormatNative {
+	if c.Format != FormatHF && c.Format != FormatNative && c.Format != FormatGGUF {
 		return fmt.Errorf("config: unknown checkpoint format %v", c.Format)
 	}
 	n := c.fieldName

@@ -233,7 +233,7 @@ func (e *Engine) forward(chunks []Chunk, T int) {
 		}
 	}
 	rope := kernels.RoPEHalf
-	if c.Format == FormatNative {
+	if c.Format.InterleavedRoPE() {
 		rope = kernels.RoPEPairs
 	}
 

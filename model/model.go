@@ -23,6 +23,10 @@ type Model struct {
 	Config    Config
 	Tokenizer *tokenizer.Tokenizer // nil when the checkpoint has none
 	Name      string               // directory base name, or a description
+	// ChatTemplate is the model's own Jinja chat template
+	// (tokenizer_config.json chat_template, GGUF tokenizer.chat_template);
+	// empty when it has none.
+	ChatTemplate string
 
 	w       *weights
 	set     tensorStore // nil for synthetic models
@@ -46,6 +50,10 @@ type LoadOptions struct {
 	// Progress, when set, is called with bytes done and total during the
 	// check scan.
 	Progress func(done, total int64)
+	// SlidingWindow, when positive, sets the attention window, for GGUF
+	// files of Mistral v0.1, which do not record theirs (llama.cpp runs
+	// them with full attention, identical up to 4096 tokens).
+	SlidingWindow int
 }
 
 // TensorInfo describes one weight tensor for inspection.
@@ -72,6 +80,9 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
 	}
 	if !fi.IsDir() {
+		if isGGUFPath(path) || hasGGUFMagic(path) {
+			return loadGGUF(path, opts)
+		}
 		dir = filepath.Dir(path)
 	}
 	var cfg Config
@@ -117,6 +128,18 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 		break
 	}
 	return m, nil
+}
+
+// hasGGUFMagic reports whether the file starts with "GGUF".
+func hasGGUFMagic(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [4]byte
+	n, _ := f.Read(b[:])
+	return n == 4 && string(b[:]) == "GGUF"
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats, since callers
@@ -310,3 +333,30 @@ func (m *Model) Tensors() []TensorInfo {
 
 // weightDType is the dtype of the layer matrices (for display).
 func (m *Model) weightDType() tensor.DType { return m.w.layers[0].wq.DType }
+
+// TypeCount is how many tensors of a checkpoint have one weight type.
+type TypeCount struct {
+	DType string `json:"dtype"`
+	Count int    `json:"tensors"`
+	Bytes int64  `json:"bytes"`
+}
+
+// TypeMix counts the checkpoint's tensors by type, the most common first
+// (a 7B Q4_K_M GGUF: Q4_K 193, F32 65, Q6_K 33), as llama.cpp's loader
+// reports them.
+func (m *Model) TypeMix() []TypeCount {
+	idx := map[string]int{}
+	var out []TypeCount
+	for _, t := range m.Tensors() {
+		i, ok := idx[t.DType]
+		if !ok {
+			i = len(out)
+			idx[t.DType] = i
+			out = append(out, TypeCount{DType: t.DType})
+		}
+		out[i].Count++
+		out[i].Bytes += t.Bytes
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out
+}

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/gale-ai/gale/tensor"
@@ -56,6 +55,27 @@ var nativeNames = tensorNames{
 	down: "layers.%d.feed_forward.w2.weight",
 }
 
+// ggufNames are llama.cpp's names (llama-arch.cpp, LLM_ARCH_LLAMA).
+var ggufNames = tensorNames{
+	embed: "token_embd.weight", norm: "output_norm.weight", output: "output.weight",
+	attnNorm: "blk.%d.attn_norm.weight", ffnNorm: "blk.%d.ffn_norm.weight",
+	wq: "blk.%d.attn_q.weight", wk: "blk.%d.attn_k.weight",
+	wv: "blk.%d.attn_v.weight", wo: "blk.%d.attn_output.weight",
+	gate: "blk.%d.ffn_gate.weight", up: "blk.%d.ffn_up.weight",
+	down: "blk.%d.ffn_down.weight",
+}
+
+// names are the tensor names of a checkpoint format.
+func (f Format) names() tensorNames {
+	switch f {
+	case FormatNative:
+		return nativeNames
+	case FormatGGUF:
+		return ggufNames
+	}
+	return hfNames
+}
+
 // tensorSpec is a parameter the config implies, with its required shape.
 type tensorSpec struct {
 	name  string
@@ -64,10 +84,7 @@ type tensorSpec struct {
 
 // specs lists every tensor the config implies, in forward-pass order.
 func (c *Config) specs() []tensorSpec {
-	names := hfNames
-	if c.Format == FormatNative {
-		names = nativeNames
-	}
+	names := c.Format.names()
 	q, kv := c.NHeads*c.HeadDim, c.NKVHeads*c.HeadDim
 	s := []tensorSpec{{names.embed, []int{c.VocabSize, c.Dim}}}
 	for l := 0; l < c.NLayers; l++ {
@@ -135,10 +152,7 @@ func loadWeights(c *Config, src tensorSource) (*weights, error) {
 		byName[sp.name] = t
 		params = append(params, t)
 	}
-	names := hfNames
-	if c.Format == FormatNative {
-		names = nativeNames
-	}
+	names := c.Format.names()
 	w := &weights{
 		embed:  byName[names.embed],
 		norm:   byName[names.norm].ToF32(),
@@ -173,32 +187,8 @@ func (w *weights) all() []*tensor.Tensor {
 
 // checkFinite scans a tensor for NaN and Inf, reporting the first one.
 func checkFinite(t *tensor.Tensor) error {
-	switch t.DType {
-	case tensor.F32:
-		for i, v := range t.F32() {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("tensor %q: element %d is %v", t.Name, i, v)
-			}
-		}
-	case tensor.BF16:
-		for i, v := range t.U16() {
-			if v&0x7f80 == 0x7f80 { // exponent all ones: Inf or NaN
-				return fmt.Errorf("tensor %q: element %d is %s", t.Name, i, nonFinite(v&0x7f))
-			}
-		}
-	case tensor.F16:
-		for i, v := range t.U16() {
-			if v&0x7c00 == 0x7c00 {
-				return fmt.Errorf("tensor %q: element %d is %s", t.Name, i, nonFinite(v&0x3ff))
-			}
-		}
+	if i, v := t.FirstNonFinite(); i >= 0 {
+		return fmt.Errorf("tensor %q: element %d is %v", t.Name, i, v)
 	}
 	return nil
-}
-
-func nonFinite(mant uint16) string {
-	if mant != 0 {
-		return "NaN"
-	}
-	return "Inf"
 }

@@ -33,17 +33,28 @@ const maxShared = 3
 // matrices that share the input x [t, n]: each W is [rows, n] and its y is
 // [t, rows]. The rows of all the matrices form one range of work items, so
 // one pass over the pool (one barrier) covers q, k and v, or gate and up.
-// It uses the matrix-vector kernel when t is 1 and the matrix-product
-// kernel otherwise.
+// Float weights take x as it is (through the matrix-vector kernel for one
+// row, the matrix-product kernel on x laid out once for more); block types
+// take x quantized once per call to their activation format, for one row
+// or many, shared by every block of rows and every matrix that wants it.
 type Linear struct {
 	x    []float32
 	t    int
 	outs [maxShared]linearOut
 	n    int // outputs in use
-	// px is x laid out once for the matrix-product kernels when t > 1,
-	// shared by every block of rows; its buffer lives as long as the
-	// Linear.
+	// px is x laid out once for the float matrix-product kernels when
+	// t > 1; its buffer lives as long as the Linear.
 	px kernels.Prepared
+	// acts are x quantized to the activation formats of the job's block
+	// types (at most one per matrix); the buffers are kept across calls.
+	acts [maxShared]actBuf
+}
+
+// actBuf is x quantized to one activation format.
+type actBuf struct {
+	f    *ActFormat
+	data []byte
+	row  int // bytes per activation row
 }
 
 // linearOut is one weight matrix of a Linear job and where its rows start
@@ -51,6 +62,8 @@ type Linear struct {
 type linearOut struct {
 	y     []float32
 	w     *Tensor
+	typ   *Type
+	a     *actBuf // the quantized x, for block types
 	start int
 }
 
@@ -68,29 +81,44 @@ func (l *Linear) Do(_, lo, hi int) {
 
 // rows computes rows [lo, hi) of one output.
 func (l *Linear) rows(o *linearOut, lo, hi int) {
-	n := o.w.Cols()
 	rows := o.w.Rows()
-	if l.t == 1 {
-		y := o.y[lo:hi]
-		switch o.w.DType {
-		case F32:
-			kernels.MatVecF32(y, o.w.f32[lo*n:hi*n], l.x)
-		case BF16:
-			kernels.MatVecBF16(y, o.w.u16[lo*n:hi*n], l.x)
-		case F16:
-			kernels.MatVecF16(y, o.w.u16[lo*n:hi*n], l.x)
-		}
-		return
-	}
 	y := o.y[lo : (l.t-1)*rows+hi]
-	switch o.w.DType {
-	case F32:
-		kernels.MatMulF32Prepared(y, rows, &l.px, o.w.f32[lo*n:hi*n])
-	case BF16:
-		kernels.MatMulBF16Prepared(y, rows, &l.px, o.w.u16[lo*n:hi*n])
-	case F16:
-		kernels.MatMulF16Prepared(y, rows, &l.px, o.w.u16[lo*n:hi*n])
+	switch {
+	case o.a != nil:
+		rb := o.typ.RowBytes(o.w.Cols())
+		o.typ.matMul(y, rows, o.w.raw[lo*rb:hi*rb], o.a.data, o.w.Cols(), l.t)
+	case l.t == 1:
+		o.typ.float.matVec(y, o.w, lo, hi, l.x)
+	default:
+		o.typ.float.matMul(y, rows, &l.px, o.w, lo, hi)
 	}
+}
+
+// quantized returns x quantized to format f, quantizing it on first use in
+// this job.
+func (l *Linear) quantized(f *ActFormat) *actBuf {
+	for i := range l.acts {
+		if b := &l.acts[i]; b.f == f && b.row > 0 {
+			return b
+		}
+	}
+	for i := range l.acts {
+		b := &l.acts[i]
+		if b.row != 0 {
+			continue
+		}
+		n := len(l.x) / l.t
+		b.f, b.row = f, f.Bytes(n)
+		if cap(b.data) < l.t*b.row {
+			b.data = make([]byte, l.t*b.row)
+		}
+		b.data = b.data[:l.t*b.row]
+		for r := 0; r < l.t; r++ {
+			f.Quantize(b.data[r*b.row:(r+1)*b.row], l.x[r*n:(r+1)*n])
+		}
+		return b
+	}
+	panic("tensor: more activation formats than matrices in one Linear")
 }
 
 // MatMul computes y [t, rows] = x [t, n] · W^T on the pool. lin is the
@@ -105,14 +133,25 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 	if len(ys) != len(ws) || len(ws) == 0 || len(ws) > maxShared {
 		panic("tensor: MatMuls takes 1 to 3 matrices, one output each")
 	}
-	*lin = Linear{x: x, t: t, n: len(ws), px: lin.px}
+	*lin = Linear{x: x, t: t, n: len(ws), px: lin.px, acts: lin.acts}
+	for i := range lin.acts {
+		lin.acts[i].row = 0 // keep the buffer, forget the contents
+	}
 	total := 0
+	float := false
 	for i, w := range ws {
 		n, rows := w.Cols(), w.Rows()
 		if len(x) != t*n || len(ys[i]) != t*rows {
 			panic(fmt.Sprintf("tensor: MatMul %s: x has %d values (want %d), y has %d (want %d)", w.Name, len(x), t*n, len(ys[i]), t*rows))
 		}
-		lin.outs[i] = linearOut{y: ys[i], w: w, start: total}
+		typ := w.Type()
+		o := linearOut{y: ys[i], w: w, typ: typ, start: total}
+		if typ.Quantized() {
+			o.a = lin.quantized(typ.Act)
+		} else {
+			float = true
+		}
+		lin.outs[i] = o
 		total += rows
 	}
 	if t == 1 {
@@ -125,8 +164,10 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 		// blocks of matGrain to whichever worker is free, so that a
 		// core slowed down (by the machine, or by a share of several
 		// matrices) does not leave the other waiting at the end.
-		lin.px.Prepare(x, t)
+		if float {
+			lin.px.Prepare(x, t)
+		}
 		p.RunDynamic(total, matGrain, lin)
 	}
-	*lin = Linear{px: lin.px}
+	*lin = Linear{px: lin.px, acts: lin.acts}
 }

@@ -1,13 +1,58 @@
 package tokenizer
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-// Message is one chat turn. Role is "system", "user" or "assistant".
+// Message is one chat turn, in the shape of OpenAI's chat API and of the
+// messages chat templates receive. Role is "system", "user", "assistant"
+// or "tool". ToolCalls are an assistant's function calls; ToolCallID (and
+// Name) tie a "tool" message to the call it answers.
 type Message struct {
-	Role, Content string
+	Role       string     `json:"role"`
+	Content    string     `json:"content"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+	Name       string     `json:"name,omitempty"`
+}
+
+// ToolCall is one function call of an assistant message.
+type ToolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type,omitempty"`
+	Function FunctionCall `json:"function"`
+}
+
+// FunctionCall names the function and holds its arguments as JSON text
+// (OpenAI sends a string; an object is accepted too and kept as its JSON).
+type FunctionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// UnmarshalJSON accepts "arguments" as a JSON string or as any JSON value.
+func (f *FunctionCall) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	f.Name = raw.Name
+	a := bytes.TrimSpace(raw.Arguments)
+	switch {
+	case len(a) == 0 || string(a) == "null":
+		f.Arguments = ""
+	case a[0] == '"':
+		return json.Unmarshal(a, &f.Arguments)
+	default:
+		f.Arguments = string(a)
+	}
+	return nil
 }
 
 // EncodeChat renders a conversation with the Mistral Instruct v1 template

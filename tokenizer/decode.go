@@ -11,6 +11,11 @@ import (
 // character becomes U+FFFD), and the dummy-prefix space is dropped from the
 // first piece only. Ids out of range are skipped.
 func (t *Tokenizer) Decode(ids []int) string {
+	return t.decode(ids, false)
+}
+
+// decode is Decode, printing control tokens when special is set.
+func (t *Tokenizer) decode(ids []int, special bool) string {
 	buf := make([]byte, 0, len(ids)*4)
 	var pending []byte
 	isBosWS, bosWSSeen := true, false
@@ -31,7 +36,7 @@ func (t *Tokenizer) Decode(ids []int) string {
 			isBosWS = false
 		}
 		var s string
-		s, bosWSSeen = t.decodePiece(id, isBosWS)
+		s, bosWSSeen = t.decodePiece(id, isBosWS, special)
 		buf = append(buf, s...)
 	}
 	return string(appendUTF8(buf, pending))
@@ -65,6 +70,7 @@ type StreamDecoder struct {
 	isBosWS   bool
 	bosWSSeen bool
 	emitted   bool
+	special   bool // print control tokens (DecodeOptions.Special)
 }
 
 // NewStreamDecoder starts a decoder at the beginning of a text.
@@ -89,7 +95,7 @@ func (d *StreamDecoder) Add(id int) string {
 		d.isBosWS = false
 	}
 	var s string
-	s, d.bosWSSeen = t.decodePiece(id, d.isBosWS)
+	s, d.bosWSSeen = t.decodePiece(id, d.isBosWS, d.special)
 	sb.WriteString(s)
 	if s != "" {
 		d.emitted = true
@@ -129,9 +135,15 @@ func (d *StreamDecoder) drain(final bool) string {
 
 // decodePiece is SentencePiece's DecodeSentencePiece for a non-byte piece:
 // it returns the surface text and whether a leading U+2581 was consumed.
-func (t *Tokenizer) decodePiece(id int, isBosWS bool) (string, bool) {
+// With special, a control token prints as its literal; the text after it
+// then keeps its leading space, as in Hugging Face's decode with
+// skip_special_tokens=False.
+func (t *Tokenizer) decodePiece(id int, isBosWS, special bool) (string, bool) {
 	switch t.types[id] {
 	case typeControl:
+		if special {
+			return t.pieces[id], false
+		}
 		return "", false
 	case typeUnknown:
 		return t.unkSurface, false

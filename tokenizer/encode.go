@@ -12,7 +12,13 @@ import (
 // merges by highest score with ties to the leftmost pair, then byte fallback
 // (or <unk>) for symbols outside the vocabulary.
 func (t *Tokenizer) Encode(text string) []int {
-	norm := t.normalize(text)
+	return t.encode(text, true)
+}
+
+// encode is Encode with the dummy prefix optional: EncodeSegments omits it
+// for text that follows a control token, as Hugging Face tokenizers do.
+func (t *Tokenizer) encode(text string, prefix bool) []int {
+	norm := t.normalize(text, prefix)
 	if norm == "" {
 		return []int{}
 	}
@@ -57,7 +63,7 @@ func (t *Tokenizer) Encode(text string) []int {
 // (normalizer.cc Normalize without a charsmap): optional removal of extra
 // white space, the dummy prefix, ' ' -> U+2581, and U+FFFD for each byte of
 // malformed UTF-8. User-defined pieces are copied as they are.
-func (t *Tokenizer) normalize(text string) string {
+func (t *Tokenizer) normalize(text string, prefix bool) string {
 	if text == "" {
 		return ""
 	}
@@ -72,7 +78,7 @@ func (t *Tokenizer) normalize(text string) string {
 		space = spaceSymbol
 	}
 	buf := make([]byte, 0, len(text)+len(text)/2+8)
-	if t.addDummyPrefix && !(t.prefixUnlessSpace && (text[0] == ' ' || strings.HasPrefix(text, spaceSymbol))) {
+	if prefix && t.addDummyPrefix && !(t.prefixUnlessSpace && (text[0] == ' ' || strings.HasPrefix(text, spaceSymbol))) {
 		buf = append(buf, space...)
 	}
 	isPrevSpace := t.removeExtraWhitespaces

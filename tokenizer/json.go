@@ -93,6 +93,7 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 	}
 	t := &Tokenizer{
 		kind:         "hf-bpe",
+		addBOS:       true,
 		byteFallback: f.Model.ByteFallback,
 		unkSurface:   defaultUnkSurface,
 		pieces:       make([]string, n),

@@ -66,8 +66,11 @@ type Tokenizer struct {
 	byteVal []byte
 
 	unk, bos, eos int
-	byteFallback  bool
-	hasUnused     bool
+	// addBOS/addEOS: whether a prompt gets BOS/EOS (GGUF add_bos_token /
+	// add_eos_token; SentencePiece and tokenizer.json files: BOS only).
+	addBOS, addEOS bool
+	byteFallback   bool
+	hasUnused      bool
 
 	addDummyPrefix         bool
 	removeExtraWhitespaces bool
@@ -79,6 +82,10 @@ type Tokenizer struct {
 	// for the greedy whole-symbol match SentencePiece's PrefixMatcher does.
 	userDefined map[byte][]string
 	maxUserLen  int
+
+	// specialLits lists the CONTROL and UNKNOWN pieces by first byte,
+	// longest first, for SplitSpecial.
+	specialLits map[byte][]string
 
 	// Chunking: BPE merges never cross a position that no piece spans, so
 	// the normalized text is cut before a U+2581 whose preceding character
@@ -194,6 +201,7 @@ func FromModelProto(data []byte) (*Tokenizer, error) {
 		escapeWhitespaces:      m.escapeWhitespaces,
 		unkSurface:             defaultUnkSurface,
 		stringMerges:           true,
+		addBOS:                 true,
 	}
 	if m.hasUnkSurface {
 		t.unkSurface = m.unkSurface
@@ -389,6 +397,7 @@ func (t *Tokenizer) finish() {
 	// Chunk caching relies on a chunk's encoding depending on its text
 	// alone; greedy user-defined matches could reach across a cut.
 	t.chunking = t.userDefined == nil && t.escapeWhitespaces
+	t.indexSpecial()
 }
 
 // Kind names the tokenizer family, for `gale info`.

@@ -241,6 +241,8 @@ func (a *app) newRoot() *cobra.Command {
 		a.newGenerateCmd(),
 		a.newChatCmd(),
 		a.newScoreCmd(),
+		a.newPerplexityCmd(),
+		a.newQuantizeCmd(),
 		a.newTokenizeCmd(),
 		a.newDetokenizeCmd(),
 		a.newBenchCmd(),

@@ -13,32 +13,34 @@ import (
 
 // infoJSON is info's --json output.
 type infoJSON struct {
-	Name           string        `json:"name"`
-	Arch           string        `json:"architecture"`
-	Format         string        `json:"format"`
-	NParams        int64         `json:"n_params"`
-	DTypes         []string      `json:"dtypes"`
-	SizeBytes      int64         `json:"size_bytes"`
-	ContextLength  int           `json:"context_length"`
-	SlidingWindow  int           `json:"sliding_window"` // 0 = full attention
-	Dim            int           `json:"dim"`
-	Layers         int           `json:"n_layers"`
-	Heads          int           `json:"n_heads"`
-	KVHeads        int           `json:"n_kv_heads"`
-	HeadDim        int           `json:"head_dim"`
-	FFNDim         int           `json:"ffn_dim"`
-	RopeTheta      float64       `json:"rope_theta"`
-	NormEps        float64       `json:"norm_eps"`
-	VocabSize      int           `json:"vocab_size"`
-	TiedEmbeddings bool          `json:"tied_embeddings"`
-	Tokenizer      string        `json:"tokenizer"` // kind, or "none"
-	BOS            int           `json:"bos_id"`
-	EOS            int           `json:"eos_id"`
-	BOSPiece       string        `json:"bos_piece,omitempty"`
-	EOSPiece       string        `json:"eos_piece,omitempty"`
-	Kernels        string        `json:"kernels"`
-	Threads        int           `json:"threads"`
-	Tensors        []tensorEntry `json:"tensors,omitempty"`
+	Name           string            `json:"name"`
+	Arch           string            `json:"architecture"`
+	Format         string            `json:"format"`
+	NParams        int64             `json:"n_params"`
+	DTypes         []string          `json:"dtypes"`
+	TypeMix        []model.TypeCount `json:"type_mix"`
+	FileType       string            `json:"file_type,omitempty"`
+	SizeBytes      int64             `json:"size_bytes"`
+	ContextLength  int               `json:"context_length"`
+	SlidingWindow  int               `json:"sliding_window"` // 0 = full attention
+	Dim            int               `json:"dim"`
+	Layers         int               `json:"n_layers"`
+	Heads          int               `json:"n_heads"`
+	KVHeads        int               `json:"n_kv_heads"`
+	HeadDim        int               `json:"head_dim"`
+	FFNDim         int               `json:"ffn_dim"`
+	RopeTheta      float64           `json:"rope_theta"`
+	NormEps        float64           `json:"norm_eps"`
+	VocabSize      int               `json:"vocab_size"`
+	TiedEmbeddings bool              `json:"tied_embeddings"`
+	Tokenizer      string            `json:"tokenizer"` // kind, or "none"
+	BOS            int               `json:"bos_id"`
+	EOS            int               `json:"eos_id"`
+	BOSPiece       string            `json:"bos_piece,omitempty"`
+	EOSPiece       string            `json:"eos_piece,omitempty"`
+	Kernels        string            `json:"kernels"`
+	Threads        int               `json:"threads"`
+	Tensors        []tensorEntry     `json:"tensors,omitempty"`
 }
 
 // tensorEntry is one line of info --tensors.
@@ -90,7 +92,7 @@ func describe(m *model.Model, threads int, withTensors bool) infoJSON {
 	}
 	info := infoJSON{
 		Name: m.Name, Arch: c.Arch, Format: fmt.Sprint(c.Format),
-		NParams: m.NumParams(), DTypes: m.DTypes(), SizeBytes: m.SizeBytes(),
+		NParams: m.NumParams(), DTypes: m.DTypes(), TypeMix: m.TypeMix(), FileType: c.DType, SizeBytes: m.SizeBytes(),
 		ContextLength: c.MaxSeqLen, SlidingWindow: c.SlidingWindow,
 		Dim: c.Dim, Layers: c.NLayers, Heads: c.NHeads, KVHeads: c.NKVHeads, HeadDim: c.HeadDim, FFNDim: c.FFNDim,
 		RopeTheta: c.RopeTheta, NormEps: c.NormEps, VocabSize: c.VocabSize, TiedEmbeddings: c.TiedEmbeddings,
@@ -125,7 +127,8 @@ func (a *app) printInfo(i infoJSON) {
 		{"architecture", i.Arch},
 		{"format", i.Format},
 		{"parameters", fmt.Sprintf("%d (%s)", i.NParams, humanCount(i.NParams))},
-		{"dtype", strings.Join(i.DTypes, ", ")},
+		{"dtype", dtypeLine(i)},
+		{"type mix", typeMixLine(i.TypeMix)},
 		{"size", fmt.Sprintf("%d bytes (%.2f GiB)", i.SizeBytes, float64(i.SizeBytes)/(1<<30))},
 		{"context", fmt.Sprint(i.ContextLength)},
 		{"sliding window", window},
@@ -156,6 +159,29 @@ func (a *app) printInfo(i infoJSON) {
 		}
 		w.Flush()
 	}
+}
+
+// dtypeLine names the matrices' types, and the file type a GGUF records
+// (Q4_K_M mixes Q4_K and Q6_K).
+func dtypeLine(i infoJSON) string {
+	s := strings.Join(i.DTypes, ", ")
+	if i.Format == "gguf" && i.FileType != "" {
+		s = i.FileType + " (" + s + ")"
+	}
+	return s
+}
+
+// typeMixLine prints the tensor count per type: "Q4_K 193 tensors, F32 65, Q6_K 33".
+func typeMixLine(mix []model.TypeCount) string {
+	var parts []string
+	for k, c := range mix {
+		unit := ""
+		if k == 0 {
+			unit = " tensors"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d%s", c.DType, c.Count, unit))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // humanCount prints a parameter count the way model cards do (7.24B, 260K).

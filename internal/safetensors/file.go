@@ -21,6 +21,8 @@ import (
 	"os"
 	"sync"
 	"unsafe"
+
+	"github.com/gale-ai/gale/internal/mmap"
 )
 
 // Tensor is one tensor of a file. Data is a view into the file's mapping (or
@@ -120,7 +122,7 @@ func Open(path string) (*File, error) {
 	if uint64(size) > math.MaxInt {
 		return nil, fmt.Errorf("%s: %d bytes is too large to map on this platform", path, size)
 	}
-	data, unmap, err := mapFile(fd, int(size))
+	data, unmap, err := mmap.Map(fd, int(size))
 	if err != nil {
 		return nil, fmt.Errorf("%s: mapping %d bytes: %w", path, size, err)
 	}
