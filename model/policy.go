@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -64,14 +65,25 @@ func ChatRoom(ctx, maxTokens int) int {
 	return max(room, 1)
 }
 
-// EncodeConversation renders a conversation to prompt tokens with the
-// model's chat template. It is the one place the template is chosen: today
-// every model uses the tokenizer's Mistral v1 [INST] template.
-func (m *Model) EncodeConversation(msgs []tokenizer.Message) ([]int, error) {
+// EncodeConversation renders a conversation (and tool definitions, for
+// templates that take them) to prompt tokens, ending with the start of the
+// assistant's answer. It is the one place front ends get the template
+// from: the model's own chat template when it has one, else a built-in
+// chosen from the vocabulary (TemplateFor; Mistral v1 [INST] for the
+// embedded model).
+func (m *Model) EncodeConversation(msgs []tokenizer.Message, tools []json.RawMessage) ([]int, error) {
 	if m.Tokenizer == nil {
 		return nil, fmt.Errorf("%s has no tokenizer", m.Name)
 	}
-	return m.Tokenizer.EncodeChat(msgs)
+	ct, err := TemplateFor(m.ChatTemplate, m.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ct.Apply(m.Tokenizer, ChatRequest{Messages: msgs, Tools: tools, AddGenerationPrompt: true})
+	if err != nil {
+		return nil, err
+	}
+	return p.IDs, nil
 }
 
 // ErrHistoryTooLong is returned (wrapped) when even the last message alone

@@ -406,7 +406,13 @@ func (s *Server) prepare(req *Request, chat bool) (*job, error) {
 	var prompt []int
 	switch {
 	case chat:
-		ids, err := s.m.EncodeConversation(req.conversation())
+		var tools []json.RawMessage
+		if len(req.Tools) > 0 && string(req.Tools) != "null" {
+			if err := json.Unmarshal(req.Tools, &tools); err != nil {
+				return nil, invalid("\"tools\" must be a list of tool objects")
+			}
+		}
+		ids, err := s.m.EncodeConversation(req.conversation(), tools)
 		if err != nil {
 			return nil, invalid("chat template: %v", err)
 		}
