@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gale-ai/gale/kernels"
+	"github.com/gale-ai/gale/tokenizer"
 )
 
 // forEachFeatureSet runs f at every CPU feature set this machine has.
@@ -279,5 +281,75 @@ func TestSequencePrefixReuse(t *testing.T) {
 	}
 	if k := big.Sequence().SharedPrefix(append(append([]int{}, toks[:3]...), 9, 9)); k != 3 {
 		t.Fatalf("full cache: shared prefix %d, want 3", k)
+	}
+}
+
+// TestGenerateReusesPrefix: a second generation whose prompt extends the
+// first (a chat's next turn) prefills only the new tokens and produces
+// the greedy tokens a fresh session produces for the whole prompt.
+func TestGenerateReusesPrefix(t *testing.T) {
+	m, err := LoadDefault(LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tok := m.Tokenizer
+	s, _ := m.NewSession(SessionOptions{Threads: 2})
+	defer s.Close()
+	fresh, _ := m.NewSession(SessionOptions{Threads: 2})
+	defer fresh.Close()
+	p1 := append([]int{tok.BOS()}, tok.Encode("Once upon a time, there was a girl")...)
+	r1, err := s.Generate(context.Background(), p1, GenerateOptions{MaxTokens: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := append(append(append([]int{}, p1...), r1.Tokens...), tok.Encode(" and a dog")...)
+	r2, err := s.Generate(context.Background(), p2, GenerateOptions{MaxTokens: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.ReusedTokens != len(p1)+len(r1.Tokens) {
+		t.Errorf("reused %d tokens, want the %d of the first prompt and answer", r2.ReusedTokens, len(p1)+len(r1.Tokens))
+	}
+	r3, err := fresh.Generate(context.Background(), p2, GenerateOptions{MaxTokens: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.ReusedTokens != 0 || fmt.Sprint(r2.Tokens) != fmt.Sprint(r3.Tokens) {
+		t.Errorf("with reuse %v, fresh %v (reused %d)", r2.Tokens, r3.Tokens, r3.ReusedTokens)
+	}
+}
+
+// TestChatPolicy: history windowing drops the oldest exchanges but keeps
+// the system prompt and the last message; prompt fitting keeps BOS and
+// the end.
+func TestChatPolicy(t *testing.T) {
+	// One token per message, +1 for BOS: lengths are easy to count.
+	enc := func(msgs []tokenizer.Message) ([]int, error) {
+		ids := []int{1}
+		for range msgs {
+			ids = append(ids, 7)
+		}
+		return ids, nil
+	}
+	msgs := []tokenizer.Message{{Role: "system", Content: "s"}, {Role: "user", Content: "u1"}, {Role: "assistant", Content: "a1"},
+		{Role: "user", Content: "u2"}, {Role: "assistant", Content: "a2"}, {Role: "user", Content: "u3"}}
+	kept, ids, dropped, err := WindowChat(msgs, 8, 4, enc) // 7 tokens + 4 > 8: drop u1,a1 (5+4 > 8), then u2,a2 (3+4 <= 8)
+	if err != nil || dropped != 4 || len(kept) != 2 || kept[0].Content != "s" || kept[1].Content != "u3" || len(ids) != 3 {
+		t.Fatalf("WindowChat: kept %v, %d ids, dropped %d, %v", kept, len(ids), dropped, err)
+	}
+	if _, _, _, err := WindowChat(msgs, 3, 4, enc); !errors.Is(err, ErrHistoryTooLong) {
+		t.Fatalf("a last message that cannot fit: %v", err)
+	}
+	ids = []int{1, 10, 11, 12, 13, 14, 15, 16, 17, 18}
+	out, tr, err := FitPrompt(ids, 8, 1, 3, true)
+	if err != nil || !tr || fmt.Sprint(out) != "[1 15 16 17 18]" {
+		t.Fatalf("FitPrompt: %v %v %v", out, tr, err)
+	}
+	if _, _, err := FitPrompt(ids, 8, 1, 3, false); !errors.Is(err, ErrPromptTooLong) {
+		t.Fatalf("FitPrompt without truncation: %v", err)
+	}
+	if GenerateRoom(100, -1) != 25 || GenerateRoom(100, 80) != 50 || ChatRoom(100, 0) != 25 || ChatRoom(100, 10) != 10 {
+		t.Fatal("room")
 	}
 }

@@ -86,6 +86,12 @@ func (m *Model) EncodeConversation(msgs []tokenizer.Message, tools []json.RawMes
 	return p.IDs, nil
 }
 
+// historyTooLong is ErrHistoryTooLong with its own message.
+type historyTooLong string
+
+func (e historyTooLong) Error() string { return string(e) }
+func (e historyTooLong) Unwrap() error { return ErrHistoryTooLong }
+
 // ErrHistoryTooLong is returned (wrapped) when even the last message alone
 // leaves no room to answer.
 var ErrHistoryTooLong = errors.New("the last message does not fit the context")
@@ -115,7 +121,7 @@ func WindowChat(msgs []tokenizer.Message, ctx, room int, encode func([]tokenizer
 			n = 2
 		}
 		if first+n >= len(msgs) {
-			return nil, nil, dropped, fmt.Errorf("%w: the last message alone is %d tokens; the context holds %d (leaving %d to answer)", ErrHistoryTooLong, len(ids), ctx, room)
+			return nil, nil, dropped, historyTooLong(fmt.Sprintf("the last message alone is %d tokens; the context holds %d (leaving %d to answer)", len(ids), ctx, room))
 		}
 		msgs = append(msgs[:first:first], msgs[first+n:]...)
 		dropped += n
