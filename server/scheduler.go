@@ -46,6 +46,7 @@ type job struct {
 	opts     model.GenerateOptions
 	cache    bool // keep a shared prompt prefix (cache_prompt)
 	logprobs int  // -1 = none
+	onToken  func(tok int) // when set, called with every token as it is sampled (scheduler goroutine)
 
 	// Owned by the scheduler goroutine.
 	gen       *model.Generator
@@ -330,6 +331,9 @@ func (s *scheduler) sample(j *job, logits []float32) {
 		}
 	}
 	j.publish()
+	if ok && j.onToken != nil {
+		j.onToken(tok)
+	}
 	if err != nil || !ok {
 		s.finish(j, res, err)
 		return

@@ -90,9 +90,6 @@ func (s *Server) Start(m *model.Model, name string) error {
 	if ctx <= 0 {
 		ctx = min(4096, m.Config.MaxSeqLen)
 	}
-	if m.Tokenizer == nil {
-		return fmt.Errorf("%s has no tokenizer", m.Name)
-	}
 	e, err := m.NewEngine(model.EngineOptions{Threads: s.opts.Threads})
 	if err != nil {
 		return err
@@ -116,6 +113,33 @@ func (s *Server) Start(m *model.Model, name string) error {
 	go s.sched.run()
 	s.ready.Store(true)
 	return nil
+}
+
+// Generate runs one generation through the scheduler, batched with
+// whatever else is running, and returns when it is over; onToken, when
+// set, sees every token as it is sampled (on the scheduler's goroutine:
+// it must not block). It is the in-process path the HTTP handlers share,
+// for benchmarks and embedders; models without a tokenizer work (no text).
+func (s *Server) Generate(ctx context.Context, prompt []int, opts model.GenerateOptions, onToken func(tok int)) (*model.GenerateResult, error) {
+	if !s.ready.Load() {
+		return nil, errors.New("server: not started")
+	}
+	if err := s.m.CheckPrompt(prompt, s.opts.CtxSize); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.stop, cancel)()
+	j := &job{ctx: ctx, prompt: prompt, opts: opts, logprobs: -1, onToken: onToken}
+	if err := s.sched.submit(j); err != nil {
+		return nil, err
+	}
+	for {
+		if _, final := j.take(); final {
+			return j.res, j.err
+		}
+		<-j.notify
+	}
 }
 
 // SlotKVBytes is the KV cache memory of one slot (after Start).
@@ -257,6 +281,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.ready.Load() {
 		s.fail(w, &apiError{status: 503, typ: "unavailable_error", msg: "Loading model"})
+		return
+	}
+	if s.m.Tokenizer == nil && path != "/v1/models" && path != "/models" {
+		s.fail(w, &apiError{status: 501, typ: "not_supported_error", msg: s.m.Name + " has no tokenizer"})
 		return
 	}
 	h(w, r)

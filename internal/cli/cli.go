@@ -250,6 +250,7 @@ func (a *app) newRoot() *cobra.Command {
 		a.newVersionCmd(),
 		a.newSynthCmd(),
 		a.newServeCmd(),
+		a.newServeBenchCmd(),
 	)
 	return root
 }
