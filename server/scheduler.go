@@ -44,8 +44,8 @@ type job struct {
 	ctx      context.Context // the request's: cancelled on disconnect or timeout
 	prompt   []int
 	opts     model.GenerateOptions
-	cache    bool // keep a shared prompt prefix (cache_prompt)
-	logprobs int  // -1 = none
+	cache    bool          // keep a shared prompt prefix (cache_prompt)
+	logprobs int           // -1 = none
 	onToken  func(tok int) // when set, called with every token as it is sampled (scheduler goroutine)
 
 	// Owned by the scheduler goroutine.
