@@ -632,6 +632,7 @@ func (rs *response) whole(ctx context.Context, j *job, info *logInfo) {
 	env := rs.envelope([]any{choice}, false)
 	env["usage"] = rs.usageOf(j)
 	env["timings"] = j.tm
+	rs.rc.SetWriteDeadline(time.Now().Add(rs.s.opts.Timeout))
 	writeJSON(rs.w, 200, env)
 }
 

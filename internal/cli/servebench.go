@@ -27,12 +27,52 @@ type serveBenchResult struct {
 	PerStreamTokS  float64 `json:"per_stream_tok_per_s"` // median over streams, after the first token
 	GeneratedToken int     `json:"generated_tokens"`
 	WallMS         float64 `json:"wall_ms"`
+	ProbeTTFTMS    float64 `json:"probe_ttft_ms,omitempty"` // --ttft-probe: the probe's TTFT with Concurrency-1 others decoding
+}
+
+// serveBenchProbe measures the time to first token of a probe-token
+// prompt submitted while others streams are decoding (started first, and
+// cancelled once the probe has its token).
+func serveBenchProbe(srv *server.Server, m *model.Model, others, probe int, rng *rand.Rand) (float64, error) {
+	random := func(n int) []int {
+		p := make([]int, n)
+		for k := range p {
+			p[k] = 3 + rng.IntN(m.Config.VocabSize-3)
+		}
+		return p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var started sync.WaitGroup
+	var wg sync.WaitGroup
+	for i := 0; i < others; i++ {
+		started.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var once sync.Once
+			opts := model.GenerateOptions{MaxTokens: 1 << 20, IgnoreEOS: true}
+			srv.Generate(ctx, random(8), opts, func(int) { once.Do(started.Done) })
+			once.Do(started.Done)
+		}()
+	}
+	started.Wait()
+	t0 := time.Now()
+	var first time.Time
+	_, err := srv.Generate(context.Background(), random(probe), model.GenerateOptions{MaxTokens: 1, IgnoreEOS: true},
+		func(int) { first = time.Now() })
+	cancel()
+	wg.Wait()
+	if err != nil {
+		return 0, err
+	}
+	return ms(first.Sub(t0)), nil
 }
 
 func (a *app) newServeBenchCmd() *cobra.Command {
 	var mf modelFlags
 	var synthetic, dtype, conc string
-	var nPrompt, nGen int
+	var nPrompt, nGen, probe int
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "serve-bench [flags]",
@@ -57,8 +97,8 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 				}
 				levels = append(levels, n)
 			}
-			if nPrompt < 1 || nGen < 2 {
-				return usagef("-p must be >= 1 and -n >= 2")
+			if nPrompt < 1 || nGen < 2 || probe < 0 {
+				return usagef("-p must be >= 1, -n >= 2 and --ttft-probe >= 0")
 			}
 			var m *model.Model
 			var err error
@@ -76,7 +116,7 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 			defer m.Close()
 			ctx := mf.ctxSize
 			if ctx == 0 {
-				ctx = nPrompt + nGen + 1
+				ctx = max(nPrompt+nGen+1, probe+2)
 			}
 			srv := server.New(server.Options{Parallel: slices.Max(levels), CtxSize: ctx, Threads: mf.threads, KVF16: mf.kvF16, Queue: 256})
 			if err := srv.Start(m, m.Name); err != nil {
@@ -102,6 +142,25 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 						r.TTFTP50MS, r.TTFTP99MS, r.PerStreamTokS)
 				}
 			}
+			if probe > 0 {
+				if !jsonOut {
+					fmt.Fprintf(a.stdout, "\n| other streams decoding | TTFT of a %d-token prompt ms | x alone |\n| ---: | ---: | ---: |\n", probe)
+				}
+				alone := 0.0
+				for _, n := range levels {
+					d, err := serveBenchProbe(srv, m, n-1, probe, rng)
+					if err != nil {
+						return fail("serve-bench", err)
+					}
+					if n == levels[0] {
+						alone = d
+					}
+					results = append(results, serveBenchResult{Concurrency: n, ProbeTTFTMS: d})
+					if !jsonOut {
+						fmt.Fprintf(a.stdout, "| %d | %.1f | %.2f |\n", n-1, d, d/alone)
+					}
+				}
+			}
 			if jsonOut {
 				b, _ := json.Marshal(results)
 				fmt.Fprintln(a.stdout, string(b))
@@ -116,6 +175,7 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 	fs.StringVar(&conc, "concurrency", "1,4,8", "simultaneous streams, comma-separated")
 	fs.IntVarP(&nPrompt, "n-prompt", "p", 64, "prompt tokens per stream")
 	fs.IntVarP(&nGen, "n-gen", "n", 32, "generated tokens per stream")
+	fs.IntVar(&probe, "ttft-probe", 0, "also measure the time to first token of a prompt of this many tokens alone and while N-1 other streams decode")
 	fs.BoolVar(&jsonOut, "json", false, "print a JSON array of results")
 	return cmd
 }
