@@ -14,12 +14,21 @@ FUZZTIME ?= 50000x
 FUZZMINIMIZE ?= 500x
 BIN      ?= bin/gale
 
+# The version and revision gale version prints, stamped with -ldflags so
+# that they are there even when Go's VCS stamping is off (-buildvcs=false
+# in GOFLAGS, or a git worktree Go does not stamp). Outside a checkout
+# they stay empty and gale falls back to what Go recorded.
+VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+PKG_CLI  := github.com/gale-ai/gale/internal/cli
+LDFLAGS  := $(if $(VERSION),-X $(PKG_CLI).Version=$(VERSION)) $(if $(REVISION:-dirty=),-X $(PKG_CLI).Revision=$(REVISION))
+
 .PHONY: all build test lint unit levels race arm64 fuzz fuzz-long bench bench-kernels clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/gale
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gale
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -27,6 +36,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags noasm ./kernels/ ./tensor/
 	GOARCH=arm64 $(GO) vet ./kernels/ ./tensor/
+	$(GO) mod tidy -diff
+	@# The committed assembly must be what the avo generator writes today
+	@# (the go:generate line of kernels/arch_amd64.go, into a scratch dir;
+	@# the first line names the output paths, so it is not compared).
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) run -C kernels/_gen . -out $$tmp/asm_amd64.s -stubs $$tmp/stubs_amd64.go -pkg kernels -tab $$tmp/mmtab_amd64.go && \
+	for f in asm_amd64.s stubs_amd64.go mmtab_amd64.go; do \
+		tail -n +2 $$tmp/$$f >$$tmp/body; tail -n +2 kernels/$$f | cmp -s - $$tmp/body || { echo "kernels/$$f is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
+	done
 
 unit:
 	$(GO) test -count=1 ./...
@@ -50,12 +68,15 @@ arm64:
 		GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./kernels/ ./tensor/; \
 	else echo "qemu-aarch64-static not installed: arm64 kernels NOT tested (apt-get install qemu-user-static)"; fi
 
-# Runs every Fuzz target of every package for FUZZTIME.
+# Runs every Fuzz target of every package for FUZZTIME. Each run's log
+# goes to a private mktemp file (removed on exit), so concurrent runs and
+# other users never share one.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; log=$$(mktemp "$${TMPDIR:-/tmp}/gale-fuzz.XXXXXX"); trap 'rm -f "$$log"' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg >/tmp/gale-fuzz.log 2>&1 || { cat /tmp/gale-fuzz.log; exit 1; }; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg >"$$log" 2>&1 || { cat "$$log"; exit 1; }; \
 		done; \
 	done
 

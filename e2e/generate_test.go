@@ -280,7 +280,7 @@ func TestInterrupt(t *testing.T) {
 // TestInterruptJSON: with --json, SIGINT still yields the one JSON object,
 // with what was generated and stop_reason "interrupted", and exit 130.
 func TestInterruptJSON(t *testing.T) {
-	a := args([]string{"generate", "-p", "Once upon a time", "-n", "-1", "-c", "200000", "--json", "-v"}, greedy...)
+	a := args([]string{"generate", "-p", "Once upon a time", "-n", "-1", "-c", "200000", "--ignore-eos", "--json", "-v"}, greedy...)
 	cmd := exec.Command(galeBin, a...)
 	cmd.Env = cleanEnv()
 	var stdout strings.Builder

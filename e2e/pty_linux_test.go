@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -123,7 +124,7 @@ func (p *ptyRun) wait() int {
 // interrupting a long answer without ending the session, Ctrl-C at the
 // prompt, /reset, and Ctrl-D to quit with status 0.
 func TestChatInteractive(t *testing.T) {
-	p := startPTY(t, []string{"NO_COLOR=1"}, "chat", "-n", "-1", "-c", "100000", "--temp", "0", "--repeat-penalty", "1")
+	p := startPTY(t, []string{"NO_COLOR=1"}, "chat", "-n", "-1", "-c", "100000", "--ignore-eos", "--temp", "0", "--repeat-penalty", "1")
 	off := p.waitFor(">>> ", 0)
 	p.send("Tell me a story\n")
 	off = p.waitFor("Tell me a story", off)
@@ -136,7 +137,7 @@ func TestChatInteractive(t *testing.T) {
 	off = p.waitFor("(interrupted)", off)
 	off = p.waitFor(">>> ", off)
 	p.send("\x03")
-	off = p.waitFor("/exit or Ctrl-D", off)
+	off = p.waitFor("/bye or Ctrl-D", off)
 	p.send("/reset\n")
 	off = p.waitFor("(conversation cleared)", off)
 	p.waitFor(">>> ", off)
@@ -164,4 +165,173 @@ func TestGenerateOnTerminal(t *testing.T) {
 	if got := p.output(); got != want {
 		t.Errorf("terminal shows\n%q\nwant\n%q", got, want)
 	}
+}
+
+// TestChatREPLCommands drives ollama's REPL commands on a terminal: /?,
+// /set parameter, /set system, /show info, """ multi-line messages,
+// /clear and /bye. Each reply is checked against the same conversation
+// given to a one-shot gale chat with the equivalent flags (piped, so its
+// stdout is exactly the reply).
+func TestChatREPLCommands(t *testing.T) {
+	oneShot := func(a ...string) string {
+		t.Helper()
+		a = append([]string{"chat", "--temp", "0"}, a...)
+		r := gale(t, a...)
+		wantOK(t, r, a...)
+		if r.stdout == "" {
+			t.Fatalf("gale %s: empty reply", strings.Join(a, " "))
+		}
+		return r.stdout
+	}
+	// The terminal shows "\n" as "\r\n".
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+
+	// Started with a random temperature: the /set parameter lines must
+	// make the replies greedy and short.
+	p := startPTY(t, []string{"NO_COLOR=1"}, "chat", "--temp", "1.5", "-s", "7")
+	off := p.waitFor(">>> ", 0)
+	p.send("/?\n")
+	off = p.waitFor("/set parameter NAME VALUE", off)
+	off = p.waitFor(`"""`, off)
+	off = p.waitFor(">>> ", off)
+	for _, c := range [][2]string{{"temperature", "0"}, {"num_predict", "12"}, {"top_k", "5"}, {"top_p", "0.9"}, {"seed", "42"}} {
+		p.send("/set parameter " + c[0] + " " + c[1] + "\n")
+		off = p.waitFor("Set parameter '"+c[0]+"' to '"+c[1]+"'", off)
+		off = p.waitFor(">>> ", off)
+	}
+	p.send("/set parameter top_k many\n")
+	off = p.waitFor("not an integer", off)
+	p.send("/set parameter warmth 1\n")
+	off = p.waitFor("unknown parameter", off)
+	p.send("/show info\n")
+	for _, s := range []string{"architecture", "llama", "context length", "512", "temperature", "0", "top_k", "5", "top_p", "0.9", "num_predict", "12", "seed", "42"} {
+		off = p.waitFor(s, off)
+	}
+	off = p.waitFor(">>> ", off)
+
+	p.send("Hi\n")
+	want := oneShot("-n", "12", "--top-k", "5", "--top-p", "0.9", "-p", "Hi")
+	off = p.waitFor("Hi\r\n"+crlf(want)+"\r\n", off)
+	off = p.waitFor(">>> ", off)
+
+	// /set system, then /clear: the system message stays, the exchange
+	// above is forgotten.
+	p.send("/set system \"You are a cat.\"\n")
+	off = p.waitFor("Set system message.", off)
+	p.send("/clear\n")
+	off = p.waitFor("(conversation cleared)", off)
+	p.send("/show info\n")
+	off = p.waitFor("You are a cat.", off)
+	off = p.waitFor(">>> ", off)
+	p.send("Hi\n")
+	want = oneShot("-n", "12", "--system", "You are a cat.", "-p", "Hi")
+	off = p.waitFor("Hi\r\n"+crlf(want)+"\r\n", off)
+	off = p.waitFor(">>> ", off)
+
+	// A message of several lines.
+	p.send("/set system\n")
+	off = p.waitFor("(system message cleared)", off)
+	p.send("/clear\n")
+	off = p.waitFor("(conversation cleared)", off)
+	p.send("\"\"\"Once upon a time\n")
+	off = p.waitFor("... ", off)
+	p.send("there was a cat\"\"\"\n")
+	want = oneShot("-n", "12", "-p", `Once upon a time\nthere was a cat`)
+	off = p.waitFor("there was a cat\"\"\"\r\n"+crlf(want)+"\r\n", off)
+	off = p.waitFor(">>> ", off)
+
+	p.send("/nonsense\n")
+	off = p.waitFor("unknown command /nonsense", off)
+	p.send("/bye\n")
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit %d after /bye, want 0; terminal:\n%q", code, p.output())
+	}
+}
+
+// TestProgressOnTerminal: on a terminal, bench shows which test and
+// repetition runs, and loading a model whose files are not in the page
+// cache reads them with a progress bar; piped, neither shows anything.
+func TestProgressOnTerminal(t *testing.T) {
+	p := startPTY(t, []string{"NO_COLOR=1"}, "bench", "-m", storiesDir(), "-p", "16", "-n", "4", "-r", "3", "-t", "1")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("bench exit %d:\n%q", code, p.output())
+	}
+	for _, s := range []string{"pp16, 1 threads, repetition", "tg4, 1 threads, repetition", "/3)", "| pp16 |"} {
+		if !strings.Contains(p.output(), s) {
+			t.Errorf("bench on a terminal does not show %q:\n%q", s, p.output())
+		}
+	}
+
+	// A 166M-parameter checkpoint, dropped from the page cache.
+	dir := t.TempDir()
+	a := []string{"synth", "-o", dir, "--shape", "small", "--dtype", "bf16"}
+	wantOK(t, gale(t, a...), a...)
+	drop := func() bool {
+		t.Helper()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res, size int64
+		for _, e := range ents {
+			f, err := os.OpenFile(dir+"/"+e.Name(), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Sync()
+			unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+			r, s := resident(t, f)
+			res, size = res+r, size+s
+			f.Close()
+		}
+		return res < size/4
+	}
+	if !drop() {
+		t.Skip("the page cache keeps the files here (cannot test a cold load)")
+	}
+	gen := []string{"generate", "-m", dir, "--tokens", "1", "-n", "1"}
+	r := gale(t, gen...)
+	wantOK(t, r, gen...)
+	if r.stderr != "" {
+		t.Errorf("piped cold load printed %q", r.stderr)
+	}
+	drop()
+	p = startPTY(t, []string{"NO_COLOR=1"}, gen...)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "reading weights") {
+		t.Errorf("cold load on a terminal shows no progress:\n%q", p.output())
+	}
+	// Now cached: no bar.
+	p = startPTY(t, []string{"NO_COLOR=1"}, gen...)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d:\n%q", code, p.output())
+	}
+	if strings.Contains(p.output(), "reading weights") {
+		t.Errorf("warm load on a terminal shows the reading bar:\n%q", p.output())
+	}
+}
+
+// resident counts f's bytes in the page cache with mincore(2).
+func resident(t *testing.T, f *os.File) (res, size int64) {
+	t.Helper()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return 0, 0
+	}
+	data, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(data)
+	page := int64(os.Getpagesize())
+	vec := make([]byte, (fi.Size()+page-1)/page)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	for _, v := range vec {
+		res += int64(v&1) * page
+	}
+	return min(res, fi.Size()), fi.Size()
 }

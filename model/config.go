@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -97,7 +98,11 @@ type Config struct {
 	MaxSeqLen      int     // max_position_embeddings (defaults: DefaultLlamaMaxSeqLen, DefaultMistralMaxSeqLen)
 	TiedEmbeddings bool    // tie_word_embeddings (native: tied_embeddings): logits use the embedding matrix
 	BOS, EOS       int     // bos_token_id / eos_token_id (default 1, 2; the first when eos is a list)
-	DType          string  // torch_dtype (or dtype) as written, informational only
+	// EOSIDs are every id that ends a generation when there is more than
+	// EOS: eos_token_id when it is a list (config.json,
+	// generation_config.json), GGUF's eos and eot. nil means EOS alone.
+	EOSIDs []int
+	DType  string // torch_dtype (or dtype) as written, informational only
 }
 
 // fields is a parsed JSON object with typed, error-reporting accessors.
@@ -351,6 +356,11 @@ func ParseHFConfig(data []byte) (Config, error) {
 	if c.EOS, err = tokenID(f, "eos_token_id", DefaultEOS); err != nil {
 		return Config{}, err
 	}
+	if ids, err := tokenIDs(f, "eos_token_id"); err != nil {
+		return Config{}, err
+	} else if len(ids) > 1 {
+		c.EOSIDs = ids
+	}
 	if c.DType, err = dtype(f, "torch_dtype", "dtype"); err != nil {
 		return Config{}, err
 	}
@@ -480,6 +490,62 @@ func tokenID(f *fields, key string, def int) (int, error) {
 	return n, err
 }
 
+// tokenIDs returns every id of a field that may be an integer or a list
+// of integers (nil when absent).
+func tokenIDs(f *fields, key string) ([]int, error) {
+	v, ok := f.raw(key)
+	if !ok {
+		return nil, nil
+	}
+	if v[0] != '[' {
+		n, _, err := f.int(key)
+		return []int{n}, err
+	}
+	var raw []json.RawMessage
+	if json.Unmarshal(v, &raw) != nil {
+		return nil, fmt.Errorf("config: %s is %s, want an integer or a list of integers", key, short(v))
+	}
+	ids := make([]int, 0, len(raw))
+	for _, r := range raw {
+		sub := &fields{m: map[string]json.RawMessage{key: r}, file: f.file}
+		n, ok, err := sub.int(key)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("config: %s is %s, want an integer or a list of integers", key, short(v))
+		}
+		ids = append(ids, n)
+	}
+	return ids, nil
+}
+
+// ParseGenerationConfig returns the end-of-text ids of an HF
+// generation_config.json (eos_token_id, an integer or a list; nil when
+// absent). Instruct models list there the ids that end a turn, which
+// config.json may not carry.
+func ParseGenerationConfig(data []byte) ([]int, error) {
+	f, err := parseFields(data, "generation_config.json")
+	if err != nil {
+		return nil, err
+	}
+	return tokenIDs(f, "eos_token_id")
+}
+
+// AddEOSIDs adds ids to c.EOSIDs (keeping c.EOS first and no repeats),
+// after checking that each is inside the vocabulary.
+func (c *Config) AddEOSIDs(ids []int) error {
+	if len(c.EOSIDs) == 0 {
+		c.EOSIDs = []int{c.EOS}
+	}
+	for _, id := range ids {
+		if id < 0 || id >= c.VocabSize {
+			return fmt.Errorf("config: eos_token_id %d is outside the vocabulary (0..%d)", id, c.VocabSize-1)
+		}
+		if !slices.Contains(c.EOSIDs, id) {
+			c.EOSIDs = append(c.EOSIDs, id)
+		}
+	}
+	return nil
+}
+
 // dtype returns the first of keys that is given, as a string.
 func dtype(f *fields, keys ...string) (string, error) {
 	for _, k := range keys {
@@ -567,6 +633,11 @@ func (c Config) Validate() error {
 	}
 	if c.EOS < 0 || c.EOS >= c.VocabSize {
 		return fmt.Errorf("config: %s (%d) is outside the vocabulary (0..%d)", n("EOS"), c.EOS, c.VocabSize-1)
+	}
+	for _, id := range c.EOSIDs {
+		if id < 0 || id >= c.VocabSize {
+			return fmt.Errorf("config: %s (%d) is outside the vocabulary (0..%d)", n("EOS"), id, c.VocabSize-1)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,7 @@ func TestParseHFConfigFixtures(t *testing.T) {
 	want := Config{Arch: "llama", Format: FormatHF, Dim: 64, NLayers: 5, NHeads: 8, NKVHeads: 4, HeadDim: 8,
 		FFNDim: 172, VocabSize: 512, NormEps: 1e-5, RopeTheta: 10000, SlidingWindow: 0, MaxSeqLen: 512,
 		TiedEmbeddings: true, BOS: 1, EOS: 2, DType: "float32"}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("stories260k:\n got %+v\nwant %+v", c, want)
 	}
 	for _, v := range []string{"bf16", "f16", "f32"} {
@@ -37,7 +38,7 @@ func TestParseHFConfigFixtures(t *testing.T) {
 		want := Config{Arch: "mistral", Format: FormatHF, Dim: 64, NLayers: 2, NHeads: 4, NKVHeads: 2, HeadDim: 16,
 			FFNDim: 160, VocabSize: 256, NormEps: 1e-5, RopeTheta: 10000, SlidingWindow: 8, MaxSeqLen: 128,
 			TiedEmbeddings: false, BOS: 1, EOS: 2, DType: map[string]string{"bf16": "bfloat16", "f16": "float16", "f32": "float32"}[v]}
-		if c != want {
+		if !reflect.DeepEqual(c, want) {
 			t.Errorf("tiny-mistral %s:\n got %+v\nwant %+v", v, c, want)
 		}
 	}
@@ -51,7 +52,7 @@ func TestParseParamsFixture(t *testing.T) {
 	want := Config{Arch: "mistral", Format: FormatNative, Dim: 64, NLayers: 2, NHeads: 4, NKVHeads: 2, HeadDim: 16,
 		FFNDim: 160, VocabSize: 256, NormEps: 1e-5, RopeTheta: 10000, SlidingWindow: 8,
 		MaxSeqLen: DefaultMistralMaxSeqLen, BOS: 1, EOS: 2}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("native params:\n got %+v\nwant %+v", c, want)
 	}
 	// The HF and native fixtures describe the same model.
@@ -111,7 +112,7 @@ func TestParseHFConfigPublished(t *testing.T) {
 			"tie_word_embeddings":true,"unknown":{"nested":[1,2,{"x":null}]}}`,
 			Config{Arch: "llama", Dim: 64, NLayers: 1, NHeads: 4, NKVHeads: 4, HeadDim: 16, FFNDim: 128,
 				VocabSize: 300, NormEps: DefaultHFNormEps, RopeTheta: DefaultRopeTheta, MaxSeqLen: DefaultLlamaMaxSeqLen,
-				TiedEmbeddings: true, BOS: 1, EOS: 7}},
+				TiedEmbeddings: true, BOS: 1, EOS: 7, EOSIDs: []int{7, 2}}},
 	}
 	for _, c := range cases {
 		got, err := ParseHFConfig([]byte(c.json))
@@ -119,7 +120,7 @@ func TestParseHFConfigPublished(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if got != c.want {
+		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
 		}
 	}
@@ -151,7 +152,7 @@ func TestParseParamsPublished(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if got != c.want {
+		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
 		}
 	}

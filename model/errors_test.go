@@ -170,17 +170,17 @@ func TestSessionRejectsBadInput(t *testing.T) {
 	if s.Pos() != 0 {
 		t.Fatalf("rejected input moved the position to %d", s.Pos())
 	}
-	// Generation stops with "length" when the context is full: 16
+	// Generation stops with "context" when the context is full: 16
 	// positions are fed, and the token sampled after the last of them is
 	// still returned (it needs no cache slot).
 	res, err := s.Generate(context.Background(), []int{1, 2, 3}, GenerateOptions{MaxTokens: -1, Sampler: SamplerOptions{Temp: 1, Seed: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StopReason != StopLength && res.StopReason != StopEOS {
+	if res.StopReason != StopContext && res.StopReason != StopEOS {
 		t.Fatalf("stop reason %q", res.StopReason)
 	}
-	if res.StopReason == StopLength && res.PromptTokens+len(res.Tokens) != 17 {
+	if res.StopReason == StopContext && res.PromptTokens+len(res.Tokens) != 17 {
 		t.Fatalf("context 16: prompt %d + generated %d", res.PromptTokens, len(res.Tokens))
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,12 +15,14 @@ type GenerateOptions struct {
 	MaxTokens int            // < 0: until EOS or the end of the context
 	Sampler   SamplerOptions // how tokens are drawn
 	Stop      []string       // generation ends when the text contains one (it is not emitted)
+	// IgnoreEOS keeps generating past the end of text: the end-of-text ids
+	// are never drawn (their logits are set to -Inf, as llama.cpp's
+	// --ignore-eos does), so only -n, a stop string or the context end it.
+	IgnoreEOS bool
 	// OnText receives the generated text as it becomes final: whole UTF-8
 	// characters, with text held back while it could still start a stop
 	// string. Returning an error aborts the generation with that error.
 	OnText func(s string) error
-	// IgnoreEOS keeps generating past the end-of-sequence token.
-	IgnoreEOS bool
 	// PresencePenalty and FrequencyPenalty (OpenAI's) lower the logits of
 	// generated tokens: by PresencePenalty once, plus FrequencyPenalty
 	// per occurrence.
@@ -31,17 +35,18 @@ type GenerateResult struct {
 	Text           string // their text, cut before a stop string
 	PromptTokens   int
 	ReusedTokens   int    // prompt tokens whose cache was kept from before (not prefilled)
-	StopReason     string // "eos", "stop", "length" or "interrupted"
+	StopReason     string // StopEOS, StopString, StopLength, StopContext or StopInterrupted
 	PromptDuration time.Duration
 	GenDuration    time.Duration
 }
 
-// Stop reasons.
+// Stop reasons: what ended a generation.
 const (
-	StopEOS         = "eos"
-	StopString      = "stop"
-	StopLength      = "length"
-	StopInterrupted = "interrupted"
+	StopEOS         = "eos"         // the model produced an end-of-text id (EOSIDs)
+	StopString      = "stop"        // the text reached a stop string
+	StopLength      = "length"      // MaxTokens were generated
+	StopContext     = "context"     // the context is full (OpenAI's "length")
+	StopInterrupted = "interrupted" // ctx was cancelled
 )
 
 // Generate feeds the prompt and samples tokens until EOS, a stop string,
@@ -73,7 +78,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return g.res, err
 		}
 		if s.Pos() >= s.CtxSize() {
-			return g.Finish(StopLength)
+			return g.Finish(StopContext)
 		}
 		if logits, err = s.Step(next); err != nil {
 			return g.res, err
@@ -107,7 +112,7 @@ type Generator struct {
 		Add(int) string
 		Flush() string
 	}
-	eos    int
+	eos    []int // the ids that end the generation (none with IgnoreEOS)
 	done   bool
 	counts map[int]int // generated token counts, for presence/frequency penalties
 }
@@ -120,7 +125,7 @@ func (m *Model) NewGenerator(prompt []int, opts GenerateOptions) *Generator {
 		sampler: NewSampler(opts.Sampler),
 		history: append([]int(nil), prompt...),
 		out:     &textOut{stop: opts.Stop, emit: opts.OnText},
-		eos:     m.Config.EOS,
+		eos:     m.EOSIDs(),
 	}
 	if tok := m.Tokenizer; tok != nil {
 		// Prime the decoder with the prompt so that the first generated
@@ -132,19 +137,15 @@ func (m *Model) NewGenerator(prompt []int, opts GenerateOptions) *Generator {
 		}
 		d.Flush()
 		g.dec = d
-		if tok.EOS() >= 0 {
-			g.eos = tok.EOS()
-		}
-	}
-	if opts.IgnoreEOS {
-		g.eos = -1
 	}
 	return g
 }
 
 // Next samples the token after logits (which it may modify). ok is false
-// when the generation is over (EOS, a stop string, MaxTokens): the reason
-// is then in Result().StopReason and the held-back text has been flushed.
+// when the generation is over (EOS, a stop string, MaxTokens reached with
+// this token or before it): the reason is then in Result().StopReason and
+// the held-back text has been flushed; a token returned with ok false
+// (stop string, MaxTokens) is part of the result but is not to be fed.
 // An error comes from OnText.
 func (g *Generator) Next(logits []float32) (token int, ok bool, err error) {
 	if g.done {
@@ -155,8 +156,15 @@ func (g *Generator) Next(logits []float32) (token int, ok bool, err error) {
 		return 0, false, err
 	}
 	g.penalize(logits)
+	if g.opts.IgnoreEOS {
+		for _, id := range g.eos {
+			if id < len(logits) {
+				logits[id] = float32(math.Inf(-1))
+			}
+		}
+	}
 	next := g.sampler.Sample(logits, g.history)
-	if next == g.eos {
+	if !g.opts.IgnoreEOS && slices.Contains(g.eos, next) {
 		_, err := g.Finish(StopEOS)
 		return 0, false, err
 	}
@@ -176,6 +184,10 @@ func (g *Generator) Next(logits []float32) (token int, ok bool, err error) {
 			_, err := g.Finish(StopString)
 			return next, false, err
 		}
+	}
+	if g.opts.MaxTokens >= 0 && len(g.res.Tokens) >= g.opts.MaxTokens {
+		_, err := g.Finish(StopLength)
+		return next, false, err
 	}
 	return next, true, nil
 }
@@ -223,6 +235,26 @@ func (g *Generator) Done() bool { return g.done }
 
 // Result is what the generation produced so far (final once Done).
 func (g *Generator) Result() *GenerateResult { return g.res }
+
+// EOSIDs returns the ids that end a generation: the config's end-of-text
+// ids (eos_token_id, which may be a list; GGUF's eos and eot) and the
+// tokenizer's </s>, without repeats, in that order.
+func (m *Model) EOSIDs() []int {
+	var ids []int
+	add := func(id int) {
+		if id >= 0 && id < m.Config.VocabSize && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	add(m.Config.EOS)
+	for _, id := range m.Config.EOSIDs {
+		add(id)
+	}
+	if m.Tokenizer != nil {
+		add(m.Tokenizer.EOS())
+	}
+	return ids
+}
 
 // textOut streams generated text while watching for stop strings: text
 // that could be the start of a stop string is held back until it is

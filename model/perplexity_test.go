@@ -88,3 +88,69 @@ func TestPerplexityAgainstReference(t *testing.T) {
 		t.Error("fewer than 2*ctx tokens were accepted")
 	}
 }
+
+// TestKLDivergenceAgainstReference saves the F32 tiny-llama GGUF's
+// log-probabilities as the base and compares the Q4_0 file with it; the
+// expected KL divergence, top-token agreement and RMS Δp are computed here
+// from the two files' float64 reference logits. gale's own logits differ
+// from those references by up to 1.5% of the largest logit, so the
+// figures must agree to a matching tolerance, not exactly.
+func TestKLDivergenceAgainstReference(t *testing.T) {
+	var ref tinyLlamaRef
+	readJSON(t, filepath.Join(tinyLlamaDir, "reference.json"), &ref)
+	c := len(ref.Tokens)
+	toks := append(append([]int(nil), ref.Tokens...), ref.Tokens...)
+	baseRef := readLogits(t, filepath.Join(tinyLlamaDir, "F32.logits.safetensors"))
+	qRef := readLogits(t, filepath.Join(tinyLlamaDir, "Q4_0.logits.safetensors"))
+
+	var kld, dp2 float64
+	same, n := 0, 0
+	for ch := 0; ch < 2; ch++ {
+		for j := c / 2; j < c-1; j++ {
+			lb, lq := refLogSoftmax(baseRef[j]), refLogSoftmax(qRef[j])
+			for i := range lb {
+				kld += math.Exp(lb[i]) * (lb[i] - lq[i])
+			}
+			if Argmax(baseRef[j]) == Argmax(qRef[j]) {
+				same++
+			}
+			next := ref.Tokens[j+1]
+			d := math.Exp(lq[next]) - math.Exp(lb[next])
+			dp2 += d * d
+			n++
+		}
+	}
+	wantKLD, wantSame, wantRMS := kld/float64(n), float64(same)/float64(n), math.Sqrt(dp2/float64(n))
+
+	run := func(file string, opts PerplexityOptions) *PerplexityResult {
+		m, err := Load(filepath.Join(tinyLlamaDir, file), LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		s, err := m.NewSession(SessionOptions{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		opts.Ctx, opts.BOS = c, ref.Tokens[0]
+		res, err := s.Perplexity(toks, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	var base bytes.Buffer
+	run("F32.gguf", PerplexityOptions{SaveBase: &base})
+	got := run("Q4_0.gguf", PerplexityOptions{Base: bytes.NewReader(base.Bytes())}).KL
+	t.Logf("KLD %.6f (reference %.6f), same top %.3f (%.3f), RMS Δp %.5f (%.5f)", got.MeanKLD, wantKLD, got.SameTop, wantSame, got.RMSDeltaP, wantRMS)
+	if math.Abs(got.MeanKLD-wantKLD) > 0.05*wantKLD+1e-4 {
+		t.Errorf("mean KLD %.6f, reference %.6f", got.MeanKLD, wantKLD)
+	}
+	if math.Abs(got.SameTop-wantSame) > 1.5/float64(n) {
+		t.Errorf("same top %.4f, reference %.4f", got.SameTop, wantSame)
+	}
+	if math.Abs(got.RMSDeltaP-wantRMS) > 0.1*wantRMS+1e-4 {
+		t.Errorf("RMS Δp %.5f, reference %.5f", got.RMSDeltaP, wantRMS)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
+	"github.com/gale-ai/gale/internal/gguf"
 	"github.com/gale-ai/gale/internal/safetensors"
 	"github.com/gale-ai/gale/kernels"
 	"github.com/gale-ai/gale/tensor"
@@ -37,39 +39,119 @@ func SyntheticShapes() []string {
 	return []string{"mistral-7b", "llama-2-7b", "llama-2-13b", "small", "tiny"}
 }
 
-func syntheticConfig(shape, dtype string) (Config, tensor.DType, error) {
+// syntheticConfig returns a shape's config and the file type of dtype: a
+// float type, or a quantization type with llama-quantize's mixture (q4_0,
+// q4_k_m ...). A quantized synthetic model uses GGUF's tensor names, so
+// that the mixture rules apply to it as to a quantized file.
+func syntheticConfig(shape, dtype string) (Config, FileType, error) {
 	c, ok := syntheticShapes[shape]
 	if !ok {
-		return c, 0, fmt.Errorf("unknown synthetic shape %q (want mistral-7b, llama-2-7b, llama-2-13b, small or tiny)", shape)
+		return c, FileType{}, fmt.Errorf("unknown synthetic shape %q (want mistral-7b, llama-2-7b, llama-2-13b, small or tiny)", shape)
 	}
-	dt, err := tensor.ParseDType(dtype)
+	ft, err := ParseFileType(dtype)
 	if err != nil {
-		return c, 0, err
+		if f, ok := map[string]string{"float32": "F32", "float16": "F16", "bfloat16": "BF16"}[dtype]; ok {
+			ft, err = ParseFileType(f)
+		}
 	}
-	c.DType = dt.String()
-	return c, dt, nil
+	if err != nil {
+		return c, FileType{}, fmt.Errorf("unsupported dtype %q (want one of %s)", dtype, fileTypeNames())
+	}
+	c.DType = ft.Name
+	if ft.Quant {
+		c.Format = FormatGGUF
+	}
+	return c, ft, nil
+}
+
+// fileTypeNames lists the file types for messages.
+func fileTypeNames() string {
+	var out []string
+	for _, ft := range FileTypes {
+		out = append(out, strings.ToLower(ft.Name))
+	}
+	return strings.Join(out, ", ")
+}
+
+// syntheticTypes gives every tensor of a synthetic model its type: F32
+// norms, and the matrices the file type's mixture.
+func syntheticTypes(c Config, ft FileType) []tensor.DType {
+	specs := c.specs()
+	out := make([]tensor.DType, len(specs))
+	iV, iDown := 0, 0
+	for i, sp := range specs {
+		switch {
+		case len(sp.shape) == 1:
+			out[i] = tensor.F32
+		case ft.Quant:
+			out[i] = mixtureType(ft, sp.name, sp.shape[len(sp.shape)-1], c, &iV, &iDown, c.NLayers)
+		default:
+			out[i] = ft.Base
+		}
+	}
+	return out
+}
+
+// tensorBytes is the size of a tensor of type dt and shape.
+func tensorBytes(dt tensor.DType, shape []int) int64 {
+	rows := int64(1)
+	for _, d := range shape[:len(shape)-1] {
+		rows *= int64(d)
+	}
+	return rows * int64(dt.RowBytes(shape[len(shape)-1]))
 }
 
 // SyntheticSize reports the parameter count and weight bytes of a synthetic
 // model without allocating it, so callers can check it fits in memory.
 func SyntheticSize(shape, dtype string) (params, bytes int64, err error) {
-	c, dt, err := syntheticConfig(shape, dtype)
+	c, ft, err := syntheticConfig(shape, dtype)
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, sp := range c.specs() {
+	types := syntheticTypes(c, ft)
+	for i, sp := range c.specs() {
 		n := int64(1)
 		for _, d := range sp.shape {
 			n *= int64(d)
 		}
 		params += n
-		if len(sp.shape) == 1 {
-			bytes += 4 * n // norms are stored as F32
-		} else {
-			bytes += n * int64(dt.Size())
-		}
+		bytes += tensorBytes(types[i], sp.shape)
 	}
 	return params, bytes, nil
+}
+
+// fillRandomTensor fills a tensor's bytes with random weights of type dt:
+// float types value by value (fillRandom), block types from a pool of
+// blocks quantized from random values, picked at random. Speed does not
+// depend on the values, and quantizing a 7B model with the K-quant
+// search would take minutes; the pool keeps every block a valid one.
+func fillRandomTensor(dst []byte, dt tensor.DType, seed uint64, norm bool) {
+	typ := dt.Type()
+	if !typ.Quantized() {
+		for off := 0; off < len(dst); off += randomBlock {
+			end := min(off+randomBlock, len(dst))
+			fillRandom(dst[off:end], dt, blockSeed(seed, int64(off)), norm)
+		}
+		return
+	}
+	const poolBlocks = 1024
+	vals := make([]byte, poolBlocks*typ.BlockElems*4)
+	fillRandom(vals, tensor.F32, seed, false)
+	f := make([]float32, poolBlocks*typ.BlockElems)
+	for i := range f {
+		f[i] = math.Float32frombits(binary.LittleEndian.Uint32(vals[4*i:]))
+	}
+	pool := make([]byte, poolBlocks*typ.BlockBytes)
+	typ.Quantize(pool, f)
+	bb := typ.BlockBytes
+	state := seed | 1
+	for off := 0; off+bb <= len(dst); off += bb {
+		state ^= state << 13
+		state ^= state >> 7
+		state ^= state << 17
+		k := int(state>>33) % poolBlocks
+		copy(dst[off:off+bb], pool[k*bb:(k+1)*bb])
+	}
 }
 
 // fillRandom writes pseudo-random weights with the spread of a trained
@@ -126,27 +208,18 @@ func (m memSource) get(name string) (*tensor.Tensor, string, error) {
 // memory (no files, no tokenizer), for benchmarks. Norm vectors are F32,
 // matrices the requested dtype.
 func NewSynthetic(shape, dtype string, seed uint64) (*Model, error) {
-	c, dt, err := syntheticConfig(shape, dtype)
+	c, ft, err := syntheticConfig(shape, dtype)
 	if err != nil {
 		return nil, err
 	}
+	types := syntheticTypes(c, ft)
 	src := memSource{}
 	for i, sp := range c.specs() {
-		et, norm := dt, len(sp.shape) == 1
-		if norm {
-			et = tensor.F32
-		}
-		n := 1
-		for _, d := range sp.shape {
-			n *= d
-		}
-		// Generated through the same reader WriteSynthetic uses, so the
-		// same seed gives the same weights in memory and on disk.
-		buf := make([]byte, n*et.Size())
-		for off := 0; off < len(buf); off += randomBlock {
-			end := min(off+randomBlock, len(buf))
-			fillRandom(buf[off:end], et, blockSeed(seed+uint64(i), int64(off)), norm)
-		}
+		et, norm := types[i], len(sp.shape) == 1
+		// Generated as WriteSynthetic generates it, so the same seed
+		// gives the same weights in memory and on disk.
+		buf := make([]byte, tensorBytes(et, sp.shape))
+		fillRandomTensor(buf, et, seed+uint64(i), norm)
 		t, err := tensor.New(sp.name, et, sp.shape, buf)
 		if err != nil {
 			return nil, err
@@ -169,11 +242,18 @@ const shardBytes = 5 << 30
 // published shape with random weights, generating each tensor as it is
 // written so that memory use stays small. progress, when set, sees bytes
 // written and the total.
+//
+// A quantized dtype (q4_0, q4_k_m ...) writes a GGUF file at dir instead,
+// with llama-quantize's type mixture, tensor by tensor.
 func WriteSynthetic(dir, shape, dtype string, seed uint64, progress func(done, total int64)) error {
-	c, dt, err := syntheticConfig(shape, dtype)
+	c, ft, err := syntheticConfig(shape, dtype)
 	if err != nil {
 		return err
 	}
+	if ft.Quant {
+		return writeSyntheticGGUF(dir, shape, c, ft, seed, progress)
+	}
+	dt := ft.Base
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -291,4 +371,44 @@ func (r *randomReader) Read(p []byte) (int, error) {
 		r.onRead(n)
 	}
 	return n, nil
+}
+
+// writeSyntheticGGUF writes a quantized synthetic model as a GGUF file,
+// generating each tensor as it is written.
+func writeSyntheticGGUF(path, shape string, c Config, ft FileType, seed uint64, progress func(done, total int64)) error {
+	m := &Model{Config: c, Name: shape + " (synthetic)"}
+	kvs, err := m.ggufMetadata(ft)
+	if err != nil {
+		return err
+	}
+	types := syntheticTypes(c, ft)
+	specs := c.specs()
+	infos := make([]gguf.TensorInfo, len(specs))
+	var total int64
+	for i, sp := range specs {
+		dims := make([]int64, len(sp.shape))
+		for j, d := range sp.shape {
+			dims[len(sp.shape)-1-j] = int64(d)
+		}
+		infos[i] = gguf.TensorInfo{Name: sp.name, Type: gguf.GGMLType(types[i]), Dims: dims}
+		total += tensorBytes(types[i], sp.shape)
+	}
+	fw, err := gguf.Create(path, kvs, infos)
+	if err != nil {
+		return err
+	}
+	var done int64
+	for i, sp := range specs {
+		buf := make([]byte, tensorBytes(types[i], sp.shape))
+		fillRandomTensor(buf, types[i], seed+uint64(i), len(sp.shape) == 1)
+		if err := fw.WriteTensor(sp.name, buf); err != nil {
+			fw.Abort()
+			return err
+		}
+		done += int64(len(buf))
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	return fw.Close()
 }

@@ -2,7 +2,9 @@ package model
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,9 +66,20 @@ func TestLoadMapsWithoutReading(t *testing.T) {
 // TestSyntheticMatchesWritten checks that the in-memory synthetic model and
 // the same shape written to disk and loaded give the same logits, which
 // ties the benchmark models to the loading path.
+//
+// Quantized types are written as GGUF files with llama-quantize's mixture.
 func TestSyntheticMatchesWritten(t *testing.T) {
+	for _, dt := range []string{"f16", "q8_0", "q4_k_m"} {
+		t.Run(dt, func(t *testing.T) { testSyntheticMatchesWritten(t, dt) })
+	}
+}
+
+func testSyntheticMatchesWritten(t *testing.T, dt string) {
 	dir := t.TempDir()
-	if err := WriteSynthetic(dir, "tiny", "f16", 3, nil); err != nil {
+	if dt != "f16" {
+		dir = filepath.Join(dir, "m.gguf")
+	}
+	if err := WriteSynthetic(dir, "tiny", dt, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	disk, err := Load(dir, LoadOptions{Check: true})
@@ -74,12 +87,19 @@ func TestSyntheticMatchesWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer disk.Close()
-	mem, err := NewSynthetic("tiny", "f16", 3)
+	mem, err := NewSynthetic("tiny", dt, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if disk.NumParams() != mem.NumParams() {
 		t.Fatalf("params: disk %d, memory %d", disk.NumParams(), mem.NumParams())
+	}
+	if fmt.Sprint(disk.DTypes()) != fmt.Sprint(mem.DTypes()) {
+		t.Fatalf("types: disk %v, memory %v", disk.DTypes(), mem.DTypes())
+	}
+	_, size, _ := SyntheticSize("tiny", dt)
+	if dt != "f16" && disk.SizeBytes() < size {
+		t.Fatalf("file of %d bytes holds less than the %d of weights SyntheticSize reports", disk.SizeBytes(), size)
 	}
 	tokens := []int{1, 5, 77, 300, 12, 9, 400, 3, 8, 2, 44, 45, 46, 47, 48, 49, 50, 51, 52}
 	var a, b [][]float32

@@ -341,13 +341,72 @@ func (ct *ChatTemplate) renderJinja(tok *tokenizer.Tokenizer, req *ChatRequest) 
 		prev = l[1]
 	}
 	tmplText = append(tmplText, marked[prev:])
-	if parts, ok := align(out, tmplText, refs, values); ok {
-		return parts, nil
+	parts, ok := align(out, tmplText, refs, values)
+	if !ok {
+		// The template's text depends on the contents (it parses them as
+		// numbers, say), so the outputs do not align. Fall back to
+		// finding the untrusted strings in the prompt, in order.
+		parts = protectRegions(out, refs, values)
 	}
-	// The template's text depends on the contents (it parses them as
-	// numbers, say), so the outputs do not align. Fall back to marking
-	// every place where an untrusted string occurs in the prompt.
-	return protectRegions(out, values), nil
+	// Ids and names are printed as they are (templates check their
+	// length, compare them): keep control literals inside them text.
+	var extras []string
+	for _, m := range req.Messages {
+		extras = append(extras, m.ToolCallID, m.Name)
+		for _, c := range m.ToolCalls {
+			extras = append(extras, c.ID, c.Function.Name)
+		}
+	}
+	return demoteExtras(parts, extras), nil
+}
+
+// demoteExtras splits trusted parts so that every occurrence of an extra
+// string becomes plain text.
+func demoteExtras(parts []part, extras []string) []part {
+	var out []part
+	for _, p := range parts {
+		if !p.trusted {
+			out = append(out, p)
+			continue
+		}
+		mask := make([]bool, len(p.text))
+		hit := false
+		for _, e := range extras {
+			if e == "" {
+				continue
+			}
+			for i := 0; ; {
+				j := strings.Index(p.text[i:], e)
+				if j < 0 {
+					break
+				}
+				for k := i + j; k < i+j+len(e); k++ {
+					mask[k] = true
+				}
+				hit = true
+				i += j + 1
+			}
+		}
+		if !hit {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, maskedParts(p.text, mask)...)
+	}
+	return out
+}
+
+// maskedParts cuts s into runs: masked bytes untrusted, the rest trusted.
+func maskedParts(s string, mask []bool) []part {
+	var parts []part
+	start := 0
+	for i := 1; i <= len(s); i++ {
+		if i == len(s) || mask[i] != mask[start] {
+			parts = append(parts, part{text: s[start:i], trusted: !mask[start]})
+			start = i
+		}
+	}
+	return parts
 }
 
 // align cuts out into tmplText[0] c0 tmplText[1] c1 ... where each c is a
@@ -396,41 +455,41 @@ func contentForms(v string) []string {
 	return forms
 }
 
-// protectRegions marks as plain text every occurrence in out of each
-// untrusted string (in each printable form); the rest is template text.
-func protectRegions(out string, values []string) []part {
+// protectRegions marks as plain text the untrusted strings found in out,
+// in the order the template printed their sentinels, each searched from
+// where the previous one ended; the rest is template text.
+func protectRegions(out string, refs []int, values []string) []part {
+	if out == "" {
+		return nil
+	}
 	untrusted := make([]bool, len(out))
-	for _, v := range values {
-		for _, f := range contentForms(v) {
+	pos := 0
+	for _, ref := range refs {
+		best, bestLen := -1, 0
+		for _, f := range contentForms(values[ref]) {
 			if f == "" {
 				continue
 			}
-			for i := 0; ; {
-				j := strings.Index(out[i:], f)
-				if j < 0 {
-					break
-				}
-				for k := i + j; k < i+j+len(f); k++ {
-					untrusted[k] = true
-				}
-				i += j + 1
+			if j := strings.Index(out[pos:], f); j >= 0 && (best < 0 || j < best || j == best && len(f) > bestLen) {
+				best, bestLen = j, len(f)
 			}
 		}
-	}
-	var parts []part
-	start := 0
-	for i := 1; i <= len(out); i++ {
-		if i == len(out) || untrusted[i] != untrusted[start] {
-			parts = append(parts, part{text: out[start:i], trusted: !untrusted[start]})
-			start = i
+		if best < 0 {
+			continue // dropped or transformed beyond recognition
 		}
+		for k := pos + best; k < pos+best+bestLen; k++ {
+			untrusted[k] = true
+		}
+		pos += best + bestLen
 	}
-	return parts
+	return maskedParts(out, untrusted)
 }
 
 // jinjaData builds the template's variables. With sentinel set, every
-// non-empty message content and tool-call argument string is replaced by
-// sentinel(value).
+// non-empty message content, tool-call argument string and string in a
+// tool definition (but "type" values, which templates compare, and the
+// JSON-schema vocabulary: only property names among the keys) is replaced
+// by sentinel(value).
 func (ct *ChatTemplate) jinjaData(tok *tokenizer.Tokenizer, req *ChatRequest, sentinel func(string) string) (map[string]jinja.Value, error) {
 	mark := func(s string) string {
 		if sentinel == nil || s == "" {
@@ -486,6 +545,9 @@ func (ct *ChatTemplate) jinjaData(tok *tokenizer.Tokenizer, req *ChatRequest, se
 			v, err := parseJSON(raw)
 			if err != nil {
 				return nil, fmt.Errorf("chat: tool %d: %w", i, err)
+			}
+			if sentinel != nil {
+				v = v.markStrings(mark, "")
 			}
 			tools[i] = v.jinjaValue()
 		}

@@ -319,3 +319,38 @@ func (v jsonValue) jinjaValue() jinja.Value {
 	}
 	return jinja.None()
 }
+
+// markStrings returns v with every string leaf s replaced by mark(s),
+// except the values of "type" keys (key is the key v is stored under), and
+// the keys of JSON-schema name maps (properties, $defs ...) marked too:
+// those are the names a tool's author chose, the other keys are schema
+// vocabulary that templates look up.
+func (v jsonValue) markStrings(mark func(string) string, key string) jsonValue {
+	switch v.kind {
+	case jsonString:
+		if key != "type" {
+			v.s = mark(v.s)
+		}
+	case jsonArray, jsonObject:
+		items := make([]jsonValue, len(v.items))
+		for i, it := range v.items {
+			k := ""
+			if v.kind == jsonObject {
+				k = v.keys[i]
+			}
+			items[i] = it.markStrings(mark, k)
+		}
+		v.items = items
+		if v.kind == jsonObject && schemaNameMaps[key] {
+			keys := make([]string, len(v.keys))
+			for i, k := range v.keys {
+				keys[i] = mark(k)
+			}
+			v.keys = keys
+		}
+	}
+	return v
+}
+
+// schemaNameMaps are the JSON-schema keywords whose object keys are names.
+var schemaNameMaps = map[string]bool{"properties": true, "patternProperties": true, "$defs": true, "definitions": true}

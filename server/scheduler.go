@@ -338,13 +338,8 @@ func (s *scheduler) sample(j *job, logits []float32) {
 		s.finish(j, res, err)
 		return
 	}
-	if max := j.opts.MaxTokens; max >= 0 && len(res.Tokens) >= max {
-		res, err = j.gen.Finish(model.StopLength)
-		s.finish(j, res, err)
-		return
-	}
 	if j.slot.seq.Pos() >= j.slot.seq.CtxSize() {
-		res, err = j.gen.Finish(model.StopLength)
+		res, err = j.gen.Finish(model.StopContext)
 		s.finish(j, res, err)
 		return
 	}

@@ -131,3 +131,18 @@ func TestBenchTextRoundTrip(t *testing.T) {
 		t.Fatal("benchmark text does not round-trip")
 	}
 }
+
+// BenchmarkEncodeV3 is BenchmarkEncode's 100 KB case on the Mistral v0.3
+// vocabulary, whose USER_DEFINED [REFERENCE_DOC_n] pieces turn off chunk
+// caching (a greedy user-defined match may reach across a chunk cut).
+func BenchmarkEncodeV3(b *testing.B) {
+	tok := mistralV3(b)
+	text := frenchText(b, 100<<10)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	c0 := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		_ = tok.Encode(text)
+	}
+	reportCPU(b, c0, len(text))
+}

@@ -85,7 +85,7 @@ func (t *Tokenizer) normalize(text string, prefix bool) string {
 	for i := 0; i < len(text); {
 		c := text[i]
 		// Fast path: plain ASCII other than a space.
-		if c < utf8.RuneSelf && c != ' ' && t.userDefined == nil {
+		if c < utf8.RuneSelf && c != ' ' && !t.userFirst[c] {
 			buf = append(buf, c)
 			isPrevSpace = false
 			i++
@@ -140,6 +140,9 @@ func (t *Tokenizer) normalize(text string, prefix bool) string {
 // that prefixes s, or 0.
 func (t *Tokenizer) matchUserDefined(s string) int {
 	if s == "" {
+		return 0
+	}
+	if !t.userFirst[s[0]] {
 		return 0
 	}
 	for _, p := range t.userDefined[s[0]] {

@@ -81,6 +81,7 @@ type Tokenizer struct {
 	// userDefined lists USER_DEFINED pieces by first byte, longest first,
 	// for the greedy whole-symbol match SentencePiece's PrefixMatcher does.
 	userDefined map[byte][]string
+	userFirst   [256]bool // the first bytes of user-defined pieces
 	maxUserLen  int
 
 	// specialLits lists the CONTROL and UNKNOWN pieces by first byte,
@@ -285,6 +286,7 @@ func (t *Tokenizer) index() error {
 				t.userDefined = make(map[byte][]string)
 			}
 			t.userDefined[p[0]] = append(t.userDefined[p[0]], p)
+			t.userFirst[p[0]] = true
 			t.maxUserLen = max(t.maxUserLen, len(p))
 		}
 	}
@@ -395,8 +397,18 @@ func (t *Tokenizer) finish() {
 		}
 	}
 	// Chunk caching relies on a chunk's encoding depending on its text
-	// alone; greedy user-defined matches could reach across a cut.
-	t.chunking = t.userDefined == nil && t.escapeWhitespaces
+	// alone; a greedy user-defined match could reach across a cut, which
+	// is always made before a U+2581, unless no user-defined piece holds a
+	// space after its first character (Mistral v3's [REFERENCE_DOC_n]).
+	t.chunking = t.escapeWhitespaces
+	for _, list := range t.userDefined {
+		for _, p := range list {
+			_, sz := utf8.DecodeRuneInString(p)
+			if strings.Contains(p[sz:], spaceSymbol) || strings.Contains(p, " ") {
+				t.chunking = false
+			}
+		}
+	}
 	t.indexSpecial()
 }
 

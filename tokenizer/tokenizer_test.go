@@ -856,7 +856,15 @@ func exercise(t *testing.T, tok *Tokenizer) {
 // chunks, the per-call chunk cache, the quadratic scan for short chunks)
 // against SentencePiece's plain algorithm: one heap over the whole string.
 func TestFastPathsEqualPlainBPE(t *testing.T) {
-	fast := mistral(t)
+	t.Run("v1", func(t *testing.T) { checkFastPaths(t, mistral(t)) })
+	// v3 has USER_DEFINED pieces, greedily matched in the chunks.
+	t.Run("v3", func(t *testing.T) { checkFastPaths(t, mistralV3(t)) })
+}
+
+func checkFastPaths(t *testing.T, fast *Tokenizer) {
+	if !fast.chunking {
+		t.Fatal("chunking is off")
+	}
 	plain := *fast
 	plain.chunking = false
 	plain.heapOnly = true
@@ -865,7 +873,7 @@ func TestFastPathsEqualPlainBPE(t *testing.T) {
 		texts = append(texts, v.Text)
 	}
 	rng := rand.New(rand.NewSource(7))
-	alphabet := []string{" ", "  ", "▁", "a", "b", "e", "s", "t", "é", "日", "🚀", "\n", "\xff", "the", "ing", " of"}
+	alphabet := []string{" ", "  ", "▁", "a", "b", "e", "s", "t", "é", "日", "🚀", "\n", "\xff", "the", "ing", " of", "[REFERENCE_DOC_1]", "[REFERENCE_DOC_", "[INST]", " [REFERENCE_DOC_12]"}
 	for i := 0; i < 500; i++ {
 		var sb strings.Builder
 		for j := rng.Intn(40); j > 0; j-- {

@@ -277,3 +277,27 @@ func TestFromVocabErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestVocabularyRoundTrip: the GGUF form of a SentencePiece model (what
+// gale quantize writes) rebuilds a tokenizer that encodes the same.
+func TestVocabularyRoundTrip(t *testing.T) {
+	vs := readVectors(t)
+	for _, tok := range []*Tokenizer{mistral(t), mistralV3(t)} {
+		v, ok := tok.Vocabulary()
+		if !ok {
+			t.Fatal("no vocabulary form")
+		}
+		back, err := FromVocab(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range vs[:200] {
+			if a, b := tok.Encode(x.Text), back.Encode(x.Text); !reflect.DeepEqual(a, b) {
+				t.Fatalf("%q: %v vs %v", x.Text, a, b)
+			}
+		}
+		if tok.SpecialID("[INST]") != back.SpecialID("[INST]") || back.BOS() != tok.BOS() || back.EOS() != tok.EOS() {
+			t.Errorf("special ids differ")
+		}
+	}
+}

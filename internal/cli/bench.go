@@ -53,7 +53,7 @@ type benchFlags struct {
 	threads   string
 	seed      uint64
 	jsonOut   bool
-	kvF16     bool
+	kv        kvFlags
 	memBW     bool
 }
 
@@ -76,7 +76,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&bf.models, "model", "m", "", "model directories, comma-separated (default: the embedded model unless --synthetic)")
-	fs.StringVar(&bf.synthetic, "synthetic", "", "random-weight models of published shapes, comma-separated: mistral-7b, llama-2-7b, llama-2-13b, tiny")
+	fs.StringVar(&bf.synthetic, "synthetic", "", "random-weight models of published shapes, comma-separated: "+strings.Join(model.SyntheticShapes(), ", "))
 	fs.StringVar(&bf.dtype, "dtype", "bf16", "weight dtype of synthetic models: f32, bf16 or f16")
 	fs.IntVarP(&bf.nPrompt, "n-prompt", "p", 512, "prompt tokens of the pp test (0 = skip)")
 	fs.IntVarP(&bf.nGen, "n-gen", "n", 128, "generated tokens of the tg test (0 = skip)")
@@ -84,7 +84,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 	fs.StringVarP(&bf.threads, "threads", "t", "", "thread counts to sweep, comma-separated (default: physical cores)")
 	fs.Uint64Var(&bf.seed, "seed", 1, "seed of the synthetic weights and the pp prompt")
 	fs.BoolVar(&bf.jsonOut, "json", false, "print a JSON array of results")
-	fs.BoolVar(&bf.kvF16, "kv-f16", false, "f16 KV cache")
+	bf.kv.register(fs, "f16")
 	fs.BoolVar(&bf.memBW, "mem-bw", false, "also measure this machine's memory read bandwidth at each thread count (the decode ceiling)")
 	return cmd
 }
@@ -104,6 +104,9 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	}
 	if bf.nPrompt == 0 && bf.nGen == 0 {
 		return usagef("nothing to run: -p and -n are both 0")
+	}
+	if _, err := bf.kv.resolve(); err != nil {
+		return err
 	}
 	if bf.reps < 1 {
 		return usagef("invalid argument %d for \"-r, --repetitions\": must be >= 1", bf.reps)
@@ -151,14 +154,17 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 
 	out := bufio.NewWriter(a.stdout)
 	defer out.Flush()
-	if !bf.jsonOut {
-		fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | rate | peak RSS GiB |")
-		fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |")
-		out.Flush()
-	}
+	header := false
 	printRow := func(r benchResult) {
 		if bf.jsonOut {
 			return
+		}
+		// The header comes with the first row: a run whose every model
+		// is skipped prints no empty table.
+		if !header {
+			fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | rate | peak RSS GiB |")
+			fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |")
+			header = true
 		}
 		rate := ""
 		switch {
@@ -193,8 +199,8 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 				return fail("bench", err)
 			}
 			if ok, avail := fitsInMemory(need); !ok {
-				a.warn("skipping %s: its weights need %.1f GB and only %.1f GB of memory is available",
-					bm.label, float64(need)/1e9, float64(avail)/1e9)
+				a.warn("skipping %s: its weights need %.2f GiB and only %.2f GiB of memory is available",
+					bm.label, gib(need), gib(avail))
 				continue
 			}
 		}
@@ -207,8 +213,8 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		}
 		if bm.fit == nil {
 			if ok, avail := fitsInMemory(m.SizeBytes()); !ok {
-				a.warn("skipping %s: its weights take %.1f GB and only %.1f GB of memory is available",
-					bm.label, float64(m.SizeBytes())/1e9, float64(avail)/1e9)
+				a.warn("skipping %s: its weights take %.2f GiB and only %.2f GiB of memory is available",
+					bm.label, gib(m.SizeBytes()), gib(avail))
 				m.Close()
 				continue
 			}
@@ -224,6 +230,11 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		results = append(results, rows...)
 		ran++
 	}
+	if ran == 0 && len(models) > 0 {
+		// Every model was skipped (the warnings said why): a failure of
+		// the run (exit 1), not of the command line.
+		return fail("bench", fmt.Errorf("no model could be run"))
+	}
 	if bf.jsonOut {
 		if results == nil {
 			results = []benchResult{}
@@ -231,11 +242,11 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		out.Flush()
 		return a.printJSON(results)
 	}
-	if ran == 0 {
-		return fail("bench", fmt.Errorf("no model could be run"))
-	}
 	return nil
 }
+
+// gib converts bytes to GiB, the unit of bench's table.
+func gib(b int64) float64 { return float64(b) / (1 << 30) }
 
 // benchOne runs every test of one model for every thread count.
 func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(benchResult)) ([]benchResult, error) {
@@ -252,7 +263,8 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 		bos = 0
 	}
 	for _, t := range threads {
-		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: bf.kvF16})
+		f16, _ := bf.kv.resolve() // checked in bench
+		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: f16})
 		if err != nil {
 			return nil, fail("create session", err)
 		}
@@ -297,9 +309,17 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 			r := base
 			r.Test, r.NPrompt, r.NGen = tc.name, tc.nP, tc.nG
 			n := tc.nP + tc.nG
+			// On a terminal, a bar says which test and repetition runs
+			// (a 7B pp512 repetition can take a minute); it is cleared
+			// before the row is printed.
+			update, finish := a.progress(fmt.Sprintf("%s: %s, %d threads, repetition", m.Name, tc.name, sess.Threads()), false)
 			for i := 0; i < bf.reps; i++ {
+				if update != nil {
+					update(int64(i), int64(bf.reps))
+				}
 				t0 := time.Now()
 				if err := tc.run(); err != nil {
+					finish()
 					sess.Close()
 					return nil, fail("bench", err)
 				}
@@ -307,6 +327,7 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 				r.SamplesNS = append(r.SamplesNS, d.Nanoseconds())
 				r.SamplesTS = append(r.SamplesTS, perSecond(n, d))
 			}
+			finish()
 			r.AvgTS, r.StddevTS = meanStddev(r.SamplesTS)
 			if tc.nG > 0 {
 				r.GBps = r.AvgTS * float64(m.WeightBytes()) / 1e9

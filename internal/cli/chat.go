@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -40,9 +42,11 @@ func (a *app) newChatCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat [flags] [MESSAGE...]",
 		Short: "Chat with an Instruct model (Mistral [INST] template)",
-		Long: "On a terminal, chat starts an interactive conversation: type a message and\n" +
-			"press Enter; /reset forgets the conversation, /exit or Ctrl-D quits, Ctrl-C\n" +
-			"interrupts the current answer. With --messages FILE (or - for stdin), a JSON\n" +
+		Long: "On a terminal, chat starts an interactive conversation, with ollama's\n" +
+			"commands: type a message and press Enter (\"\"\" begins and ends one of several\n" +
+			"lines); /set parameter temperature 0.2 (top_k, top_p, min_p, num_predict,\n" +
+			"repeat_penalty, repeat_last_n, seed), /set system TEXT, /show info, /clear,\n" +
+			"/? for help; /bye or Ctrl-D quits, Ctrl-C interrupts the current answer. With --messages FILE (or - for stdin), a JSON\n" +
 			"array of {\"role\", \"content\"} (or an object with a \"messages\" array), it\n" +
 			"prints the assistant's reply to the conversation and exits; so does a message\n" +
 			"given with -p, as arguments, or on piped stdin.",
@@ -61,6 +65,15 @@ func (a *app) newChatCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("prompt") && len(args) > 0 {
 				return usagef("-p and a prompt argument are mutually exclusive")
+			}
+			sf.escapes(nil)
+			if !sf.noEscape {
+				// Typed text gets llama.cpp's escapes; files and stdin do not.
+				prompt = processEscapes(prompt)
+				cf.system = processEscapes(cf.system)
+				for i := range args {
+					args[i] = processEscapes(args[i])
+				}
 			}
 			var msgs []tokenizer.Message
 			interactive := false
@@ -110,9 +123,9 @@ func (a *app) newChatCmd() *cobra.Command {
 			if m.Tokenizer == nil {
 				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
 			}
-			sess, err := m.NewSession(mf.sessionOptions())
+			sess, err := a.newSession(m, &mf)
 			if err != nil {
-				return fail("create session", err)
+				return err
 			}
 			defer sess.Close()
 			seed := sf.resolveSeed()
@@ -127,8 +140,8 @@ func (a *app) newChatCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
-	sf.register(fs, -1)
+	mf.register(fs, "f16")
+	sf.register(fs)
 	fs.StringVarP(&prompt, "prompt", "p", "", "a single user message")
 	fs.StringVar(&cf.system, "system", "", "system prompt (prepended to the first user message)")
 	fs.StringVar(&cf.messages, "messages", "", "JSON file with the conversation so far (- for stdin)")
@@ -244,6 +257,7 @@ func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.Ge
 		MaxTokens: c.sf.maxTokens,
 		Sampler:   c.sf.samplerOptions(c.seed+uint64(c.turns), c.sess.CtxSize()),
 		Stop:      c.sf.stop,
+		IgnoreEOS: c.sf.ignoreEOS,
 	}
 	c.turns++
 	first := true
@@ -302,34 +316,60 @@ func (c *chatState) once(msgs []tokenizer.Message, jsonOut bool) error {
 	return nil
 }
 
-// interactive runs the read-answer loop on a terminal.
+// chatHelp is what /? and /help print (ollama's commands, gale's words).
+const chatHelp = `Available commands:
+  /set parameter NAME VALUE  set a sampling parameter: temperature, top_k, top_p,
+                             min_p, num_predict, repeat_penalty, repeat_last_n, seed
+  /set system TEXT           set the system message (kept by /clear)
+  /show info                 show the model and the current parameters
+  /clear, /reset             forget the conversation
+  /bye, /exit                quit (or Ctrl-D)
+  /?, /help                  this help
+  """                        begin and end a message of several lines
+Ctrl-C interrupts the current answer.`
+
+// interactive runs the read-answer loop on a terminal, with ollama's
+// commands.
 func (c *chatState) interactive(start []tokenizer.Message) error {
 	a := c.a
-	var system []tokenizer.Message
+	system := ""
 	if len(start) > 0 && start[0].Role == "system" {
-		system = start[:1]
+		system = start[0].Content
 	}
-	history := append([]tokenizer.Message(nil), system...)
-	marker := ">>> "
+	withSystem := func() []tokenizer.Message {
+		if system == "" {
+			return nil
+		}
+		return []tokenizer.Message{{Role: "system", Content: system}}
+	}
+	history := withSystem()
+	marker, more := ">>> ", "... "
 	if !a.noColor && a.stdoutTerm {
 		marker = "\x1b[1m>>>\x1b[0m "
 	}
-	fmt.Fprintf(a.stderr, "gale chat with %s: /reset forgets the conversation, /exit or Ctrl-D quits, Ctrl-C interrupts an answer\n", c.m.Name)
+	fmt.Fprintf(a.stderr, "gale chat with %s: /? for help, /bye or Ctrl-D quits, Ctrl-C interrupts an answer\n", c.m.Name)
 	in := bufio.NewReader(a.stdin)
-	for {
-		// At the prompt, Ctrl-C only reminds how to leave, as ollama does;
-		// the handler re-arms itself so every press does the same.
+	// readLine shows prompt and reads one line; at the prompt Ctrl-C only
+	// reminds how to leave, as ollama does (the handler re-arms itself).
+	readLine := func(prompt string) (string, error) {
 		var hint func()
 		hint = func() {
-			fmt.Fprintf(a.stderr, "\n(use /exit or Ctrl-D to quit)\n")
-			fmt.Fprint(a.stdout, marker)
+			fmt.Fprintf(a.stderr, "\n(use /bye or Ctrl-D to quit)\n")
+			fmt.Fprint(a.stdout, prompt)
 			a.setOnSignal(hint)
 		}
 		a.setOnSignal(hint)
-		fmt.Fprint(a.stdout, marker)
+		defer a.setOnSignal(nil)
+		fmt.Fprint(a.stdout, prompt)
 		line, err := in.ReadString('\n')
-		a.setOnSignal(nil)
-		if err != nil && line == "" {
+		if err != nil && line != "" {
+			err = nil // a last line without a newline still counts
+		}
+		return strings.TrimRight(line, "\r\n"), err
+	}
+	for {
+		line, err := readLine(marker)
+		if err != nil {
 			if err == io.EOF {
 				fmt.Fprintln(a.stdout)
 				return nil
@@ -337,20 +377,45 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 			return fail("read input", err)
 		}
 		text := strings.TrimSpace(line)
-		switch {
-		case text == "":
+		if strings.HasPrefix(text, `"""`) {
+			// A message of several lines, between """ and """ (which may
+			// close on the first line, as ollama allows).
+			body := strings.TrimPrefix(text, `"""`)
+			var lines []string
+			for {
+				if strings.HasSuffix(body, `"""`) {
+					lines = append(lines, strings.TrimSuffix(body, `"""`))
+					break
+				}
+				lines = append(lines, body)
+				if body, err = readLine(more); err != nil {
+					if err == io.EOF {
+						fmt.Fprintln(a.stdout)
+						return nil
+					}
+					return fail("read input", err)
+				}
+			}
+			text = strings.TrimSpace(strings.Join(lines, "\n"))
+		} else if strings.HasPrefix(text, "/") {
+			quit, reset := c.command(text, &system)
+			if quit {
+				return nil
+			}
+			if reset {
+				history = withSystem()
+			} else if len(history) > 0 && history[0].Role == "system" {
+				if system == "" {
+					history = history[1:]
+				} else {
+					history[0].Content = system
+				}
+			} else if system != "" {
+				history = append(withSystem(), history...)
+			}
 			continue
-		case text == "/exit" || text == "/quit" || text == "/bye":
-			return nil
-		case text == "/reset" || text == "/clear":
-			history = append(history[:0:0], system...)
-			fmt.Fprintln(a.stderr, "(conversation cleared)")
-			continue
-		case text == "/help" || text == "/?":
-			fmt.Fprintln(a.stderr, "/reset  forget the conversation\n/exit   quit (or Ctrl-D)\nCtrl-C  interrupt the current answer")
-			continue
-		case strings.HasPrefix(text, "/"):
-			fmt.Fprintf(a.stderr, "unknown command %s (try /help)\n", text)
+		}
+		if text == "" {
 			continue
 		}
 		history = append(history, tokenizer.Message{Role: "user", Content: text})
@@ -377,4 +442,145 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 		}
 		history = append(history, tokenizer.Message{Role: "assistant", Content: answer})
 	}
+}
+
+// command runs one /command of the REPL. It reports whether to quit and
+// whether the conversation is to be forgotten; /set system changes
+// *system.
+func (c *chatState) command(line string, system *string) (quit, reset bool) {
+	a := c.a
+	f := strings.Fields(line)
+	switch f[0] {
+	case "/bye", "/exit", "/quit":
+		return true, false
+	case "/clear", "/reset":
+		fmt.Fprintln(a.stderr, "(conversation cleared)")
+		return false, true
+	case "/?", "/help":
+		fmt.Fprintln(a.stderr, chatHelp)
+	case "/set":
+		switch {
+		case len(f) >= 2 && f[1] == "system":
+			// The text as typed after "/set system", quotes around it
+			// dropped as ollama does.
+			rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "/set"))
+			rest = strings.Trim(strings.TrimSpace(strings.TrimPrefix(rest, "system")), `"`)
+			*system = rest
+			if rest == "" {
+				fmt.Fprintln(a.stderr, "(system message cleared)")
+			} else {
+				fmt.Fprintln(a.stderr, "Set system message.")
+			}
+		case len(f) == 4 && f[1] == "parameter":
+			if err := c.setParameter(f[2], f[3]); err != nil {
+				fmt.Fprintf(a.stderr, "error: %v\n", err)
+			} else {
+				fmt.Fprintf(a.stderr, "Set parameter '%s' to '%s'\n", f[2], f[3])
+			}
+		case len(f) >= 2 && f[1] == "parameter":
+			fmt.Fprintln(a.stderr, "usage: /set parameter NAME VALUE (temperature, top_k, top_p, min_p, num_predict, repeat_penalty, repeat_last_n, seed)")
+		default:
+			fmt.Fprintln(a.stderr, "usage: /set parameter NAME VALUE, or /set system TEXT")
+		}
+	case "/show":
+		if len(f) == 2 && f[1] == "info" {
+			c.showInfo(*system)
+		} else {
+			fmt.Fprintln(a.stderr, "usage: /show info")
+		}
+	default:
+		fmt.Fprintf(a.stderr, "unknown command %s (try /?)\n", f[0])
+	}
+	return false, false
+}
+
+// setParameter is /set parameter NAME VALUE, with ollama's parameter
+// names; a bad value leaves the parameter as it was.
+func (c *chatState) setParameter(name, value string) error {
+	next := *c.sf
+	num := func() (float64, error) {
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q is not a number", name, value)
+		}
+		return v, nil
+	}
+	integer := func() (int64, error) {
+		v, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q is not an integer", name, value)
+		}
+		return v, nil
+	}
+	var err error
+	var fv float64
+	var iv int64
+	switch name {
+	case "temperature":
+		fv, err = num()
+		next.temp = fv
+	case "top_p":
+		fv, err = num()
+		next.topP = fv
+	case "min_p":
+		fv, err = num()
+		next.minP = fv
+	case "repeat_penalty":
+		fv, err = num()
+		next.repeatPenalty = fv
+	case "top_k":
+		iv, err = integer()
+		next.topK = int(iv)
+	case "num_predict":
+		iv, err = integer()
+		next.maxTokens = int(iv)
+	case "repeat_last_n":
+		iv, err = integer()
+		next.repeatLastN = int(iv)
+	case "seed":
+		iv, err = integer()
+		next.seed = iv
+	default:
+		return fmt.Errorf("unknown parameter %q (want temperature, top_k, top_p, min_p, num_predict, repeat_penalty, repeat_last_n or seed)", name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := next.validate(); err != nil {
+		return fmt.Errorf("%s %s: %v", name, value, err)
+	}
+	*c.sf = next
+	if name == "seed" {
+		// Replies from here on are those of a run started with -s seed.
+		c.seed = next.resolveSeed()
+		c.turns = 0
+	}
+	return nil
+}
+
+// showInfo is /show info: the model's shape and the current parameters.
+func (c *chatState) showInfo(system string) {
+	cfg := c.m.Config
+	w := tabwriter.NewWriter(c.a.stderr, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "  Model")
+	fmt.Fprintf(w, "    name\t%s\n", c.m.Name)
+	fmt.Fprintf(w, "    architecture\t%s\n", cfg.Arch)
+	fmt.Fprintf(w, "    parameters\t%s\n", humanCount(c.m.NumParams()))
+	fmt.Fprintf(w, "    weights\t%s\n", strings.Join(c.m.DTypes(), "/"))
+	fmt.Fprintf(w, "    context length\t%d (trained), %d (this session)\n", cfg.MaxSeqLen, c.sess.CtxSize())
+	fmt.Fprintf(w, "    embedding length\t%d\n", cfg.Dim)
+	fmt.Fprintln(w, "  Parameters")
+	fmt.Fprintf(w, "    temperature\t%g\n", c.sf.temp)
+	fmt.Fprintf(w, "    top_k\t%d\n", c.sf.topK)
+	fmt.Fprintf(w, "    top_p\t%g\n", c.sf.topP)
+	fmt.Fprintf(w, "    min_p\t%g\n", c.sf.minP)
+	fmt.Fprintf(w, "    num_predict\t%d\n", c.sf.maxTokens)
+	fmt.Fprintf(w, "    repeat_penalty\t%g\n", c.sf.repeatPenalty)
+	fmt.Fprintf(w, "    repeat_last_n\t%d\n", c.sf.repeatLastN)
+	fmt.Fprintf(w, "    seed\t%d\n", c.seed)
+	if system != "" {
+		fmt.Fprintln(w, "  System")
+		fmt.Fprintf(w, "    %s\n", system)
+	}
+	w.Flush()
 }

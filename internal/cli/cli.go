@@ -18,10 +18,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/gale-ai/gale/kernels"
@@ -90,6 +92,103 @@ type app struct {
 
 	mu       sync.Mutex
 	onSignal func() // what the first SIGINT does; nil = exit 130 at once
+
+	args []string // the command line, for naming flags as they were typed
+}
+
+// multiLetterShort maps llama.cpp's multi-letter short flags, which pflag
+// cannot declare (a single dash takes one letter), to gale's long names.
+// rewriteShortFlags applies it before cobra parses; a command that adds
+// such a flag adds its line here.
+var multiLetterShort = map[string]string{
+	"-ctk": "--cache-type-k",
+	"-ctv": "--cache-type-v",
+	"-np":  "--parallel",
+}
+
+// flagAliases are other long names of a flag (llama.cpp's and
+// llama-cli's spellings), resolved by pflag's name normalization.
+var flagAliases = map[string]string{
+	"n-predict":      "max-tokens",
+	"predict":        "max-tokens",
+	"reverse-prompt": "stop",
+}
+
+// rewriteShortFlags replaces multi-letter short flags ("-ctk f16",
+// "-ctk=f16") by their long names, only for a command that has the long
+// flag (elsewhere "-np" stays pflag's "-n p") and only before "--".
+func rewriteShortFlags(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i, arg := range args {
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
+		name, value, hasValue := strings.Cut(arg, "=")
+		if long, ok := multiLetterShort[name]; ok && cmd.Flags().Lookup(long[2:]) != nil {
+			if hasValue {
+				arg = long + "=" + value
+			} else {
+				arg = long
+			}
+		}
+		out = append(out, arg)
+	}
+	return out
+}
+
+// flagError rewords pflag's complaint about a flag's value, which quotes
+// Go's strconv ("strconv.ParseInt: parsing \"abc\": invalid syntax"), as
+// `invalid value "abc" for -n: not an integer`, naming the flag as typed.
+func (a *app) flagError(err error) error {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return &usageError{msg: err.Error()}
+	}
+	f := ive.GetFlag()
+	why := "invalid"
+	switch f.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64":
+		why = "not an integer"
+	case "uint", "uint8", "uint16", "uint32", "uint64":
+		why = "not a non-negative integer"
+	case "float32", "float64":
+		why = "not a number"
+	case "bool":
+		why = "not true or false"
+	case "duration":
+		why = "not a duration (e.g. 30s, 5m)"
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		why = "out of range"
+	}
+	return &usageError{msg: fmt.Sprintf("invalid value %q for %s: %s", ive.GetValue(), a.typedFlagName(f), why)}
+}
+
+// typedFlagName names f the way the command line spelled it: "-n" or
+// "--max-tokens" (or an alias such as "--predict").
+func (a *app) typedFlagName(f *pflag.Flag) string {
+	for _, arg := range a.args {
+		if arg == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(arg, "=")
+		if strings.HasPrefix(name, "--") {
+			n := name[2:]
+			if n == f.Name || flagAliases[n] == f.Name {
+				return name
+			}
+		} else if f.Shorthand != "" && strings.HasPrefix(name, "-"+f.Shorthand) {
+			return "-" + f.Shorthand
+		}
+	}
+	if f.Shorthand != "" {
+		return "-" + f.Shorthand
+	}
+	return "--" + f.Name
 }
 
 // Main runs gale with the given arguments (without the program name) on
@@ -154,7 +253,9 @@ func (a *app) run(args []string) int {
 			a.warn("%v", kernels.EnvError)
 		}
 		root := a.newRoot()
-		root.SetArgs(rewriteServeArgs(args))
+		args = rewriteShortFlags(root, args)
+		a.args = args
+		root.SetArgs(args)
 		return a.report(root.Execute())
 	})
 }
@@ -190,6 +291,15 @@ func (a *app) report(err error) int {
 	}
 	// Everything else, including cobra's own complaints (unknown command
 	// or flag, wrong number of arguments), is a usage error.
+	if first, rest, ok := strings.Cut(err.Error(), "\n"); ok && strings.HasPrefix(first, "unknown command") {
+		// Cobra's "Did you mean this?" list reads as a list, one
+		// suggestion a line, after the one-line error.
+		a.errorLine("usage", errors.New(first))
+		if rest = strings.TrimSpace(rest); rest != "" {
+			fmt.Fprintln(a.stderr, rest)
+		}
+		return ExitUsage
+	}
 	a.errorLine("usage", err)
 	return ExitUsage
 }
@@ -234,8 +344,12 @@ func (a *app) newRoot() *cobra.Command {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{msg: err.Error()}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return a.flagError(err) })
+	root.SetGlobalNormalizationFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if n, ok := flagAliases[name]; ok {
+			name = n
+		}
+		return pflag.NormalizedName(name)
 	})
 	root.AddCommand(
 		a.newGenerateCmd(),

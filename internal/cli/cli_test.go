@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -207,7 +208,7 @@ func TestParseIDs(t *testing.T) {
 	if err != nil || fmt.Sprint(got) != "[1 2 3 4 5]" {
 		t.Errorf("parseIDs = %v %v", got, err)
 	}
-	for _, bad := range []string{"1,a", "-1", "1.5", "99999999999999999999999"} {
+	for _, bad := range []string{"1,a", "-1", "1.5", "99999999999999999999999", "1,,2", ",1", "1, ,2", ","} {
 		if _, err := parseIDs(bad); err == nil {
 			t.Errorf("parseIDs(%q): no error", bad)
 		}
@@ -261,6 +262,33 @@ func TestReadMessages(t *testing.T) {
 		var re *runError
 		if !errors.As(err, &re) || !strings.Contains(err.Error(), "bad.json") {
 			t.Errorf("%q: err %v, want a runtime error naming the file", bad, err)
+		}
+	}
+}
+
+// TestVersionFrom: the version line from -ldflags values or from what
+// the Go toolchain recorded (module version, vcs.* settings).
+func TestVersionFrom(t *testing.T) {
+	vcs := &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
+		{Key: "vcs.time", Value: "2026-12-01T20:00:00Z"},
+		{Key: "vcs.modified", Value: "true"},
+	}}
+	cases := []struct {
+		bi       *debug.BuildInfo
+		ver, rev string
+		want     string
+	}{
+		{nil, "dev", "", "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev", "", "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.3.1"}}, "dev", "", "v0.3.1"},
+		{vcs, "dev", "", "dev (0123456789ab-dirty, 2026-12-01T20:00:00Z)"},
+		{nil, "v1.2.3-4-gabc", "fedcba9876543210fedcba9876543210fedcba98", "v1.2.3-4-gabc (fedcba987654)"},
+		{vcs, "v1.2.3", "fedcba9876543210fedcba9876543210fedcba98-dirty", "v1.2.3 (fedcba987654-dirty)"},
+	}
+	for _, c := range cases {
+		if got := versionFrom(c.bi, c.ver, c.rev); got != c.want {
+			t.Errorf("versionFrom(%v, %q, %q) = %q, want %q", c.bi != nil, c.ver, c.rev, got, c.want)
 		}
 	}
 }

@@ -56,11 +56,12 @@ func (a *app) newGenerateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sf.escapes(&in)
 			// Armed before loading, so a Ctrl-C at any point from here on
 			// ends the command through the same clean path (exit 130).
 			ctx, stop := a.interruptContext(context.Background())
 			defer stop()
-			m, loadDur, err := a.loadModel(&mf)
+			m, loadDur, err := a.loadModelCtx(ctx, &mf)
 			if err != nil {
 				return err
 			}
@@ -69,9 +70,9 @@ func (a *app) newGenerateCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
+	mf.register(fs, "f16")
 	pf.register(fs, true)
-	sf.register(fs, 256)
+	sf.register(fs)
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object (text, tokens, stop_reason, timings, seed) instead of streaming text")
 	fs.BoolVar(&echo, "echo", false, "print the prompt before the generated text")
 	return cmd
@@ -86,9 +87,9 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 	if len(ids) == 0 {
 		return usagef("empty prompt and the model's tokenizer has no BOS token; give a prompt")
 	}
-	sess, err := m.NewSession(mf.sessionOptions())
+	sess, err := a.newSession(m, mf)
 	if err != nil {
-		return fail("create session", err)
+		return err
 	}
 	defer sess.Close()
 
@@ -105,10 +106,7 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 
 	seed := sf.resolveSeed()
 	if mf.verbose {
-		kv := "f32"
-		if mf.kvF16 {
-			kv = "f16"
-		}
+		kv := kvName(mf.sessionOptions().KVF16)
 		a.infof("gale: seed %d, %d threads, context %d, KV cache %.1f MiB (%s), kernels %s\n",
 			seed, sess.Threads(), sess.CtxSize(), float64(sess.KVCacheBytes())/(1<<20), kv, kernelLevel())
 	}
@@ -131,6 +129,7 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 		MaxTokens: sf.maxTokens,
 		Sampler:   sf.samplerOptions(seed, sess.CtxSize()),
 		Stop:      sf.stop,
+		IgnoreEOS: sf.ignoreEOS,
 	}
 	if !jsonOut {
 		opts.OnText = func(s string) error {

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -25,21 +27,76 @@ type modelFlags struct {
 	threads int
 	ctxSize int
 	chunk   int
-	kvF16   bool
+	kv      kvFlags
 	verbose bool
+	// warm: the command runs the model, so loading reads uncached
+	// weights up front with a progress bar (see warmPageCache); info and
+	// tokenize only look at the files.
+	warm bool
 }
 
-func (f *modelFlags) register(fs *pflag.FlagSet) {
+// register declares the flags; kvDefault is the command's KV cache type
+// ("f16" for generate, chat, serve and bench, as llama.cpp; "f32" for
+// score and perplexity, which exist to measure exactly; "" for a command
+// that keeps no KV cache, e.g. quantize: no -ctk/-ctv flags).
+func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
+	f.warm = true
 	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
 	fs.IntVar(&f.chunk, "chunk", 0, "prefill chunk size in tokens (0 = default)")
-	fs.BoolVar(&f.kvF16, "kv-f16", false, "store the KV cache as f16 (half the memory)")
+	if kvDefault != "" {
+		f.kv.register(fs, kvDefault)
+	}
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print load time, seed and speed on stderr")
 }
 
+// kvFlags choose the KV cache's element type: -ctk/--cache-type-k and
+// -ctv/--cache-type-v as llama.cpp spells them, and the older --kv-f16.
+type kvFlags struct {
+	typeK, typeV string
+	f16          bool // --kv-f16
+}
+
+func (f *kvFlags) register(fs *pflag.FlagSet, def string) {
+	fs.StringVar(&f.typeK, "cache-type-k", def, "KV cache type of K: f16 or f32 (-ctk)")
+	fs.StringVar(&f.typeV, "cache-type-v", def, "KV cache type of V: f16 or f32 (-ctv)")
+	fs.BoolVar(&f.f16, "kv-f16", false, "the KV cache as f16 (same as -ctk f16 -ctv f16)")
+}
+
+// resolve returns whether the cache is f16; gale stores K and V in one
+// type, so differing types are a usage error rather than a silent choice.
+func (f *kvFlags) resolve() (bool, error) {
+	if f.typeK == "" && f.typeV == "" { // a command without the flags (info)
+		return false, nil
+	}
+	for _, v := range [][2]string{{"-ctk, --cache-type-k", f.typeK}, {"-ctv, --cache-type-v", f.typeV}} {
+		if v[1] != "f16" && v[1] != "f32" {
+			return false, usagef("invalid value %q for %s: want f16 or f32", v[1], v[0])
+		}
+	}
+	if f.typeK != f.typeV {
+		return false, usagef("-ctk %s with -ctv %s: gale keeps K and V in one type; give both the same", f.typeK, f.typeV)
+	}
+	if f.f16 && f.typeK == "f32" {
+		return false, usagef("--kv-f16 and -ctk f32 contradict each other")
+	}
+	return f.f16 || f.typeK == "f16", nil
+}
+
+// kvName names the cache type for -v lines.
+func kvName(f16 bool) string {
+	if f16 {
+		return "f16"
+	}
+	return "f32"
+}
+
 func (f *modelFlags) validate() error {
+	if _, err := f.kv.resolve(); err != nil {
+		return err
+	}
 	if f.threads < 0 {
 		return usagef("invalid argument %d for \"-t, --threads\": must be >= 0", f.threads)
 	}
@@ -53,12 +110,19 @@ func (f *modelFlags) validate() error {
 }
 
 func (f *modelFlags) sessionOptions() model.SessionOptions {
-	return model.SessionOptions{Threads: f.threads, CtxSize: f.ctxSize, ChunkSize: f.chunk, KVF16: f.kvF16}
+	f16, _ := f.kv.resolve() // validate has reported a bad value
+	return model.SessionOptions{Threads: f.threads, CtxSize: f.ctxSize, ChunkSize: f.chunk, KVF16: f16}
 }
 
 // loadModel opens the model named by -m (or the embedded one), showing a
 // progress bar for the long steps when stderr is a terminal.
 func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
+	return a.loadModelCtx(context.Background(), f)
+}
+
+// loadModelCtx is loadModel with a context that interrupts the page-cache
+// warm-up (generate arms Ctrl-C before loading).
+func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, time.Duration, error) {
 	update, finish := a.progress("loading", true)
 	opts := model.LoadOptions{Check: f.check, Progress: update}
 	t0 := time.Now()
@@ -70,13 +134,36 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 		m, err = model.Load(f.path, opts)
 	}
 	finish()
+	if err == nil && f.path != "" {
+		err = addGenerationConfig(m, f.path)
+		if err != nil {
+			m.Close()
+		}
+	}
 	if err != nil {
+		msg := err.Error()
+		// The path may say gguf itself; what counts is the message.
+		bare := strings.ReplaceAll(strings.ReplaceAll(msg, f.path, ""), filepath.Dir(f.path), "")
+		if isGGUF(f.path) && !strings.Contains(strings.ToLower(bare), "gguf") {
+			// Without GGUF support the loader looks for a directory
+			// next to the file; say what the file is instead.
+			if strings.Contains(msg, "not a model directory") {
+				return nil, 0, fail("load model", fmt.Errorf("%s: GGUF files are not supported by this build; give an HF or Mistral model directory", f.path))
+			}
+			msg = f.path + ": GGUF file: " + strings.TrimPrefix(strings.TrimPrefix(msg, f.path), ": ")
+		}
 		// Every load error names the checkpoint, even one the model
 		// package words without a path (e.g. a tensor missing from a set).
-		if msg := err.Error(); !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) {
-			err = fmt.Errorf("%s: %w", f.path, err)
+		if !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) {
+			msg = f.path + ": " + msg
 		}
-		return nil, 0, fail("load model", err)
+		return nil, 0, fail("load model", errors.New(dedupePrefixes(msg)))
+	}
+	if f.warm && !f.check {
+		if err := a.warmPageCache(ctx, m); err != nil {
+			m.Close()
+			return nil, 0, err
+		}
 	}
 	d := time.Since(t0)
 	if f.verbose {
@@ -84,6 +171,148 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 			float64(m.NumParams())/1e6, ms(d))
 	}
 	return m, d, nil
+}
+
+// newSession opens a session with the model flags, warning (once per
+// command) when -c asks for more positions than the model was trained on:
+// llama.cpp allows it too, but the text past that point degrades.
+func (a *app) newSession(m *model.Model, f *modelFlags) (*model.Session, error) {
+	if f.ctxSize > m.Config.MaxSeqLen {
+		a.warn("-c %d is larger than the context %s was trained with (%d); text past %d tokens may degrade",
+			f.ctxSize, m.Name, m.Config.MaxSeqLen, m.Config.MaxSeqLen)
+	}
+	sess, err := m.NewSession(f.sessionOptions())
+	if err != nil {
+		return nil, fail("create session", err)
+	}
+	return sess, nil
+}
+
+// warmMin is how much of a model's files must be missing from the page
+// cache before loading reads them with a progress bar: below it, the
+// first token's page faults are quick enough to go unexplained.
+const warmMin = 64 << 20
+
+// warmPageCache reads the model's files into the page cache with a
+// progress bar, when stderr is a terminal and much of them is not cached
+// (mincore tells): weights are mapped, not read, at load, so otherwise
+// the first token would silently take as long as reading the whole file
+// (minutes for a 7B model on a slow disk). Files that do not fit in
+// available memory are left alone: reading them would only evict their
+// own beginning. The mapping shares the cached pages, so nothing is read
+// twice.
+func (a *app) warmPageCache(ctx context.Context, m *model.Model) error {
+	if !a.stderrTerm {
+		return nil
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, t := range m.Tensors() {
+		if t.File != "" && !seen[t.File] {
+			seen[t.File] = true
+			files = append(files, t.File)
+		}
+	}
+	var total, missing int64
+	for _, p := range files {
+		res, size, ok := residentBytes(p)
+		if !ok {
+			return nil
+		}
+		total += size
+		missing += size - res
+	}
+	if missing < warmMin {
+		return nil
+	}
+	if ok, _ := fitsInMemory(total); !ok {
+		return nil
+	}
+	update, finish := a.progress("reading weights", true)
+	defer finish()
+	buf := make([]byte, 4<<20)
+	var done int64
+	for _, p := range files {
+		fh, err := os.Open(p)
+		if err != nil {
+			return fail("load model", fmt.Errorf("%s: %v", p, err))
+		}
+		for {
+			if ctx.Err() != nil {
+				fh.Close()
+				return errInterrupted
+			}
+			n, err := fh.Read(buf)
+			done += int64(n)
+			update(done, total)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				fh.Close()
+				return fail("load model", fmt.Errorf("%s: %v", p, err))
+			}
+		}
+		fh.Close()
+	}
+	return nil
+}
+
+// isGGUF reports whether path names a GGUF file: by its name, or by the
+// "GGUF" magic its first four bytes carry.
+func isGGUF(path string) bool {
+	if path == "" {
+		return false
+	}
+	if strings.EqualFold(filepath.Ext(path), ".gguf") {
+		return true
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(fh, magic[:])
+	return err == nil && string(magic[:]) == "GGUF"
+}
+
+// dedupePrefixes drops a "part: " that repeats the one before it, as in
+// "x/tokenizer.model: x/tokenizer.model: ...", which arises when two
+// layers each name the file they failed on.
+func dedupePrefixes(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p == out[len(out)-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
+}
+
+// addGenerationConfig adds the end-of-text ids of a model directory's
+// generation_config.json, when it has one, to the model's (Instruct
+// models list there the ids that end a turn).
+func addGenerationConfig(m *model.Model, path string) error {
+	dir := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	p := filepath.Join(dir, "generation_config.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil // absent (or unreadable: it only refines stopping)
+	}
+	ids, err := model.ParseGenerationConfig(data)
+	if err == nil {
+		err = m.Config.AddEOSIDs(ids)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", p, err)
+	}
+	return nil
 }
 
 // promptFlags select where the prompt comes from.
@@ -108,6 +337,9 @@ type promptInput struct {
 	text  string
 	ids   []int
 	isIDs bool
+	// typed: the text was typed on the command line (-p or arguments),
+	// where escapes are processed; files and stdin are taken as they are.
+	typed bool
 }
 
 // resolvePrompt picks the prompt source with the precedence of DESIGN.md
@@ -133,7 +365,7 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 	}
 	switch {
 	case cmd.Flags().Changed("prompt"):
-		return promptInput{text: f.prompt}, nil
+		return promptInput{text: f.prompt, typed: true}, nil
 	case cmd.Flags().Changed("file"):
 		b, err := os.ReadFile(f.file)
 		if err != nil {
@@ -150,7 +382,7 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 		}
 		return promptInput{ids: ids, isIDs: true}, nil
 	case len(args) > 0:
-		return promptInput{text: strings.Join(args, " ")}, nil
+		return promptInput{text: strings.Join(args, " "), typed: true}, nil
 	case !a.stdinTerm && a.stdin != nil:
 		b, err := io.ReadAll(a.stdin)
 		if err != nil {
@@ -162,6 +394,47 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 	return promptInput{}, nil
 }
 
+// processEscapes turns the escapes llama.cpp's -e (its default) turns
+// into characters: \n \r \t \' \" \\ and \xHH; any other backslash is
+// kept as typed, so Windows paths and regexps survive.
+func processEscapes(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case '\'', '"', '\\':
+			b.WriteByte(s[i])
+		case 'x':
+			if i+2 < len(s) {
+				if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+					b.WriteByte(byte(v))
+					i += 2
+					break
+				}
+			}
+			b.WriteString(`\x`)
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
 // trimOneNewline drops the single line ending that `echo` and editors add
 // (as llama.cpp does for -f), keeping any deliberate blank lines before it.
 func trimOneNewline(s string) string {
@@ -171,21 +444,41 @@ func trimOneNewline(s string) string {
 	return strings.TrimSuffix(s, "\n")
 }
 
-// parseIDs parses token ids separated by commas and/or white space.
+// parseIDs parses token ids separated by commas and/or white space;
+// brackets count as white space, so JSON and Python lists ("[1, 2, 3]",
+// one per line) parse too. An empty item between commas ("1,,2", ",1")
+// is an error rather than a silently dropped id; one trailing comma is
+// allowed, as in Python.
 func parseIDs(s string) ([]int, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool {
-		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '[' || r == ']'
-	})
-	ids := make([]int, 0, len(fields))
-	for _, f := range fields {
-		v, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a token id", f)
+	t := strings.Map(func(r rune) rune {
+		if r == '[' || r == ']' {
+			return ' '
 		}
-		if v < 0 {
-			return nil, fmt.Errorf("token id %d is negative", v)
+		return r
+	}, s)
+	if strings.TrimSpace(t) == "" {
+		return nil, nil
+	}
+	parts := strings.Split(t, ",")
+	var ids []int
+	for i, part := range parts {
+		fields := strings.Fields(part)
+		if len(fields) == 0 {
+			if i > 0 && i == len(parts)-1 {
+				break // a trailing comma
+			}
+			return nil, fmt.Errorf("empty item %d: a comma with no id before it", i+1)
 		}
-		ids = append(ids, v)
+		for _, f := range fields {
+			v, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a token id", f)
+			}
+			if v < 0 {
+				return nil, fmt.Errorf("token id %d is negative", v)
+			}
+			ids = append(ids, v)
+		}
 	}
 	return ids, nil
 }
@@ -230,18 +523,22 @@ type sampleFlags struct {
 	repeatLastN   int
 	seed          int64
 	stop          []string
+	ignoreEOS     bool
+	noEscape      bool
 }
 
-func (f *sampleFlags) register(fs *pflag.FlagSet, defaultN int) {
-	fs.IntVarP(&f.maxTokens, "max-tokens", "n", defaultN, "tokens to generate (-1 = until end of text or context)")
+func (f *sampleFlags) register(fs *pflag.FlagSet) {
+	fs.IntVarP(&f.maxTokens, "max-tokens", "n", -1, "tokens to generate (-1 = until end of text or context; also --n-predict, --predict)")
 	fs.Float64Var(&f.temp, "temp", 0.8, "temperature (0 = greedy)")
 	fs.IntVar(&f.topK, "top-k", 40, "top-k sampling (0 = off)")
 	fs.Float64Var(&f.topP, "top-p", 0.95, "top-p (nucleus) sampling (1 = off)")
 	fs.Float64Var(&f.minP, "min-p", 0.05, "min-p sampling (0 = off)")
-	fs.Float64Var(&f.repeatPenalty, "repeat-penalty", 1.1, "penalty for repeated tokens (1 = off)")
+	fs.Float64Var(&f.repeatPenalty, "repeat-penalty", 1.0, "penalty for repeated tokens (1 = off)")
 	fs.IntVar(&f.repeatLastN, "repeat-last-n", 64, "how many recent tokens the penalty looks at (0 = off, -1 = context)")
 	fs.Int64VarP(&f.seed, "seed", "s", -1, "random seed (-1 = random; printed with -v)")
-	fs.StringArrayVar(&f.stop, "stop", nil, "stop when the text ends with this string (repeatable; not printed)")
+	fs.StringArrayVarP(&f.stop, "stop", "r", nil, "stop when the text reaches this string (repeatable; not printed; also --reverse-prompt)")
+	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "never end at the end-of-text token (only -n, --stop or the context end the text)")
+	fs.BoolVar(&f.noEscape, "no-escape", false, "take \\n, \\t, \\\\ ... in -p, the arguments and --stop literally")
 }
 
 // validate rejects values no sampler can honour; these are usage errors
@@ -274,6 +571,20 @@ func (f *sampleFlags) validate() error {
 		}
 	}
 	return nil
+}
+
+// escapes applies processEscapes to a typed prompt and the stop strings,
+// unless --no-escape.
+func (f *sampleFlags) escapes(in *promptInput) {
+	if f.noEscape {
+		return
+	}
+	if in != nil && in.typed {
+		in.text = processEscapes(in.text)
+	}
+	for i, s := range f.stop {
+		f.stop[i] = processEscapes(s)
+	}
 }
 
 // resolveSeed returns the seed to use: the given one, or a random one.

@@ -145,7 +145,7 @@ func (a *app) newPerplexityCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
+	mf.register(fs, "f32")
 	fs.Lookup("ctx-size").Usage = "chunk length in tokens, each evaluated from an empty cache (default 512)"
 	fs.StringVarP(&file, "file", "f", "", "text file to score")
 	fs.IntVar(&chunks, "chunks", 0, "score at most this many chunks (0 = all)")

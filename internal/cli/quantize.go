@@ -82,7 +82,7 @@ func (a *app) newQuantizeCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
+	mf.register(fs, "")
 	fs.StringVarP(&out, "output", "o", "", "GGUF file to write")
 	fs.StringVar(&typ, "type", "", "target type: "+strings.Join(names, ", "))
 	return cmd

@@ -45,9 +45,9 @@ func (a *app) newScoreCmd() *cobra.Command {
 			if err != nil {
 				return fail("prompt", err)
 			}
-			sess, err := m.NewSession(mf.sessionOptions())
+			sess, err := a.newSession(m, &mf)
 			if err != nil {
-				return fail("create session", err)
+				return err
 			}
 			defer sess.Close()
 			ids, truncated, err := fitContext(ids, sess.CtxSize(), 0, 0, pf.truncate)
@@ -97,7 +97,7 @@ func (a *app) newScoreCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
+	mf.register(fs, "f32")
 	pf.register(fs, true)
 	fs.BoolVar(&jsonOut, "json", false, "print {\"tokens\", \"log_likelihood\", \"perplexity\"}")
 	fs.StringVar(&logitsPath, "logits", "", "write all logits to this safetensors file (tensor \"logits\", F32 [T, vocab])")

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -15,28 +14,6 @@ import (
 
 	"github.com/gale-ai/gale/server"
 )
-
-// rewriteServeArgs turns llama-server's multi-letter short flag -np N (and
-// -np=N) into --parallel, which pflag cannot parse as a short flag.
-func rewriteServeArgs(args []string) []string {
-	if len(args) == 0 || args[0] != "serve" {
-		return args
-	}
-	out := make([]string, 0, len(args))
-	for _, a := range args {
-		switch {
-		case a == "--":
-			return append(out, args[len(out):]...)
-		case a == "-np":
-			out = append(out, "--parallel")
-		case strings.HasPrefix(a, "-np="):
-			out = append(out, "--parallel="+a[len("-np="):])
-		default:
-			out = append(out, a)
-		}
-	}
-	return out
-}
 
 func (a *app) newServeCmd() *cobra.Command {
 	var mf modelFlags
@@ -74,13 +51,13 @@ func (a *app) newServeCmd() *cobra.Command {
 				return usagef("invalid argument %v for \"--timeout\": must be positive", timeout)
 			}
 			return a.serve(&mf, host, port, grace, server.Options{
-				Parallel: parallel, CtxSize: mf.ctxSize, Queue: queue, Threads: mf.threads, KVF16: mf.kvF16,
+				Parallel: parallel, CtxSize: mf.ctxSize, Queue: queue, Threads: mf.threads, KVF16: mf.sessionOptions().KVF16,
 				APIKey: apiKey, Timeout: timeout, CORS: cors, Log: a.stderr,
 			})
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
+	mf.register(fs, "f16")
 	fs.StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	fs.IntVar(&port, "port", 8080, "port to listen on (0 = any free port, printed at start)")
 	fs.IntVar(&parallel, "parallel", 4, "requests decoded together (slots); llama-server's -np")

@@ -118,7 +118,7 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 			if ctx == 0 {
 				ctx = max(nPrompt+nGen+1, probe+2)
 			}
-			srv := server.New(server.Options{Parallel: slices.Max(levels), CtxSize: ctx, Threads: mf.threads, KVF16: mf.kvF16, Queue: 256})
+			srv := server.New(server.Options{Parallel: slices.Max(levels), CtxSize: ctx, Threads: mf.threads, KVF16: mf.sessionOptions().KVF16, Queue: 256})
 			if err := srv.Start(m, m.Name); err != nil {
 				return fail("serve-bench", err)
 			}
@@ -169,7 +169,7 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	mf.register(fs)
+	mf.register(fs, "f16")
 	fs.StringVar(&synthetic, "synthetic", "", "benchmark a random-weight model of this shape (mistral-7b, llama-2-7b, tiny, ...) instead of -m")
 	fs.StringVar(&dtype, "dtype", "bf16", "weight dtype of the synthetic model")
 	fs.StringVar(&conc, "concurrency", "1,4,8", "simultaneous streams, comma-separated")

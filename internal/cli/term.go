@@ -54,6 +54,7 @@ func (a *app) progress(description string, bytes bool) (update func(done, total 
 				opts = append(opts, progressbar.OptionShowBytes(true))
 			}
 			bar = progressbar.NewOptions64(total, opts...)
+			_ = bar.RenderBlank() // show what runs before its first step ends
 		}
 		if total != bar.GetMax64() {
 			bar.ChangeMax64(total)

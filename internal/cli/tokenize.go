@@ -28,9 +28,22 @@ func (a *app) loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		}
 		return m.Tokenizer, nil
 	}
+	if isGGUF(path) {
+		// A GGUF file carries its vocabulary among its metadata: read it
+		// through the model loader. The model stays mapped until exit, as
+		// the tokenizer may refer to the file's strings.
+		m, _, err := a.loadModel(&modelFlags{path: path})
+		if err != nil {
+			return nil, err
+		}
+		if m.Tokenizer == nil {
+			return nil, fail("load tokenizer", fmt.Errorf("%s has no tokenizer", path))
+		}
+		return m.Tokenizer, nil
+	}
 	t, err := tokenizer.Load(path)
 	if err != nil {
-		return nil, fail("load tokenizer", err)
+		return nil, fail("load tokenizer", errors.New(dedupePrefixes(err.Error())))
 	}
 	return t, nil
 }

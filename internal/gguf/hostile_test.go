@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -239,6 +240,31 @@ func TestTruncatedEverywhere(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "cut.gguf: ") {
 				t.Fatalf("cut at %d: %q", n, err)
 			}
+		}
+	}
+}
+
+// Counts that the file could just hold must not size allocations: a
+// header claiming a million entries over 24 MiB of zeros is refused at its
+// second entry (a duplicate empty key or name) having allocated little.
+func TestHostileCountsDoNotAllocate(t *testing.T) {
+	for _, c := range []struct {
+		nt, nkv uint64
+		want    string
+	}{
+		{0, MaxKVs, `duplicate metadata key ""`},
+		{MaxTensors, 0, `duplicate tensor name ""`},
+	} {
+		data := (&hb{}).head(3, c.nt, c.nkv).zeros(24 << 20).b
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := FromBytes("big.gguf", data)
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want %q", err, c.want)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("%d tensors, %d keys claimed: parsing allocated %d bytes", c.nt, c.nkv, n)
 		}
 	}
 }

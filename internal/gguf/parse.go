@@ -169,8 +169,10 @@ func parse(name string, data []byte) (*part, error) {
 		return nil, r.errorf("truncated: %d metadata entries and %d tensor infos need at least %d bytes, the file has %d left",
 			nkv, nt, nkv*minKVBytes+nt*minTensorBytes, r.left())
 	}
-	p.keys = make(map[string]int, nkv)
-	p.kvs = make([]KV, 0, nkv)
+	// Capacity hints are capped: the counts are only plausible so far, and
+	// the entries themselves will show whether they are real.
+	p.keys = make(map[string]int, min(nkv, 1024))
+	p.kvs = make([]KV, 0, min(nkv, 1024))
 	for i := range nkv {
 		kv, err := readKV(r, i, nkv)
 		if err != nil {
@@ -192,8 +194,8 @@ func parse(name string, data []byte) (*part, error) {
 		}
 		p.alignment = int64(a)
 	}
-	p.tensors = make([]TensorInfo, 0, nt)
-	names := make(map[string]bool, nt)
+	p.tensors = make([]TensorInfo, 0, min(nt, 1024))
+	names := make(map[string]bool, min(nt, 1024))
 	for i := range nt {
 		ti, err := readTensorInfo(r, i, nt, p.alignment)
 		if err != nil {

@@ -69,10 +69,12 @@ func (wr *Writer) header(kvs []KV, tensors []TensorInfo) ([]byte, error) {
 			return nil, fmt.Errorf("gguf: key %q: %w", kv.Key, err)
 		}
 		if kv.Key == KeyAlignment {
-			a, err := kv.Value.AsUint()
-			if err != nil {
-				return nil, fmt.Errorf("gguf: key %q %w", kv.Key, err)
+			// Readers are lenient about the type, but llama.cpp's
+			// asserts UINT32: a file we write must load there.
+			if kv.Value.Type() != TypeUint32 {
+				return nil, fmt.Errorf("gguf: key %q is %s, want UINT32", kv.Key, kv.Value.typeName())
 			}
+			a, _ := kv.Value.AsUint()
 			if a == 0 || a&(a-1) != 0 || a > math.MaxUint32 {
 				return nil, fmt.Errorf("gguf: key %q is %d, want a power of 2 that fits a UINT32", kv.Key, a)
 			}
