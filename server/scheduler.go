@@ -319,9 +319,11 @@ func (s *scheduler) sample(j *job, logits []float32) {
 	if j.logprobs >= 0 {
 		s.copyL = append(s.copyL[:0], logits...)
 	}
+	before := len(j.gen.Result().Tokens)
 	tok, ok, err := j.gen.Next(logits)
 	res := j.gen.Result()
-	if j.logprobs >= 0 && (ok || res.StopReason == model.StopString) {
+	added := len(res.Tokens) > before // tok is part of the answer (also when it ended it)
+	if j.logprobs >= 0 && added {
 		j.pendingLP = append(j.pendingLP, logprobOf(s.m, s.copyL, tok, j.logprobs))
 		// Text out of this call carries the logprobs of every token
 		// since the previous piece.
@@ -331,7 +333,7 @@ func (s *scheduler) sample(j *job, logits []float32) {
 		}
 	}
 	j.publish()
-	if ok && j.onToken != nil {
+	if added && j.onToken != nil {
 		j.onToken(tok)
 	}
 	if err != nil || !ok {
