@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -183,4 +184,95 @@ func TestGreedyMatchesGenerate(t *testing.T) {
 			t.Errorf("%q: served %q, Generate %q", prompts[i], got[i], want[i])
 		}
 	}
+}
+
+// TestTokenizeDetokenize: /tokenize gives the ids llama2.c's reference
+// has for its prompts (BOS with add_special), /detokenize the text back;
+// bad bodies and ids are 400s.
+func TestTokenizeDetokenize(t *testing.T) {
+	_, ts := startTest(t, Options{Parallel: 1})
+	var ref struct {
+		Runs []struct {
+			Prompt    string `json:"prompt"`
+			PromptIDs []int  `json:"prompt_ids"`
+		} `json:"runs"`
+	}
+	b, err := os.ReadFile("../testdata/models/stories260k/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	call := func(path, body string) (int, string) {
+		resp, err := http.Post(ts.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	for _, run := range ref.Runs {
+		if run.Prompt == "" {
+			continue
+		}
+		code, out := call("/tokenize", fmt.Sprintf(`{"content":%q,"add_special":true}`, run.Prompt))
+		var tk struct {
+			Tokens []int `json:"tokens"`
+		}
+		if code != 200 || json.Unmarshal([]byte(out), &tk) != nil || fmt.Sprint(tk.Tokens) != fmt.Sprint(run.PromptIDs) {
+			t.Errorf("tokenize %q: %d %s, want %v", run.Prompt, code, out, run.PromptIDs)
+		}
+		ids, _ := json.Marshal(run.PromptIDs[1:])
+		code, out = call("/detokenize", fmt.Sprintf(`{"tokens":%s}`, ids))
+		var dt struct {
+			Content string `json:"content"`
+		}
+		if code != 200 || json.Unmarshal([]byte(out), &dt) != nil || strings.TrimSpace(dt.Content) != run.Prompt {
+			t.Errorf("detokenize %v: %d %s, want %q", run.PromptIDs[1:], code, out, run.Prompt)
+		}
+	}
+	code, out := call("/tokenize", `{"content":"Once","with_pieces":true}`)
+	if code != 200 || !strings.Contains(out, `"piece":`) || !strings.Contains(out, `"id":`) {
+		t.Errorf("with_pieces: %d %s", code, out)
+	}
+	for path, body := range map[string]string{"/tokenize": `{"content":5}`, "/detokenize": `{"tokens":[100000]}`} {
+		if code, out := call(path, body); code != 400 || !strings.Contains(out, "invalid_request_error") {
+			t.Errorf("%s %s: %d %s", path, body, code, out)
+		}
+	}
+}
+
+// TestRequestTimeout: --timeout ends a long generation with
+// finish_reason "length" and frees the slot.
+func TestRequestTimeout(t *testing.T) {
+	_, ts := startTest(t, Options{Parallel: 1, CtxSize: 1 << 16, Timeout: 300 * time.Millisecond})
+	t0 := time.Now()
+	resp, err := http.Post(ts.URL+"/v1/completions", "application/json",
+		strings.NewReader(`{"prompt":"Once","ignore_eos":true,"max_tokens":60000}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&r)
+	resp.Body.Close()
+	if err != nil || len(r.Choices) != 1 || r.Choices[0].FinishReason != "length" || r.Usage.CompletionTokens >= 60000 {
+		t.Fatalf("timed-out request: %+v %v", r, err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("timeout of 300 ms took %v", d)
+	}
+	resp, err = http.Post(ts.URL+"/v1/completions", "application/json", strings.NewReader(`{"prompt":"Once","max_tokens":3}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("next request: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
