@@ -616,7 +616,7 @@ func (rs *response) whole(ctx context.Context, j *job, info *logInfo) {
 		}
 	}
 	if j.err != nil {
-		rs.s.fail(rs.w, &apiError{status: 500, typ: "server_error", msg: j.err.Error()})
+		rs.s.fail(rs.w, jobError(j.err))
 		return
 	}
 	info.completion = len(j.res.Tokens)
@@ -634,6 +634,15 @@ func (rs *response) whole(ctx context.Context, j *job, info *logInfo) {
 	env["timings"] = j.tm
 	rs.rc.SetWriteDeadline(time.Now().Add(rs.s.opts.Timeout))
 	writeJSON(rs.w, 200, env)
+}
+
+// jobError is the API error for a job that failed: 503 when the server
+// is shutting down before it ran, else 500.
+func jobError(err error) *apiError {
+	if errors.Is(err, errShutdown) {
+		return &apiError{status: 503, typ: "unavailable_error", msg: err.Error()}
+	}
+	return &apiError{status: 500, typ: "server_error", msg: err.Error()}
 }
 
 func nonNil(l []tokenLogprob) []tokenLogprob {
@@ -693,8 +702,7 @@ func (rs *response) stream(ctx context.Context, j *job, info *logInfo) {
 		}
 	}
 	if j.err != nil {
-		ae := &apiError{status: 500, typ: "server_error", msg: j.err.Error()}
-		rs.write("error: " + mustJSON(errorBody(ae)) + "\n\n")
+		rs.write("error: " + mustJSON(errorBody(jobError(j.err))) + "\n\n")
 		return
 	}
 	info.completion = len(j.res.Tokens)
