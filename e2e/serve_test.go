@@ -638,3 +638,16 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Errorf("log:\n%s", lg)
 	}
 }
+
+// TestServeBadFlags: bad flag values are usage errors (exit 2) and a port
+// in use is a one-line failure (exit 1), before any model is loaded.
+func TestServeBadFlags(t *testing.T) {
+	wantError(t, gale(t, "serve", "-np", "0"), 2, "--parallel")
+	wantError(t, gale(t, "serve", "--port", "70000"), 2, "--port")
+	wantError(t, gale(t, "serve", "--queue", "0"), 2, "--queue")
+	wantError(t, gale(t, "serve", "--timeout", "0s"), 2, "--timeout")
+	wantError(t, gale(t, "serve", "extra"), 2)
+	s := startServe(t, "-np", "1")
+	port := s.url[strings.LastIndex(s.url, ":")+1:]
+	wantError(t, gale(t, "serve", "--port", port), 1, "listen")
+}
