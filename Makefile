@@ -44,7 +44,10 @@ lint:
 	$(GO) run -C kernels/_gen . -out $$tmp/asm_amd64.s -stubs $$tmp/stubs_amd64.go -pkg kernels -tab $$tmp/mmtab_amd64.go && \
 	for f in asm_amd64.s stubs_amd64.go mmtab_amd64.go; do \
 		tail -n +2 $$tmp/$$f >$$tmp/body; tail -n +2 kernels/$$f | cmp -s - $$tmp/body || { echo "kernels/$$f is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
-	done
+	done; \
+	$(GO) run -C kernels/_gen ./q32 -out $$tmp/quant32_amd64.s && \
+	tail -n +2 $$tmp/quant32_amd64.s >$$tmp/body; tail -n +2 kernels/quant32_amd64.s | cmp -s - $$tmp/body || \
+		{ echo "kernels/quant32_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }
 
 unit:
 	$(GO) test -count=1 ./...

@@ -320,8 +320,18 @@ func TestChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(r.stdout); got != idsString(sysIDs, " ") {
-		t.Errorf("--system with stdin ids\n got: %s\nwant: %s", got, idsString(sysIDs, " "))
+	// With --json, --dry-run prints the template, the prompt and the ids.
+	var dry struct {
+		Template string `json:"template"`
+		Prompt   string `json:"prompt"`
+		IDs      []int  `json:"ids"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &dry); err != nil {
+		t.Fatalf("--dry-run --json: %v\n%s", err, r.stdout)
+	}
+	if idsString(dry.IDs, " ") != idsString(sysIDs, " ") || dry.Template != "mistral-v1" ||
+		dry.Prompt != "<s> [INST] You tell stories.\n\nTell me a story. [/INST]" {
+		t.Errorf("--system with stdin: %+v\nwant ids %v", dry, sysIDs)
 	}
 	// A conversation longer than the context drops its oldest turns and
 	// says so on stderr.

@@ -249,7 +249,7 @@ func TestChatREPLCommands(t *testing.T) {
 }
 
 // TestProgressOnTerminal: on a terminal, bench shows which test and
-// repetition runs, and loading a model whose files are not in the page
+// repetition runs, synth how much it wrote, and loading a model whose files are not in the page
 // cache reads them with a progress bar; piped, neither shows anything.
 func TestProgressOnTerminal(t *testing.T) {
 	p := startPTY(t, []string{"NO_COLOR=1"}, "bench", "-m", storiesDir(), "-p", "16", "-n", "4", "-r", "3", "-t", "1")
@@ -262,10 +262,20 @@ func TestProgressOnTerminal(t *testing.T) {
 		}
 	}
 
-	// A 166M-parameter checkpoint, dropped from the page cache.
+	// synth shows its progress on a terminal, not into a pipe.
+	a := []string{"synth", "-o", t.TempDir(), "--shape", "tiny"}
+	if r := gale(t, a...); r.code != 0 || r.stderr != "" {
+		t.Errorf("piped synth: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// A 166M-parameter checkpoint, then dropped from the page cache.
 	dir := t.TempDir()
-	a := []string{"synth", "-o", dir, "--shape", "small", "--dtype", "bf16"}
-	wantOK(t, gale(t, a...), a...)
+	p = startPTY(t, []string{"NO_COLOR=1"}, "synth", "-o", dir, "--shape", "small", "--dtype", "bf16")
+	if code := p.wait(); code != 0 {
+		t.Fatalf("synth exit %d:\n%q", code, p.output())
+	}
+	if !strings.Contains(p.output(), "writing") {
+		t.Errorf("synth on a terminal shows no progress:\n%q", p.output())
+	}
 	drop := func() bool {
 		t.Helper()
 		ents, err := os.ReadDir(dir)

@@ -286,32 +286,36 @@ func QuantizeQ5_1(dst []byte, src []float32) {
 }
 
 // Activation rows. Both formats hold, for a row of n = 32*nb values with
-// nb rounded up to an even np2 = 2*ceil(nb/2) (an odd row ends with a
-// zero block of scale 0):
+// nb rounded up to an even np2 = 2*np (an odd row ends with a zero block
+// of scale 0):
 //
-//	[np2/2][64]byte qs   the quants of blocks 2p and 2p+1 interleaved by
-//	                     4-byte groups (A0 B0 A1 B1 ... A7 B7), each byte
-//	                     q+128: SIMD code multiplies one register of
-//	                     unsigned activations by the signed weights of two
-//	                     blocks unpacked side by side, whose int32 lanes
-//	                     then alternate between the two blocks
+//	[np][64]int8 qs      the quants of blocks 2p and 2p+1 interleaved by
+//	                     4-byte groups (A0 B0 A1 B1 ... A7 B7): SIMD code
+//	                     multiplies one register of activations by the
+//	                     weights of two blocks unpacked side by side, and
+//	                     the int32 lanes of the products then alternate
+//	                     between the two blocks
+//	[np][16]int32 ls     minus the sum of each 4-byte group of qs: the
+//	                     lane corrections of weights stored with an
+//	                     offset (Σ(q-8)·a = Σq·a + 8·ls), unsigned q
+//	                     being what the u8×s8 instructions multiply
 //	[np2]float32 d       each block's scale, the fp16-rounded value
 //	                     llama.cpp stores, widened
 //	[np2]float32 s       Q8_1: fp16(d·Σq) widened, llama.cpp's s;
-//	                     Q8_0: Σq as an int32 (unused by the products)
+//	                     Q8_0: Σq as an int32
 //
-// so 40 bytes per block. The layout never leaves this package.
-const actBlockBytes = qk + 8
+// so 72 bytes per block. The layout never leaves this package.
+const actPairBytes = 144
 
 // actPairs is the number of block pairs of an activation row of n values.
 func actPairs(n int) int { return (n/qk + 1) / 2 }
 
 // ActBytesQ8_0 is the size in bytes of one activation row of n values in
 // the Q8_0 activation format (n a multiple of 32).
-func ActBytesQ8_0(n int) int { return actPairs(n) * 2 * actBlockBytes }
+func ActBytesQ8_0(n int) int { return actPairs(n) * actPairBytes }
 
 // ActBytesQ8_1 is the size in bytes of one Q8_1 activation row of n values.
-func ActBytesQ8_1(n int) int { return actPairs(n) * 2 * actBlockBytes }
+func ActBytesQ8_1(n int) int { return actPairs(n) * actPairBytes }
 
 // actOff is the offset of element j of block i in an activation row.
 func actOff(i, j int) int { return i/2*64 + j/4*8 + i&1*4 + j&3 }
@@ -330,7 +334,7 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 	for i := 0; i < len(r.ds)/4; i++ {
 		if i >= nb { // the padding block of an odd row
 			for j := 0; j < qk; j++ {
-				r.qs[actOff(i, j)] = 0x80
+				r.qs[actOff(i, j)] = 0
 			}
 			binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
 			binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
@@ -349,7 +353,7 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 		sum := 0
 		for j, v := range xb {
 			q := int(math.RoundToEven(float64(v * id)))
-			r.qs[actOff(i, j)] = byte(int8(q)) ^ 0x80
+			r.qs[actOff(i, j)] = byte(int8(q))
 			sum += q
 		}
 		binary.LittleEndian.PutUint32(r.ds[4*i:], math.Float32bits(F16ToFloat(FloatToF16(d))))
@@ -359,6 +363,11 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 		} else {
 			binary.LittleEndian.PutUint32(r.ss[4*i:], uint32(int32(sum)))
 		}
+	}
+	for k := 0; k < len(r.ls)/4; k++ {
+		g := r.qs[4*k : 4*k+4]
+		sum := int32(int8(g[0])) + int32(int8(g[1])) + int32(int8(g[2])) + int32(int8(g[3]))
+		binary.LittleEndian.PutUint32(r.ls[4*k:], uint32(-sum))
 	}
 }
 
@@ -375,13 +384,14 @@ func QuantizeActQ8_1(dst []byte, x []float32) { quantizeAct8(dst, x, true) }
 // actRow is one activation row split into its parts.
 type actRow struct {
 	qs []byte
+	ls []byte
 	ds []byte
 	ss []byte
 }
 
 func splitAct(a []byte, n int) actRow {
 	np := actPairs(n)
-	return actRow{qs: a[:np*64], ds: a[np*64 : np*72], ss: a[np*72 : np*80]}
+	return actRow{qs: a[:np*64], ls: a[np*64 : np*128], ds: a[np*128 : np*136], ss: a[np*136 : np*144]}
 }
 
 func (r actRow) d(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(r.ds[4*i:])) }
@@ -390,7 +400,7 @@ func (r actRow) s(i int) float32 { return math.Float32frombits(binary.LittleEndi
 // block returns the 32 quants of block i.
 func (r actRow) block(i int) (q [qk]int) {
 	for j := range q {
-		q[j] = int(int8(r.qs[actOff(i, j)] ^ 0x80))
+		q[j] = int(int8(r.qs[actOff(i, j)]))
 	}
 	return
 }

@@ -12,6 +12,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // kQK is the number of weights in one K-quant super-block.
@@ -28,18 +29,23 @@ const (
 )
 
 // Layout of one Q8_K activation block in this package (never in files):
-// the 256 int8 quants first, so that the kernels' 32- and 64-byte loads
-// line up with the block when the row starts on a cache line; then the
-// 16 int16 sums of 16 quants (ggml's bsums), the 8 int16 sums of 32
-// quants (what Q4_K/Q5_K mins multiply), the f32 scale d, and padding to
-// a multiple of 64 bytes.
+// the 256 int8 quants first, so that the kernels' 64-byte loads line up
+// with cache lines when the row does; then the 16 int16 sums of 16 quants
+// (ggml's bsums); then the 8 int16 sums of 32 quants (what Q4_K/Q5_K mins
+// multiply) spread over 16 int16 slots as [0 0 0 0 b0 b1 b2 b3 0 0 0 0 b4
+// b5 b6 b7], the order in which the assembly unpacks the mins next to the
+// scales, so one VPMADDWD gives the min products; the f32 scale d; padding
+// to six cache lines.
 const (
 	kQ8KQs     = 0
 	kQ8KBsums  = 256
 	kQ8KBsum32 = 288
-	kQ8KD      = 304
-	kQ8KBytes  = 320
+	kQ8KD      = 320
+	kQ8KBytes  = 384
 )
+
+// kBsum32Slot is the int16 slot of the 32-sum j in the spread layout.
+func kBsum32Slot(j int) int { return 4 + j + 4*(j/4) }
 
 // ActBytesQ8_K is the size in bytes of one activation row of n elements in
 // the Q8_K format that QuantizeActQ8_K writes and the K-quant MatMul
@@ -795,7 +801,7 @@ func QuantizeActQ8_K(dst []byte, x []float32) {
 		}
 		for j := 0; j < 8; j++ {
 			s := int16(binary.LittleEndian.Uint16(y[kQ8KBsums+4*j:])) + int16(binary.LittleEndian.Uint16(y[kQ8KBsums+4*j+2:]))
-			binary.LittleEndian.PutUint16(y[kQ8KBsum32+2*j:], uint16(s))
+			binary.LittleEndian.PutUint16(y[kQ8KBsum32+2*kBsum32Slot(j):], uint16(s))
 		}
 		binary.LittleEndian.PutUint32(y[kQ8KD:], math.Float32bits(1/iscale))
 	}
@@ -804,11 +810,7 @@ func QuantizeActQ8_K(dst []byte, x []float32) {
 // kActQs, kActBsum and kActD read one Q8_K activation block.
 func kActQs(a []byte) []int8 {
 	q := a[kQ8KQs : kQ8KQs+kQK]
-	out := make([]int8, kQK)
-	for i, v := range q {
-		out[i] = int8(v)
-	}
-	return out
+	return unsafe.Slice((*int8)(unsafe.Pointer(&q[0])), kQK)
 }
 
 func kActBsum(a []byte, j int) int { return int(int16(binary.LittleEndian.Uint16(a[kQ8KBsums+2*j:]))) }

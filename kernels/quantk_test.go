@@ -351,7 +351,7 @@ func TestQuantizeActQ8K(t *testing.T) {
 			}
 		}
 		for j := 0; j < 8; j++ {
-			if got := int(int16(binary.LittleEndian.Uint16(ab[kQ8KBsum32+2*j:]))); got != kActBsum(ab, 2*j)+kActBsum(ab, 2*j+1) {
+			if got := int(int16(binary.LittleEndian.Uint16(ab[kQ8KBsum32+2*kBsum32Slot(j):]))); got != kActBsum(ab, 2*j)+kActBsum(ab, 2*j+1) {
 				t.Fatalf("block %d: bsum32 %d = %d", b, j, got)
 			}
 		}
@@ -449,10 +449,10 @@ func TestMatMulKShapePanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"n not multiple", func() { MatMulQ4_K(make([]float32, 1), 1, make([]byte, 144), make([]byte, 320), 128, 1) }},
+		{"n not multiple", func() { MatMulQ4_K(make([]float32, 1), 1, make([]byte, 144), make([]byte, 384), 128, 1) }},
 		{"short a", func() { MatMulQ4_K(make([]float32, 1), 1, make([]byte, 144), make([]byte, 100), 256, 1) }},
-		{"short y", func() { MatMulQ6_K(make([]float32, 1), 1, make([]byte, 420), make([]byte, 320), 256, 1) }},
-		{"ragged w", func() { MatMulQ5_K(make([]float32, 4), 2, make([]byte, 200), make([]byte, 320), 256, 1) }},
+		{"short y", func() { MatMulQ6_K(make([]float32, 1), 1, make([]byte, 420), make([]byte, 384), 256, 1) }},
+		{"ragged w", func() { MatMulQ5_K(make([]float32, 4), 2, make([]byte, 200), make([]byte, 384), 256, 1) }},
 	} {
 		func() {
 			defer func() {
@@ -466,3 +466,78 @@ func TestMatMulKShapePanics(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// kAbsDots returns, per (activation row, weight row), the sum of the
+// magnitudes of the products of the dequantized values: the scale of the
+// float rounding that the kernels may differ by.
+func kAbsDots(kt *kType, w, a []byte, n, t int) []float64 {
+	rows := len(w) / (n / kQK * kt.blockBytes)
+	wf := make([]float32, rows*n)
+	kt.dequant(wf, w)
+	out := make([]float64, t*rows)
+	for i := 0; i < t; i++ {
+		ab := a[i*ActBytesQ8_K(n):]
+		for r := 0; r < rows; r++ {
+			var s float64
+			for b := 0; b < n/kQK; b++ {
+				d := math.Abs(float64(kActD(ab[b*kQ8KBytes:])))
+				q := kActQs(ab[b*kQ8KBytes:])
+				for e := 0; e < kQK; e++ {
+					s += math.Abs(float64(wf[r*n+b*kQK+e])*float64(q[e])) * d
+				}
+			}
+			out[i*rows+r] = s
+		}
+	}
+	return out
+}
+
+// TestMatMulKFeatures runs every K-quant product at every feature set the
+// machine has against the pure-Go twin: odd row counts, t = 1..20 and 64,
+// and a row stride ldy wider than the rows.
+func TestMatMulKFeatures(t *testing.T) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	r := rand.New(rand.NewPCG(7, 8))
+	type shape struct{ rows, n int }
+	shapes := []shape{{1, 256}, {7, 512}, {13, 1024}, {3, 2048}}
+	ts := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 64}
+	for i := range kTypes {
+		kt := &kTypes[i]
+		for _, sh := range shapes {
+			w := kRandWeights(r, kt, sh.rows, sh.n)
+			a := kRandActs(r, 64, sh.n)
+			for _, tt := range ts {
+				ldy := sh.rows + 3
+				want := make([]float32, tt*ldy)
+				kt.generic(want, ldy, w, a, sh.n, tt)
+				abs := kAbsDots(kt, w, a, sh.n, tt)
+				for _, f := range FeatureSets() {
+					if err := SetFeatures(f); err != nil {
+						t.Fatal(err)
+					}
+					got := make([]float32, tt*ldy)
+					for j := range got {
+						got[j] = -7 // the gaps between rows must stay untouched
+					}
+					kt.matMul(got, ldy, w, a, sh.n, tt)
+					for ti := 0; ti < tt; ti++ {
+						for rr := 0; rr < ldy; rr++ {
+							g := got[ti*ldy+rr]
+							if rr >= sh.rows {
+								if g != -7 {
+									t.Fatalf("%s %s: wrote y[%d,%d] past the rows", kt.name, f, ti, rr)
+								}
+								continue
+							}
+							wv := want[ti*ldy+rr]
+							if math.Abs(float64(g-wv)) > 1e-5*abs[ti*sh.rows+rr]+1e-30 {
+								t.Fatalf("%s %s rows=%d n=%d t=%d: y[%d,%d] = %g, generic %g (scale %g)", kt.name, f, sh.rows, sh.n, tt, ti, rr, g, wv, abs[ti*sh.rows+rr])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -65,13 +65,14 @@ func TestPerplexityAgainstReference(t *testing.T) {
 	}
 	t.Logf("PPL = %.6f ± %.6f (reference %.6f ± %.6f)", got.PPL, got.PPLErr, wantPPL, wantErr)
 
-	// The same model against its own base: no divergence, every top
+	// The same model against its own base: no divergence beyond the
+	// float32 rounding of the saved log-probabilities, every top
 	// token agrees, and the base's perplexity is the model's.
 	kl, err := s.Perplexity(toks, PerplexityOptions{Ctx: c, BOS: ref.Tokens[0], Base: bytes.NewReader(base.Bytes())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kl.KL == nil || kl.KL.MeanKLD > 1e-9 || kl.KL.SameTop != 1 || kl.KL.RMSDeltaP > 1e-6 || math.Abs(kl.KL.BasePPL-got.PPL) > 1e-6*got.PPL {
+	if kl.KL == nil || kl.KL.MeanKLD > 1e-6 || kl.KL.SameTop != 1 || kl.KL.RMSDeltaP > 1e-6 || math.Abs(kl.KL.BasePPL-got.PPL) > 1e-6*got.PPL {
 		t.Errorf("self KL: %+v", kl.KL)
 	}
 

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -25,6 +27,7 @@ type chatFlags struct {
 	messages string
 	jsonOut  bool
 	dryRun   bool
+	template string // --chat-template NAME|FILE
 }
 
 // chatMessageJSON is one message of a --messages file and chat's --json
@@ -41,7 +44,7 @@ func (a *app) newChatCmd() *cobra.Command {
 	var prompt string
 	cmd := &cobra.Command{
 		Use:   "chat [flags] [MESSAGE...]",
-		Short: "Chat with an Instruct model (Mistral [INST] template)",
+		Short: "Chat with an Instruct model, through its own chat template",
 		Long: "On a terminal, chat starts an interactive conversation, with ollama's\n" +
 			"commands: type a message and press Enter (\"\"\" begins and ends one of several\n" +
 			"lines); /set parameter temperature 0.2 (top_k, top_p, min_p, num_predict,\n" +
@@ -76,11 +79,12 @@ func (a *app) newChatCmd() *cobra.Command {
 				}
 			}
 			var msgs []tokenizer.Message
+			var tools []json.RawMessage
 			interactive := false
 			switch {
 			case cmd.Flags().Changed("messages"):
 				var err error
-				if msgs, err = a.readMessages(cf.messages); err != nil {
+				if msgs, tools, err = a.readConversation(cf.messages); err != nil {
 					return err
 				}
 			case cmd.Flags().Changed("prompt"):
@@ -110,7 +114,7 @@ func (a *app) newChatCmd() *cobra.Command {
 				if interactive {
 					return usagef("--dry-run needs the conversation from --messages, -p, arguments or stdin")
 				}
-				return a.chatDryRun(mf.path, msgs)
+				return a.chatDryRun(mf.path, cf.template, msgs, tools, cf.jsonOut, mf.verbose)
 			}
 			if interactive && cf.jsonOut {
 				return usagef("--json needs the conversation from --messages, -p, arguments or stdin")
@@ -120,6 +124,13 @@ func (a *app) newChatCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			if err := a.applyModelDefaults(cmd, &mf, &sf); err != nil {
+				return err
+			}
+			// An ollama model's system prompt, unless one was given.
+			if r := mf.resolved; r != nil && r.HasSystem && r.System != "" && !cmd.Flags().Changed("system") && (len(msgs) == 0 || msgs[0].Role != "system") {
+				msgs = append([]tokenizer.Message{{Role: "system", Content: r.System}}, msgs...)
+			}
 			if m.Tokenizer == nil {
 				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
 			}
@@ -130,9 +141,26 @@ func (a *app) newChatCmd() *cobra.Command {
 			defer sess.Close()
 			seed := sf.resolveSeed()
 			if mf.verbose {
-				a.infof("gale: seed %d, %d threads, context %d, kernels %s\n", seed, sess.Threads(), sess.CtxSize(), kernelLevel())
+				a.infof("gale: seed %d, %d threads, context %d, KV cache %s, kernels %s\n", seed, sess.Threads(), sess.CtxSize(),
+					kvName(mf.sessionOptions().KVF16), kernelLevel())
 			}
-			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose}
+			own, err := modelTemplate(m, mf.loadPath())
+			if err != nil {
+				return err
+			}
+			tmpl, err := pickTemplate(cf.template, own, m.Tokenizer)
+			if err != nil {
+				return err
+			}
+			ollama := ollamaTemplate(mf.resolved, own, cf.template)
+			if mf.verbose {
+				name := tmpl.Name
+				if ollama != "" {
+					name = "from the ollama template layer"
+				}
+				a.infof("gale: chat template %s\n", name)
+			}
+			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose, tmpl: tmpl, tools: tools, ollama: ollama}
 			if interactive {
 				return c.interactive(msgs)
 			}
@@ -146,14 +174,23 @@ func (a *app) newChatCmd() *cobra.Command {
 	fs.StringVar(&cf.system, "system", "", "system prompt (prepended to the first user message)")
 	fs.StringVar(&cf.messages, "messages", "", "JSON file with the conversation so far (- for stdin)")
 	fs.BoolVar(&cf.jsonOut, "json", false, "print {\"role\": \"assistant\", \"content\": ...}")
-	fs.BoolVar(&cf.dryRun, "dry-run", false, "print the rendered prompt's token ids and exit (-m may be a tokenizer file)")
+	fs.BoolVar(&cf.dryRun, "dry-run", false, "print the rendered prompt's token ids and exit (-m may be a tokenizer file; with --json also the prompt text; -v shows it on stderr)")
+	fs.StringVar(&cf.template, "chat-template", "", "chat template: a built-in ("+strings.Join(model.BuiltinTemplates(), ", ")+"), a Jinja file, or a tokenizer_config.json (default: the model's own, else a built-in matching its vocabulary)")
 	return cmd
 }
 
-// readMessages reads a conversation: a JSON array of {role, content}, or
-// an object holding one under "messages" (the OpenAI / mistral-common
-// request shape), from a file or stdin ("-").
+// readMessages reads a conversation's messages (see readConversation).
 func (a *app) readMessages(path string) ([]tokenizer.Message, error) {
+	msgs, _, err := a.readConversation(path)
+	return msgs, err
+}
+
+// readConversation reads a conversation from a file or stdin ("-"): a
+// JSON array of messages, or an object holding one under "messages" and
+// optionally tool definitions under "tools" (the OpenAI / mistral-common
+// request shape). A message has a role (system, user, assistant, tool),
+// content, and for tools tool_calls / tool_call_id / name.
+func (a *app) readConversation(path string) ([]tokenizer.Message, []json.RawMessage, error) {
 	var data []byte
 	var err error
 	name := path
@@ -164,56 +201,153 @@ func (a *app) readMessages(path string) ([]tokenizer.Message, error) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fail("read messages", err)
+		return nil, nil, fail("read messages", err)
 	}
 	bad := func(format string, args ...any) error {
 		return fail("read messages", fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
-	var list []chatMessageJSON
+	var list []tokenizer.Message
+	var tools []json.RawMessage
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		var obj struct {
-			Messages []chatMessageJSON `json:"messages"`
+			Messages []tokenizer.Message `json:"messages"`
+			Tools    []json.RawMessage   `json:"tools"`
 		}
 		if err := json.Unmarshal(trimmed, &obj); err != nil {
-			return nil, bad("%v", err)
+			return nil, nil, bad("%v", err)
 		}
 		if obj.Messages == nil {
-			return nil, bad("no \"messages\" array")
+			return nil, nil, bad("no \"messages\" array")
 		}
-		list = obj.Messages
+		list, tools = obj.Messages, obj.Tools
 	} else if err := json.Unmarshal(trimmed, &list); err != nil {
-		return nil, bad("want a JSON array of {\"role\", \"content\"}: %v", err)
+		return nil, nil, bad("want a JSON array of {\"role\", \"content\"}: %v", err)
 	}
 	if len(list) == 0 {
-		return nil, bad("no messages")
+		return nil, nil, bad("no messages")
 	}
-	msgs := make([]tokenizer.Message, len(list))
 	for i, m := range list {
 		switch m.Role {
-		case "system", "user", "assistant":
+		case "system", "user", "assistant", "tool":
 		default:
-			return nil, bad("message %d: unknown role %q (want system, user or assistant)", i, m.Role)
+			return nil, nil, bad("message %d: unknown role %q (want system, user, assistant or tool)", i, m.Role)
 		}
-		msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
 	}
-	return msgs, nil
+	for i, t := range tools {
+		if b := bytes.TrimSpace(t); len(b) == 0 || b[0] != '{' {
+			return nil, nil, bad("tool %d is not a JSON object", i)
+		}
+	}
+	return list, tools, nil
+}
+
+// dryRunJSON is chat --dry-run --json's output.
+type dryRunJSON struct {
+	Template string `json:"template"`
+	Prompt   string `json:"prompt"`
+	IDs      []int  `json:"ids"`
 }
 
 // chatDryRun prints the ids of the rendered conversation, one line like
-// tokenize, so the template can be checked against references without
-// running a model; -m may name a tokenizer file.
-func (a *app) chatDryRun(path string, msgs []tokenizer.Message) error {
-	tok, err := a.loadTokenizer(path)
+// tokenize (with --json also the template's name and the prompt text; -v
+// shows those on stderr), so the template can be checked against
+// references without running a model; -m may name a tokenizer file.
+func (a *app) chatDryRun(path, templateFlag string, msgs []tokenizer.Message, tools []json.RawMessage, jsonOut, verbose bool) error {
+	tok, own, err := a.loadChatTokenizer(path)
 	if err != nil {
 		return err
 	}
-	ids, err := tok.EncodeChat(msgs)
+	tmpl, err := pickTemplate(templateFlag, own, tok)
+	if err != nil {
+		return err
+	}
+	p, err := tmpl.Apply(tok, model.ChatRequest{Messages: msgs, Tools: tools, AddGenerationPrompt: true})
 	if err != nil {
 		return fail("chat template", err)
 	}
-	_, err = fmt.Fprintln(a.stdout, joinIDs(ids))
+	if jsonOut {
+		return a.printJSON(dryRunJSON{Template: tmpl.Name, Prompt: p.Text, IDs: nonNilInts(p.IDs)})
+	}
+	if verbose {
+		a.infof("gale: chat template %s renders:\n%s\n", tmpl.Name, p.Text)
+	}
+	_, err = fmt.Fprintln(a.stdout, joinIDs(p.IDs))
 	return fail("write output", err)
+}
+
+// loadChatTokenizer is loadTokenizer for chat: it also returns the
+// model's own chat template (the embedded model's, a GGUF file's
+// tokenizer.chat_template, or the chat_template of the directory's
+// tokenizer_config.json).
+func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, error) {
+	// A name from the Hugging Face cache or ollama's store stands for
+	// the path it resolves to.
+	resolved, gguf := path, false
+	if path != "" {
+		res, err := hub.Resolve(path, hub.Dirs{})
+		if err != nil {
+			return nil, "", fail("load tokenizer", err)
+		}
+		resolved, gguf = res.Path, res.GGUF
+	}
+	if path == "" || gguf || isGGUF(resolved) {
+		m, _, err := a.loadModel(&modelFlags{path: path})
+		if err != nil {
+			return nil, "", err
+		}
+		if m.Tokenizer == nil {
+			return nil, "", fail("load tokenizer", fmt.Errorf("%s has no tokenizer", m.Name))
+		}
+		return m.Tokenizer, m.ChatTemplate, nil
+	}
+	tok, err := a.loadTokenizer(path)
+	if err != nil {
+		return nil, "", err
+	}
+	own, err := dirTemplate(resolved)
+	return tok, own, err
+}
+
+// modelTemplate returns a loaded model's own chat template: the one its
+// loader found (GGUF), else its directory's.
+func modelTemplate(m *model.Model, path string) (string, error) {
+	if m.ChatTemplate != "" || path == "" {
+		return m.ChatTemplate, nil
+	}
+	return dirTemplate(path)
+}
+
+// dirTemplate reads the chat template of a model directory, or of the
+// directory holding the given file (tokenizer.model, config.json).
+func dirTemplate(path string) (string, error) {
+	dir := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	src, err := model.ReadChatTemplate(dir)
+	if err != nil {
+		return "", fail("chat template", err)
+	}
+	return src, nil
+}
+
+// pickTemplate chooses the chat template: --chat-template when given,
+// else the model's own (Jinja), else the built-in its vocabulary calls
+// for.
+func pickTemplate(flag, own string, tok *tokenizer.Tokenizer) (*model.ChatTemplate, error) {
+	if flag != "" {
+		t, err := model.LoadTemplate(flag)
+		if err != nil {
+			return nil, usagef("invalid value %q for --chat-template: %v", flag, err)
+		}
+		return t, nil
+	}
+	t, err := model.TemplateFor(own, tok)
+	if err != nil {
+		return nil, fail("chat template", err)
+	}
+	return t, nil
 }
 
 // chatState is a conversation with a loaded model.
@@ -225,6 +359,9 @@ type chatState struct {
 	seed    uint64
 	verbose bool
 	turns   int
+	tmpl    *model.ChatTemplate
+	tools   []json.RawMessage // tool definitions of a --messages request
+	ollama  string            // an ollama template layer to render with instead of tmpl
 }
 
 // render encodes the conversation, dropping the oldest exchanges (never
@@ -233,7 +370,7 @@ type chatState struct {
 func (c *chatState) render(msgs []tokenizer.Message) ([]tokenizer.Message, []int, error) {
 	ctx := c.sess.CtxSize()
 	kept, ids, dropped, err := model.WindowChat(msgs, ctx, model.ChatRoom(ctx, c.sf.maxTokens),
-		func(m []tokenizer.Message) ([]int, error) { return c.m.EncodeConversation(m, nil) })
+		c.encodeChat)
 	if errors.Is(err, model.ErrHistoryTooLong) {
 		return nil, nil, fail("chat", err)
 	}
@@ -290,8 +427,8 @@ func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.Ge
 
 // once answers a given conversation and exits.
 func (c *chatState) once(msgs []tokenizer.Message, jsonOut bool) error {
-	if msgs[len(msgs)-1].Role != "user" {
-		return fail("chat", errors.New("the last message must be from the user"))
+	if r := msgs[len(msgs)-1].Role; r != "user" && r != "tool" {
+		return fail("chat", errors.New("the last message must be from the user (or a tool's result)"))
 	}
 	_, ids, err := c.render(msgs)
 	if err != nil {

@@ -292,3 +292,64 @@ func TestVersionFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessEscapes: llama.cpp's string_process_escapes rules, written
+// out: \n \r \t \' \" \\ and \xHH become characters; \x without two hex
+// digits and any other escape stay as typed; a lone final backslash too.
+func TestProcessEscapes(t *testing.T) {
+	for _, c := range [][2]string{
+		{`a\nb`, "a\nb"}, {`\r\t`, "\r\t"}, {`\'\"`, `'"`}, {`\\n`, `\n`}, {`\x41\x6a`, "Aj"},
+		{`\x4`, `\x4`}, {`\x4g`, `\x4g`}, {`\q`, `\q`}, {`end\`, `end\`}, {`C:\path`, `C:\path`}, {"plain", "plain"},
+	} {
+		if got := processEscapes(c[0]); got != c[1] {
+			t.Errorf("processEscapes(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+}
+
+// TestRewriteShortFlags: llama.cpp's multi-letter short flags become long
+// ones for a command that has them, in both spellings, never after "--";
+// elsewhere they are left for pflag.
+func TestRewriteShortFlags(t *testing.T) {
+	a, _, _ := testApp("")
+	root := a.newRoot()
+	for _, c := range [][2]string{
+		{"generate -ctk f32 -ctv=f32 -p x", "generate --cache-type-k f32 --cache-type-v=f32 -p x"},
+		{"generate -p x -- -ctk", "generate -p x -- -ctk"},
+		{"tokenize -ctk f32", "tokenize -ctk f32"},
+		{"generate -np 2", "generate -np 2"},
+		{"bench -ctk f32", "bench --cache-type-k f32"},
+	} {
+		if got := strings.Join(rewriteShortFlags(root, strings.Fields(c[0])), " "); got != c[1] {
+			t.Errorf("rewrite %q = %q, want %q", c[0], got, c[1])
+		}
+	}
+}
+
+// TestDedupePrefixes: a path two layers both named appears once.
+func TestDedupePrefixes(t *testing.T) {
+	for _, c := range [][2]string{
+		{"x/tokenizer.model: x/tokenizer.model: tokenizer: bad", "x/tokenizer.model: tokenizer: bad"},
+		{"a: b: a: c", "a: b: a: c"},
+		{"plain", "plain"},
+	} {
+		if got := dedupePrefixes(c[0]); got != c[1] {
+			t.Errorf("dedupePrefixes(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+}
+
+// TestFlagErrorWording: a bad flag value is named as typed, in words.
+func TestFlagErrorWording(t *testing.T) {
+	for _, c := range [][2]string{
+		{"generate -n abc", `invalid value "abc" for -n: not an integer`},
+		{"generate --predict=abc", `invalid value "abc" for --predict: not an integer`},
+		{"generate --top-p high", `invalid value "high" for --top-p: not a number`},
+		{"generate -n 99999999999999999999", `invalid value "99999999999999999999" for -n: out of range`},
+	} {
+		a, _, errb := testApp("")
+		if code := a.run(strings.Fields(c[0])); code != ExitUsage || errb.String() != "gale: usage: "+c[1]+"\n" {
+			t.Errorf("%s: exit %d, stderr %q, want %q", c[0], code, errb.String(), c[1])
+		}
+	}
+}

@@ -71,3 +71,25 @@ func FuzzReadMessages(f *testing.F) {
 		}
 	})
 }
+
+// FuzzProcessEscapes: escape processing never panics, never grows the
+// text, leaves text without a backslash alone, and turns every "\\\\"
+// pair into one backslash (so escaping a string's backslashes and
+// processing gives the string back).
+func FuzzProcessEscapes(f *testing.F) {
+	for _, s := range []string{`a\nb`, `\x4`, `\x4g`, `\xzz`, `\`, `\\`, `\q`, `C:\path\to`, "\xff\\x", `\x41\x42`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := processEscapes(s)
+		if len(out) > len(s) {
+			t.Fatalf("processEscapes(%q) = %q is longer", s, out)
+		}
+		if !strings.Contains(s, `\`) && out != s {
+			t.Fatalf("processEscapes(%q) = %q changed text without escapes", s, out)
+		}
+		if back := processEscapes(strings.ReplaceAll(s, `\`, `\\`)); back != s {
+			t.Fatalf("escaped %q processes to %q", s, back)
+		}
+	})
+}

@@ -66,6 +66,9 @@ func (a *app) newGenerateCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			if err := a.applyModelDefaults(cmd, &mf, &sf); err != nil {
+				return err
+			}
 			return a.generate(ctx, m, loadDur, &mf, &pf, &sf, in, jsonOut, echo)
 		}),
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 )
 
@@ -27,12 +28,15 @@ type modelFlags struct {
 	threads int
 	ctxSize int
 	chunk   int
+	window  int // --sliding-window
 	kv      kvFlags
 	verbose bool
 	// warm: the command runs the model, so loading reads uncached
 	// weights up front with a progress bar (see warmPageCache); info and
 	// tokenize only look at the files.
 	warm bool
+
+	resolved *hub.Resolved // what -m named, once loadModel resolved it
 }
 
 // register declares the flags; kvDefault is the command's KV cache type
@@ -41,15 +45,22 @@ type modelFlags struct {
 // that keeps no KV cache, e.g. quantize: no -ctk/-ctv flags).
 func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	f.warm = true
-	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout); default: the embedded stories260k model")
+	fs.StringVarP(&f.path, "model", "m", "", "model: a directory or .gguf file, org/name[@rev][:FILE.gguf|:QUANT] from the Hugging Face cache, or an ollama name[:tag]; default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
 	fs.IntVar(&f.chunk, "chunk", 0, "prefill chunk size in tokens (0 = default)")
+	f.registerWindow(fs)
 	if kvDefault != "" {
 		f.kv.register(fs, kvDefault)
 	}
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print load time, seed and speed on stderr")
+}
+
+// registerWindow declares --sliding-window (info, which has flags of its
+// own, declares it too, to show the window it would run with).
+func (f *modelFlags) registerWindow(fs *pflag.FlagSet) {
+	fs.IntVar(&f.window, "sliding-window", 0, "attention window in tokens, for GGUF files of Mistral that record none (0 = the model's own)")
 }
 
 // kvFlags choose the KV cache's element type: -ctk/--cache-type-k and
@@ -106,6 +117,9 @@ func (f *modelFlags) validate() error {
 	if f.chunk < 0 {
 		return usagef("invalid argument %d for \"--chunk\": must be >= 0", f.chunk)
 	}
+	if f.window < 0 {
+		return usagef("invalid argument %d for \"--sliding-window\": must be >= 0", f.window)
+	}
 	return nil
 }
 
@@ -124,18 +138,20 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 // warm-up (generate arms Ctrl-C before loading).
 func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, time.Duration, error) {
 	update, finish := a.progress("loading", true)
-	opts := model.LoadOptions{Check: f.check, Progress: update}
+	opts := model.LoadOptions{Check: f.check, Progress: update, SlidingWindow: f.window}
 	t0 := time.Now()
 	var m *model.Model
 	var err error
 	if f.path == "" {
 		m, err = model.LoadDefault(opts)
-	} else {
-		m, err = model.Load(f.path, opts)
+	} else if res, rerr := a.resolveModel(f); rerr != nil {
+		err = rerr
+	} else if m, err = model.Load(res.Path, opts); err == nil && res.Source != hub.SourcePath {
+		m.Name = res.Name
 	}
 	finish()
 	if err == nil && f.path != "" {
-		err = addGenerationConfig(m, f.path)
+		err = addGenerationConfig(m, f.loadPath())
 		if err != nil {
 			m.Close()
 		}

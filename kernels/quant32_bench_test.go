@@ -1,0 +1,142 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// Benchmarks of the 32-element block products on 7B-shaped matrices
+// (14336x4096 and 4096x14336) at t = 1..64 tokens, on 1 and 2 threads
+// (rows split in halves). The GB/s metric is the weight bytes streamed;
+// for t = 1 (decode) compare it with `gale bench --mem-bw`. With
+// GALE_BENCH_DRAM=1 the weights rotate among >= 1 GiB of copies so that
+// every run reads DRAM, not the L3 that holds a single copy.
+
+var bkQ32Shapes = []bkShape{{14336, 4096}, {4096, 14336}}
+
+// bkQ32Sets is the feature sets to benchmark: the best, plus avx2 and
+// every other set with GALE_BENCH_ALL=1 (generic only then).
+func bkQ32Sets() []Features {
+	all := os.Getenv("GALE_BENCH_ALL") != ""
+	sets := FeatureSets()
+	var out []Features
+	for _, f := range sets {
+		if f == 0 && !all {
+			continue
+		}
+		if all || f == sets[len(sets)-1] || f == FeatAVX2 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func bkQ32(b *testing.B, ty q32Type) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	for _, sh := range bkQ32Shapes {
+		bytes := sh.rows * sh.n / 32 * ty.bytes
+		copies := bkCopies(bytes)
+		ws := make([][]byte, copies)
+		s := uint32(99)
+		for c := range ws {
+			w := make([]byte, bytes)
+			for i := range w {
+				s = s*1664525 + 1013904223
+				w[i] = byte(s >> 24)
+			}
+			for i := 0; i < len(w); i += ty.bytes { // finite scales
+				w[i], w[i+1] = 0x00, 0x2c
+				if ty.name == "Q4_1" || ty.name == "Q5_1" {
+					w[i+2], w[i+3] = 0x00, 0xac
+				}
+			}
+			ws[c] = w
+		}
+		for _, f := range bkQ32Sets() {
+			if err := SetFeatures(f); err != nil {
+				b.Fatal(err)
+			}
+			for _, t := range []int{1, 2, 4, 8, 16, 64} {
+				x := make([]float32, t*sh.n)
+				bkFillF32(x)
+				ab := ActBytesQ8_0(sh.n)
+				a := make([]byte, t*ab)
+				for i := 0; i < t; i++ {
+					ty.act(a[i*ab:(i+1)*ab], x[i*sh.n:(i+1)*sh.n])
+				}
+				y := make([]float32, t*sh.rows)
+				for _, threads := range []int{1, 2} {
+					b.Run(fmt.Sprintf("%s/%s/t%d/thr%d", f, sh, t, threads), func(b *testing.B) {
+						b.SetBytes(int64(bytes))
+						half := sh.rows / threads
+						rb := sh.n / 32 * ty.bytes
+						runtime.LockOSThread()
+						defer runtime.UnlockOSThread()
+						c0 := threadCPU()
+						for i := 0; b.Loop(); i++ {
+							w := ws[i%copies]
+							if threads == 1 {
+								ty.matmul(y, sh.rows, w, a, sh.n, t)
+								continue
+							}
+							var wg sync.WaitGroup
+							for k := 0; k < threads; k++ {
+								r0, r1 := k*half, (k+1)*half
+								if k == threads-1 {
+									r1 = sh.rows
+								}
+								wg.Go(func() { ty.matmul(y[r0:], sh.rows, w[r0*rb:r1*rb], a, sh.n, t) })
+							}
+							wg.Wait()
+						}
+						b.ReportMetric(float64(bytes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+						// On one thread: the bytes per second of CPU time the
+						// benchmark got (equal to GB/s on an idle machine).
+						if c := threadCPU() - c0; c > 0 && threads == 1 {
+							b.ReportMetric(float64(bytes)*float64(b.N)/c.Seconds()/1e9, "cpuGB/s")
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkMatMulQ4_0(b *testing.B) { bkQ32(b, q32Types[1]) }
+func BenchmarkMatMulQ8_0(b *testing.B) { bkQ32(b, q32Types[0]) }
+func BenchmarkMatMulQ4_1(b *testing.B) { bkQ32(b, q32Types[2]) }
+func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3]) }
+func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4]) }
+
+// BenchmarkQ32L2 runs the t=1 products on a 256x4096 matrix that stays
+// in L2: the kernels' compute speed, apart from memory.
+func BenchmarkQ32L2(b *testing.B) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	const n, rows = 4096, 256
+	for _, ty := range q32Types {
+		w, a, _ := q32Inputs(ty, n, rows, 1, 5)
+		y := make([]float32, rows)
+		for _, f := range bkQ32Sets() {
+			if err := SetFeatures(f); err != nil {
+				b.Fatal(err)
+			}
+			b.Run(ty.name+"/"+f.String(), func(b *testing.B) {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				b.SetBytes(int64(len(w)))
+				c0 := threadCPU()
+				for b.Loop() {
+					ty.matmul(y, rows, w, a, n, 1)
+				}
+				if c := threadCPU() - c0; c > 0 {
+					b.ReportMetric(float64(len(w))*float64(b.N)/c.Seconds()/1e9, "cpuGB/s")
+				}
+			})
+		}
+	}
+}

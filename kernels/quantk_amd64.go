@@ -1,0 +1,188 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+// The AVX-512 K-quant kernels of quantk_amd64.s and their drivers. A
+// kernel runs R = 1..4 activation rows against a run of weight rows; the
+// driver cuts t into groups of four and, when there is more than one
+// group, the weight rows into tiles small enough to stay in L2 while
+// every group passes over them.
+
+import "unsafe"
+
+// kKernel is the signature of every kernel in quantk_amd64.s: y[i*ldy+r]
+// (ldy in bytes) for the R activation rows i at a (as bytes apart) and the
+// rows weight rows at w (rb bytes apart), nb super-blocks each.
+type kKernel func(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512V1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512V2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512N2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512V1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512V2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512N2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K2x1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K2x2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K2x3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K2x4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K2x1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K2x2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K2x3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ6K2x4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+var (
+	kQ4K2    = [4]kKernel{kQ4K2x1, kQ4K2x2, kQ4K2x3, kQ4K2x4}
+	kQ6K2    = [4]kKernel{kQ6K2x1, kQ6K2x2, kQ6K2x3, kQ6K2x4}
+	kQ4K512V = [4]kKernel{kQ4K512V1, kQ4K512V2, kQ4K512V3, kQ4K512V4}
+	kQ4K512N = [4]kKernel{kQ4K512N1, kQ4K512N2, kQ4K512N3, kQ4K512N4}
+	kQ5K512V = [4]kKernel{kQ5K512V1, kQ5K512V2, kQ5K512V3, kQ5K512V4}
+	kQ5K512N = [4]kKernel{kQ5K512N1, kQ5K512N2, kQ5K512N3, kQ5K512N4}
+	kQ6K512V = [4]kKernel{kQ6K512V1, kQ6K512V2, kQ6K512V3, kQ6K512V4}
+	kQ6K512N = [4]kKernel{kQ6K512N1, kQ6K512N2, kQ6K512N3, kQ6K512N4}
+)
+
+// kTileBytes bounds the weight bytes one tile of rows holds when several
+// activation groups pass over it: well inside this machine class's 2 MiB
+// L2, with room for the activations.
+const kTileBytes = 256 << 10
+
+// kDriver returns the matrix product over the kernels ks (index R-1) for
+// weight blocks of blockBytes.
+func kDriver(ks *[4]kKernel, blockBytes int) func(y []float32, ldy int, w, a []byte, n, t int) {
+	return func(y []float32, ldy int, w, a []byte, n, t int) {
+		nb := n / kQK
+		rb := nb * blockBytes
+		rows := len(w) / rb
+		as := ActBytesQ8_K(n)
+		tile := rows
+		if t > 4 {
+			tile = max(1, min(rows, kTileBytes/rb))
+		}
+		for r0 := 0; r0 < rows; r0 += tile {
+			nr := min(tile, rows-r0)
+			for i := 0; i < t; i += 4 {
+				g := min(4, t-i)
+				ks[g-1](&y[i*ldy+r0], uintptr(ldy)*4, &w[r0*rb], uintptr(rb), nr, &a[i*as], uintptr(as), nb)
+			}
+		}
+	}
+}
+
+var (
+	kMatMulQ4K512V = kDriver(&kQ4K512V, BlockBytesQ4_K)
+	kMatMulQ4K512N = kDriver(&kQ4K512N, BlockBytesQ4_K)
+	kMatMulQ5K512V = kDriver(&kQ5K512V, BlockBytesQ5_K)
+	kMatMulQ5K512N = kDriver(&kQ5K512N, BlockBytesQ5_K)
+	kMatMulQ4K2    = kDriver(&kQ4K2, BlockBytesQ4_K)
+	kMatMulQ6K2    = kDriver(&kQ6K2, BlockBytesQ6_K)
+	kMatMulQ6K512V = kDriver(&kQ6K512V, BlockBytesQ6_K)
+	kMatMulQ6K512N = kDriver(&kQ6K512N, BlockBytesQ6_K)
+)
+
+func init() {
+	installers = append(installers, kInstall)
+	// level.go's init may already have run SetFeatures (file order).
+	kInstall(CurrentFeatures())
+}
+
+// kInstall sets the K-quant products for feature set f: the AVX-512
+// kernels (with VNNI when f has it), the AVX2 ones (Q4_K, Q6_K) on an
+// AVX2 set, the generic twins for the rest.
+func kInstall(f Features) {
+	kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = matMulQ2KGeneric, matMulQ3KGeneric, matMulQ4KGeneric, matMulQ5KGeneric, matMulQ6KGeneric
+	if !f.Has(FeatAVX2) {
+		return
+	}
+	if !f.Has(FeatAVX512) {
+		kMatMulQ4K, kMatMulQ6K = kMatMulQ4K2, kMatMulQ6K2
+		return
+	}
+	if f.Has(FeatVNNI) {
+		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K512V, kMatMulQ5K512V, kMatMulQ6K512V
+	} else {
+		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
+	}
+}
+
+var _ = unsafe.Pointer(nil)
