@@ -355,3 +355,36 @@ func TestChatPolicy(t *testing.T) {
 		t.Fatal("room")
 	}
 }
+
+// BenchmarkEngineDecode is one decode pass of n sequences on the
+// embedded model: the time per pass and per row.
+func BenchmarkEngineDecode(b *testing.B) {
+	m, err := LoadDefault(LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	for _, n := range []int{1, 4, 8} {
+		b.Run(fmt.Sprintf("seqs=%d", n), func(b *testing.B) {
+			e, _ := m.NewEngine(EngineOptions{Threads: 2})
+			defer e.Close()
+			chunks := make([]Chunk, n)
+			for i := range chunks {
+				s, _ := e.NewSequence(SequenceOptions{CtxSize: 1 << 20})
+				chunks[i] = Chunk{Seq: s, Tokens: []int{1 + i}, Logits: LogitsLast}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := e.Forward(chunks); err != nil {
+					b.Fatal(err)
+				}
+				if i%256 == 255 {
+					for _, c := range chunks {
+						c.Seq.Reset()
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+		})
+	}
+}
