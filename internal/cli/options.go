@@ -542,26 +542,9 @@ func encodePrompt(m *model.Model, in promptInput) ([]int, error) {
 
 // fitContext checks that a prompt leaves at least minFree positions free
 // in a context of ctx (1 for generation: room for one new token; 0 for
-// scoring). With truncate it keeps the first token (BOS) and the end of
-// the prompt, leaving keepFree positions for what follows.
+// scoring); the policy is the library's (model.FitPrompt).
 func fitContext(ids []int, ctx, minFree, keepFree int, truncate bool) ([]int, bool, error) {
-	if len(ids)+minFree <= ctx {
-		return ids, false, nil
-	}
-	if !truncate {
-		return nil, false, fmt.Errorf("prompt is %d tokens but the context holds %d (use --truncate to keep its end, or a larger -c)", len(ids), ctx)
-	}
-	keep := ctx - max(keepFree, minFree)
-	if keep < 2 {
-		keep = 2
-	}
-	if keep > ctx {
-		return nil, false, fmt.Errorf("the context of %d tokens cannot hold a truncated prompt", ctx)
-	}
-	out := make([]int, 0, keep)
-	out = append(out, ids[0])
-	out = append(out, ids[len(ids)-(keep-1):]...)
-	return out, true, nil
+	return model.FitPrompt(ids, ctx, minFree, keepFree, truncate)
 }
 
 // sampleFlags are generate's and chat's sampling flags, with llama.cpp's
