@@ -178,7 +178,7 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	var models []benchModel
 	for _, p := range splitList(bf.models) {
 		models = append(models, benchModel{label: p, open: func() (*model.Model, error) {
-			return model.Load(p, model.LoadOptions{})
+			return loadByName(p, model.LoadOptions{})
 		}})
 	}
 	for _, shape := range splitList(bf.synthetic) {
