@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gale-ai/gale/kernels"
@@ -19,16 +20,14 @@ import (
 //
 // A ceiling that is too low makes every percentage a flattering lie, so
 // the probes are built to reach what a tuned C loop reaches:
-//   - read bandwidth: one contiguous span per thread, each thread locked
-//     to its own CPU (two threads that the scheduler lets share a core
-//     read at one core's rate for a while), the buffer mapped outside the
-//     Go heap (see hugeBuffer for why not with huge pages), pages touched
-//     by the thread that reads them, no work but the loads (the old probe
-//     ran an FMA per element through the dynamic thread pool), and the
-//     widest vector loads (kernels.ReadSum).
-//     The best repetition is the ceiling.
+//   - read bandwidth: threads taking 8 MiB chunks as they go (not
+//     pinned, not fixed halves: see memReadGBps), the buffer mapped
+//     outside the Go heap (see hugeBuffer for why not with huge pages),
+//     no work but the loads (the old probe ran an FMA per element
+//     through the thread pool), and the widest vector loads
+//     (kernels.ReadSum). The best repetition is the ceiling.
 //   - instruction peaks: kernels' probe loops (12 independent
-//     accumulators), one per CPU, timed over ~50 ms.
+//     accumulators), on every thread, timed over ~50 ms.
 
 // memReadTest is the test name of the memory-bandwidth rows of bench.
 const memReadTest = "mem_read"
@@ -39,10 +38,14 @@ const memReadTest = "mem_read"
 var memReadBytes = 2 << 30
 
 // onThreads runs f(i) on n goroutines, each locked to its own OS thread
-// and, where the OS allows, pinned to its own CPU; it returns when all
-// are done. start is closed by the caller to release them together.
-func onThreads(n int, ready func(), f func(i int)) {
-	cpus := allowedCPUs()
+// and, with pin and where the OS allows, pinned to its own CPU; it
+// returns when all are done. ready runs once all have started (the
+// caller releases them together from it).
+func onThreads(n int, pin bool, ready func(), f func(i int)) {
+	var cpus []int
+	if pin {
+		cpus = allowedCPUs()
+	}
 	var wg sync.WaitGroup
 	var up sync.WaitGroup
 	wg.Add(n)
@@ -68,38 +71,61 @@ func onThreads(n int, ready func(), f func(i int)) {
 	wg.Wait()
 }
 
+// readChunk is the unit of work of the bandwidth probe's threads: large
+// enough that each is one long sequential stream for the prefetchers,
+// small enough (256 per 2 GiB) that the threads finish together.
+const readChunk = 8 << 20
+
 // memReadGBps measures how fast threads CPUs read memory, reps times,
 // and returns the samples in GB/s. The buffer is unmapped on return.
-func memReadGBps(threads, reps int) []float64 {
+//
+// The threads take chunks of the buffer as they go (an atomic counter)
+// rather than a fixed half each, and are not pinned to CPUs: on a machine
+// shared with other processes, a pinned thread whose CPU is busy cannot
+// move to the idle one, and with fixed halves the pass lasts as long as
+// the slowest thread; both made the probe read 15-25% below what the
+// decode kernels (which take work dynamically) then streamed, which
+// showed as more than 100% of the ceiling. BenchmarkReadBandwidth
+// compares the variants.
+func memReadGBps(threads, reps int) []float64 { return memReadGBpsMode(threads, reps, false, true) }
+
+// memReadGBpsMode is memReadGBps with the thread placement and the work
+// split chosen (pinned threads, dynamic chunks or fixed spans).
+func memReadGBpsMode(threads, reps int, pin, dynamic bool) []float64 {
 	buf, free := hugeBuffer(memReadBytes)
 	defer func() {
 		free()
 		debug.FreeOSMemory()
 	}()
-	span := func(i int) []byte {
-		lo := len(buf) * i / threads &^ 4095
-		hi := len(buf) * (i + 1) / threads &^ 4095
-		if i == threads-1 {
-			hi = len(buf)
-		}
-		return buf[lo:hi]
-	}
+	chunks := (len(buf) + readChunk - 1) / readChunk
+	chunk := func(c int) []byte { return buf[c*readChunk : min((c+1)*readChunk, len(buf))] }
 	// Pages are populated by the mapping (or touched here on the heap
-	// fallback), then one untimed pass warms page tables and frequencies.
-	onThreads(threads, nil, func(i int) {
-		s := span(i)
-		for j := 0; j < len(s); j += 4096 {
-			s[j] = 1
-		}
-	})
+	// fallback); one untimed pass then warms page tables and frequencies.
+	for j := 0; j < len(buf); j += 4096 {
+		buf[j] = 1
+	}
 	sink := make([]uint32, threads)
 	var samples []float64
 	for r := -1; r < reps; r++ {
 		start := make(chan struct{})
+		var next atomic.Int64
 		var t0 time.Time
-		onThreads(threads, func() { t0 = time.Now(); close(start) }, func(i int) {
+		onThreads(threads, pin, func() { t0 = time.Now(); close(start) }, func(i int) {
 			<-start
-			sink[i] += kernels.ReadSum(span(i))
+			if !dynamic {
+				lo, hi := chunks*i/threads, chunks*(i+1)/threads
+				for c := lo; c < hi; c++ {
+					sink[i] += kernels.ReadSum(chunk(c))
+				}
+				return
+			}
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				sink[i] += kernels.ReadSum(chunk(c))
+			}
 		})
 		d := time.Since(t0)
 		if r >= 0 {
@@ -124,15 +150,21 @@ func probeGops(p kernels.Probe, threads, reps int, target time.Duration) []float
 		}
 		iters *= 4
 	}
-	iters = max(iters, 1)
+	// The work is handed out in 16 units per thread, taken as the
+	// threads go, for the reason memReadGBps gives.
+	const units = 16
+	unit := max(iters/units, 1)
 	var samples []float64
 	for r := -1; r < reps; r++ {
 		start := make(chan struct{})
 		var t0 time.Time
+		var next atomic.Int64
 		ops := make([]float64, threads)
-		onThreads(threads, func() { t0 = time.Now(); close(start) }, func(i int) {
+		onThreads(threads, false, func() { t0 = time.Now(); close(start) }, func(i int) {
 			<-start
-			ops[i] = kernels.RunProbe(p, iters)
+			for next.Add(1) <= int64(units*threads) {
+				ops[i] += kernels.RunProbe(p, unit)
+			}
 		})
 		d := time.Since(t0)
 		var total float64

@@ -20,18 +20,23 @@ type oldReadJob struct {
 
 func (j *oldReadJob) Do(w, lo, hi int) { j.sink[w] += kernels.SumSquares(j.buf[lo:hi]) }
 
-// BenchmarkReadBandwidth compares the bandwidth probe (pinned threads,
-// one span each, ReadSum) with the former one (pool + SumSquares) on the
-// same machine in one run: go test -bench ReadBandwidth ./internal/cli/.
+// BenchmarkReadBandwidth compares the bandwidth probe (dynamic chunks,
+// unpinned; pinned fixed halves; fixed halves) with the former one (pool
+// + SumSquares) on the same machine in one run: go test -bench ReadBandwidth ./internal/cli/.
 func BenchmarkReadBandwidth(b *testing.B) {
 	for _, threads := range []int{1, 2} {
-		b.Run("probe/t="+strconv.Itoa(threads), func(b *testing.B) {
-			var best float64
-			for b.Loop() {
-				best = max(best, slices.Max(memReadGBps(threads, 3)))
-			}
-			b.ReportMetric(best, "GB/s")
-		})
+		for _, v := range []struct {
+			name         string
+			pin, dynamic bool
+		}{{"dynamic", false, true}, {"pinned-halves", true, false}, {"halves", false, false}} {
+			b.Run(v.name+"/t="+strconv.Itoa(threads), func(b *testing.B) {
+				var best float64
+				for b.Loop() {
+					best = max(best, slices.Max(memReadGBpsMode(threads, 3, v.pin, v.dynamic)))
+				}
+				b.ReportMetric(best, "GB/s")
+			})
+		}
 		b.Run("pool-sumsquares/t="+strconv.Itoa(threads), func(b *testing.B) {
 			buf := make([]float32, memReadBytes/4)
 			for i := range buf {
