@@ -20,8 +20,8 @@ import (
 //
 // A ceiling that is too low makes every percentage a flattering lie, so
 // the probes are built to reach what a tuned C loop reaches:
-//   - read bandwidth: threads taking 8 MiB chunks as they go (not
-//     pinned, not fixed halves: see memReadGBps), the buffer mapped
+//   - read bandwidth: threads pinned to their own CPUs taking 8 MiB
+//     chunks as they go (see memReadGBps), the buffer mapped
 //     outside the Go heap (see hugeBuffer for why not with huge pages),
 //     no work but the loads (the old probe ran an FMA per element
 //     through the thread pool), and the widest vector loads
@@ -79,15 +79,17 @@ const readChunk = 8 << 20
 // memReadGBps measures how fast threads CPUs read memory, reps times,
 // and returns the samples in GB/s. The buffer is unmapped on return.
 //
-// The threads take chunks of the buffer as they go (an atomic counter)
-// rather than a fixed half each, and are not pinned to CPUs: on a machine
-// shared with other processes, a pinned thread whose CPU is busy cannot
-// move to the idle one, and with fixed halves the pass lasts as long as
-// the slowest thread; both made the probe read 15-25% below what the
-// decode kernels (which take work dynamically) then streamed, which
-// showed as more than 100% of the ceiling. BenchmarkReadBandwidth
-// compares the variants.
-func memReadGBps(threads, reps int) []float64 { return memReadGBpsMode(threads, reps, false, true) }
+// The threads are pinned to their own CPUs and take chunks of the buffer
+// as they go (an atomic counter). Unpinned, the scheduler left both
+// threads on one CPU for whole passes: on this machine class, in one
+// sitting, 2 unpinned threads read 13.7-14.6 GB/s, as much as one (14.0),
+// and as much as the C OpenMP loop then (14.3), while pinned threads read
+// up to 27.2. Dynamic chunks keep a thread whose CPU is busy with another
+// process from stretching the pass as a fixed half would. The machine's
+// bandwidth moved between 14 and 27 GB/s from minute to minute in that
+// sitting (other VMs), hence two sittings and the best sample.
+// BenchmarkReadBandwidth compares the variants.
+func memReadGBps(threads, reps int) []float64 { return memReadGBpsMode(threads, reps, true, true) }
 
 // memReadGBpsMode is memReadGBps with the thread placement and the work
 // split chosen (pinned threads, dynamic chunks or fixed spans).
@@ -160,7 +162,7 @@ func probeGops(p kernels.Probe, threads, reps int, target time.Duration) []float
 		var t0 time.Time
 		var next atomic.Int64
 		ops := make([]float64, threads)
-		onThreads(threads, false, func() { t0 = time.Now(); close(start) }, func(i int) {
+		onThreads(threads, true, func() { t0 = time.Now(); close(start) }, func(i int) {
 			<-start
 			for next.Add(1) <= int64(units*threads) {
 				ops[i] += kernels.RunProbe(p, unit)

@@ -28,7 +28,7 @@ func BenchmarkReadBandwidth(b *testing.B) {
 		for _, v := range []struct {
 			name         string
 			pin, dynamic bool
-		}{{"dynamic", false, true}, {"pinned-halves", true, false}, {"halves", false, false}} {
+		}{{"pinned-dynamic", true, true}, {"dynamic", false, true}, {"pinned-halves", true, false}, {"halves", false, false}} {
 			b.Run(v.name+"/t="+strconv.Itoa(threads), func(b *testing.B) {
 				var best float64
 				for b.Loop() {
