@@ -2,12 +2,15 @@
 
 package kernels
 
-// The arm64 K-quant kernels (quantk_arm64.s): Q4_K and Q6_K with NEON
-// and the dotprod extension. The other types, and NEON without dotprod, run the
+// The arm64 K-quant kernels (quantk_arm64.s): Q4_K, Q5_K and Q6_K with
+// NEON and the dotprod extension. The other types, and NEON without dotprod, run the
 // generic twins.
 
 //go:noescape
 func kQ4KNeonDot(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5KNeonDot(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 
 //go:noescape
 func kQ6KNeonDot(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
@@ -40,6 +43,7 @@ func kNeonDriver(k func(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, 
 
 var (
 	kMatMulQ4KNeonDot = kNeonDriver(kQ4KNeonDot, BlockBytesQ4_K)
+	kMatMulQ5KNeonDot = kNeonDriver(kQ5KNeonDot, BlockBytesQ5_K)
 	kMatMulQ6KNeonDot = kNeonDriver(kQ6KNeonDot, BlockBytesQ6_K)
 )
 
@@ -52,6 +56,6 @@ func init() {
 func kInstall(f Features) {
 	kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = matMulQ2KGeneric, matMulQ3KGeneric, matMulQ4KGeneric, matMulQ5KGeneric, matMulQ6KGeneric
 	if f.Has(FeatNEON | FeatDotProd) {
-		kMatMulQ4K, kMatMulQ6K = kMatMulQ4KNeonDot, kMatMulQ6KNeonDot
+		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4KNeonDot, kMatMulQ5KNeonDot, kMatMulQ6KNeonDot
 	}
 }
