@@ -253,4 +253,3 @@ func kInstall(f Features) {
 		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512N, kMatMulQ3K512N, kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
 	}
 }
-
