@@ -212,6 +212,18 @@ func TestServeOpenAIClient(t *testing.T) {
 		t.Errorf("greedy completion %q, gale generate %q", raw.Choices[0].Text, gen.stdout)
 	}
 
+	// A greedy chat answer is gale chat's (same template, same sampler).
+	code, _, body = post(t, s.url+"/v1/chat/completions", `{"messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":20,"temperature":0}`)
+	var rawChat openai.ChatCompletionResponse
+	if err := json.Unmarshal([]byte(body), &rawChat); err != nil || code != 200 || len(rawChat.Choices) != 1 {
+		t.Fatalf("greedy chat: %d %s", code, body)
+	}
+	cli := gale(t, "chat", "-p", "Tell me a story", "-n", "20", "--temp", "0")
+	wantOK(t, cli)
+	if got := rawChat.Choices[0].Message.Content; got != strings.TrimSpace(cli.stdout) {
+		t.Errorf("greedy chat %q, gale chat %q", got, cli.stdout)
+	}
+
 	// Streamed chat: the deltas add up to the answer.
 	stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
 		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "Hello"}}, MaxTokens: 10, Stream: true,
