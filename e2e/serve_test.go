@@ -611,8 +611,29 @@ func TestServeQueueFull(t *testing.T) {
 			r.Body.Close()
 		}
 	}()
-	// Give the second request time to reach the queue.
-	time.Sleep(500 * time.Millisecond)
+	// Wait for the second request to reach the queue.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := httpc.Get(s.url + "/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Busy   int `json:"slots_processing"`
+			Queued int `json:"requests_queued"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Busy == 1 && h.Queued == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health never showed 1 busy slot and 1 queued request: %+v", h)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	code, hdr, out := post(t, s.url+"/v1/completions", `{"prompt":"y","max_tokens":2}`)
 	wantAPIError(t, "queue full", code, out, 503, "unavailable_error")
 	if hdr.Get("Retry-After") == "" {

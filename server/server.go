@@ -252,7 +252,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, &apiError{status: 503, typ: "unavailable_error", msg: "Loading model"})
 			return
 		}
-		writeJSON(w, 200, map[string]string{"status": "ok"})
+		busy := int(s.sched.busy.Load())
+		writeJSON(w, 200, map[string]any{"status": "ok", "slots_idle": s.opts.Parallel - busy,
+			"slots_processing": busy, "requests_queued": len(s.sched.queue)})
 		return
 	}
 	if !s.authorized(r) {
