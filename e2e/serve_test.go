@@ -641,15 +641,21 @@ func TestServeQueueFull(t *testing.T) {
 	}
 }
 
-// TestServeSIGTERM: SIGTERM during a long stream stops the server: the
-// stream is ended within the grace period with a finish reason and
-// [DONE], and the process exits 0.
+// TestServeSIGTERM: SIGTERM (or SIGINT) during a long stream stops the
+// server: the stream is ended within the grace period with a finish
+// reason and [DONE], and the process exits 0.
 func TestServeSIGTERM(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) { serveSignal(t, sig) })
+	}
+}
+
+func serveSignal(t *testing.T, sig syscall.Signal) {
 	s := startServe(t, "-np", "2", "-c", "65536", "--grace", "500ms")
 	resp, br, cancel := longStream(t, s.url)
 	defer cancel()
 	defer resp.Body.Close()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, err := io.ReadAll(br)
