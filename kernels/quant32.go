@@ -332,16 +332,18 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 	}
 	nb := n / qk
 	r := splitAct(dst, n)
-	for i := 0; i < len(r.ds)/4; i++ {
-		if i >= nb { // the padding block of an odd row
-			for j := 0; j < qk; j++ {
-				r.qs[actOff(i, j)] = 0
-			}
-			binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
-			binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
-			continue
+	if nb%2 == 1 { // the padding block of an odd row
+		i := nb
+		for g := 0; g < 8; g++ {
+			o := actOff(i, 4*g)
+			copy(r.qs[o:o+4], []byte{0, 0, 0, 0})
+			binary.LittleEndian.PutUint32(r.ls[4*(i/2*16+2*g+1):], 0)
 		}
-		xb := x[i*qk : (i+1)*qk]
+		binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
+		binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
+	}
+	for i := 0; i < nb; i++ {
+		xb := x[i*qk : (i+1)*qk : (i+1)*qk]
 		var amax float32
 		for _, v := range xb {
 			amax = max(amax, abs32(v))
@@ -351,24 +353,28 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 		if amax != 0 {
 			id = 127 / amax
 		}
-		sum := 0
-		for j, v := range xb {
-			q := int(math.RoundToEven(float64(v * id)))
-			r.qs[actOff(i, j)] = byte(int8(q))
-			sum += q
+		sum := int32(0)
+		for g := 0; g < 8; g++ {
+			o := actOff(i, 4*g)
+			q := r.qs[o : o+4 : o+4]
+			gs := int32(0)
+			for k, v := range xb[4*g : 4*g+4 : 4*g+4] {
+				// Round half to even: |v·id| <= 127 is far below 2^22,
+				// where adding 1.5·2^23 leaves the rounded integer.
+				qv := int32(float32(float32(v*id)+12582912) - 12582912)
+				q[k] = byte(int8(qv))
+				gs += qv
+			}
+			binary.LittleEndian.PutUint32(r.ls[4*(i/2*16+2*g+i&1):], uint32(-8*gs))
+			sum += gs
 		}
 		binary.LittleEndian.PutUint32(r.ds[4*i:], math.Float32bits(F16ToFloat(FloatToF16(d))))
 		if withS {
 			s := F16ToFloat(FloatToF16(d * float32(sum)))
 			binary.LittleEndian.PutUint32(r.ss[4*i:], math.Float32bits(s))
 		} else {
-			binary.LittleEndian.PutUint32(r.ss[4*i:], uint32(int32(sum)))
+			binary.LittleEndian.PutUint32(r.ss[4*i:], uint32(sum))
 		}
-	}
-	for k := 0; k < len(r.ls)/4; k++ {
-		g := r.qs[4*k : 4*k+4]
-		sum := int32(int8(g[0])) + int32(int8(g[1])) + int32(int8(g[2])) + int32(int8(g[3]))
-		binary.LittleEndian.PutUint32(r.ls[4*k:], uint32(-8*sum))
 	}
 }
 

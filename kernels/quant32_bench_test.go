@@ -172,3 +172,21 @@ func BenchmarkQ32MemRead(b *testing.B) {
 	}
 	_ = sink
 }
+
+// BenchmarkQuantizeActQ8_0 quantizes one 4096-value activation row (per
+// matrix product input at decode).
+func BenchmarkQuantizeActQ8_0(b *testing.B) {
+	x := make([]float32, 4096)
+	bkFillF32(x)
+	a := make([]byte, ActBytesQ8_0(len(x)))
+	b.SetBytes(int64(4 * len(x)))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
+	for b.Loop() {
+		QuantizeActQ8_0(a, x)
+	}
+	if c := threadCPU() - c0; c > 0 {
+		b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
