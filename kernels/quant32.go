@@ -342,7 +342,17 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 		binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
 		binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
 	}
-	for i := 0; i < nb; i++ {
+	i0 := 0
+	if actAsm != nil && nb >= 2 {
+		// Whole pairs in assembly; an odd row's last block below.
+		s := 0
+		if withS {
+			s = 1
+		}
+		actAsm(&x[0], &dst[0], nb/2, actPairs(n), s)
+		i0 = nb &^ 1
+	}
+	for i := i0; i < nb; i++ {
 		xb := x[i*qk : (i+1)*qk : (i+1)*qk]
 		var amax float32
 		for _, v := range xb {
@@ -540,6 +550,11 @@ func matMulQ5_0Generic(y []float32, ldy int, w, a []byte, n, t, rows int) {
 func matMulQ5_1Generic(y []float32, ldy int, w, a []byte, n, t, rows int) {
 	matMulQGeneric(dotQ5_1Generic, BlockBytesQ5_1, y, ldy, w, a, n, t, rows)
 }
+
+// actAsm, when set by installQuant32, quantizes the first pairs whole
+// block pairs of an activation row of np pairs (s = 1: Q8_1), exactly as
+// quantizeAct8's Go loop does.
+var actAsm func(x *float32, a *byte, pairs, np, s int)
 
 // The matrix products in use; installQuant32 sets them for the feature set.
 var (
