@@ -25,7 +25,11 @@ import (
 	"strings"
 )
 
-var out = flag.String("out", "../quant32_amd64.s", "output file")
+var (
+	out = flag.String("out", "../quant32_amd64.s", "output file")
+	pf0 = flag.Int("pf0", 2048, "zmm kernels' L1 prefetch distance in bytes (0: none)")
+	pf1 = flag.Int("pf1", 16384, "zmm kernels' L2 prefetch distance in bytes (0: none)")
+)
 
 type qtype struct {
 	name  string
@@ -407,8 +411,12 @@ func zkernel(ty qtype, t int) {
 func zpair(ty qtype, t, k, acc0 int, single bool) {
 	wo := k * 2 * ty.bytes
 	if k%2 == 0 {
-		p("PREFETCHT0 %d(SI)", 1024+wo)
-		p("PREFETCHT1 %d(SI)", 8192+wo)
+		if *pf0 > 0 {
+			p("PREFETCHT0 %d(SI)", *pf0+wo)
+		}
+		if *pf1 > 0 {
+			p("PREFETCHT1 %d(SI)", *pf1+wo)
+		}
 	}
 	// Z1: the pair's quants as unsigned bytes, interleaved.
 	if ty.q8 {
