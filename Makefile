@@ -65,7 +65,8 @@ levels:
 
 race:
 	$(GO) test -count=1 -race ./tensor/
-	$(GO) test -count=1 -race -run 'TinyMistral' ./model/
+	$(GO) test -count=1 -race -run 'TinyMistral|Engine|Prefix' ./model/
+	$(GO) test -count=1 -race ./server/
 
 arm64:
 	@if command -v qemu-aarch64-static >/dev/null 2>&1; then \

@@ -12,6 +12,18 @@
 // SetFeatures or SetLevel. It is never raised past what the CPU supports.
 // Building with -tags noasm keeps only the generic level.
 //
+// With amx (Intel AMX tiles, amx_amd64.go), matrix products of at least 32
+// tokens run on tiles: BF16 weights with the activations rounded to
+// bfloat16 (once per Prepare), so their results differ from the vector
+// units' f32-activation results within bf16 rounding (0.17% of the largest
+// logit on the tiny-llama BF16 fixture, llama.cpp 0.19%); GALE_CPU=-amx
+// (or avx512) keeps f32 activations. F16 weights run there too, rounded to
+// bfloat16 chunk by chunk (0.3% of the largest output on random products,
+// against 0.2% for BF16 weights). Q8_0 and Q4_0 weights run on int8 tiles
+// with the same results as the vector kernels up to the float rounding of
+// the per-block scales. F32 weights, and products of fewer tokens, stay on
+// the vector units.
+//
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their
 // raw uint16 bit patterns, and all accumulation is in float32. Length

@@ -191,6 +191,10 @@ type Prepared struct {
 	feat   Features
 	laid   bool      // packed holds x in the layout of level
 	packed []float32 // the level's layout, when it has one
+	// amx holds x as bf16 B tiles for the AMX kernels (amx_amd64.go),
+	// valid when amxOn is set.
+	amx   []uint16
+	amxOn bool
 }
 
 // Prepare lays out x [t, n] for the MatMul*Prepared functions, which read
@@ -203,6 +207,10 @@ func (p *Prepared) Prepare(x []float32, t int) {
 	if fn.prepare != nil {
 		fn.prepare(p)
 		p.laid = true
+	}
+	p.amxOn = false
+	if tilePrepare != nil {
+		tilePrepare(p)
 	}
 }
 
@@ -223,6 +231,10 @@ func MatMulF32Prepared(y []float32, ldy int, p *Prepared, w []float32) {
 // MatMulBF16Prepared is MatMulF32Prepared with bfloat16 weights.
 func MatMulBF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
 	checkMatMul(len(y), ldy, len(p.x), p.t, len(w))
+	if p.amxOn && tileMatMulBF16 != nil {
+		tileMatMulBF16(y, ldy, p, w)
+		return
+	}
 	if !p.ready() {
 		fn.matMulBF16(y, ldy, p.x, p.t, w)
 		return
@@ -233,6 +245,10 @@ func MatMulBF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
 // MatMulF16Prepared is MatMulF32Prepared with half-precision weights.
 func MatMulF16Prepared(y []float32, ldy int, p *Prepared, w []uint16) {
 	checkMatMul(len(y), ldy, len(p.x), p.t, len(w))
+	if p.amxOn && tileMatMulF16 != nil {
+		tileMatMulF16(y, ldy, p, w)
+		return
+	}
 	if !p.ready() {
 		fn.matMulF16(y, ldy, p.x, p.t, w)
 		return

@@ -576,7 +576,9 @@ func init() {
 // n/32*34 bytes): y[i*ldy+r] = dot(weight row r, activation row i).
 func MatMulQ8_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ8_0", len(y), ldy, len(w), len(a), n, t, BlockBytesQ8_0)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ8_0 != nil && t >= tileTokens {
+		tileMatMulQ8_0(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ8_0(y, ldy, w, a, n, t, rows)
 	}
 }
@@ -584,7 +586,9 @@ func MatMulQ8_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // MatMulQ4_0 is MatMulQ8_0 for Q4_0 weights (Q8_0 activations).
 func MatMulQ4_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ4_0", len(y), ldy, len(w), len(a), n, t, BlockBytesQ4_0)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ4_0 != nil && t >= tileTokens {
+		tileMatMulQ4_0(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ4_0(y, ldy, w, a, n, t, rows)
 	}
 }

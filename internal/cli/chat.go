@@ -201,7 +201,7 @@ func (a *app) readConversation(path string) ([]tokenizer.Message, []json.RawMess
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, nil, fail("read messages", err)
+		return nil, nil, fail("read messages", plainPathError(err))
 	}
 	bad := func(format string, args ...any) error {
 		return fail("read messages", fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -310,7 +310,8 @@ func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, erro
 }
 
 // modelTemplate returns a loaded model's own chat template: the one its
-// loader found (GGUF), else its directory's.
+// loader kept (GGUF tokenizer.chat_template, HF tokenizer_config.json),
+// else its directory's (path as -m resolved it).
 func modelTemplate(m *model.Model, path string) (string, error) {
 	if m.ChatTemplate != "" || path == "" {
 		return m.ChatTemplate, nil
@@ -369,47 +370,27 @@ type chatState struct {
 // answer in the context; it says so on stderr when it drops any.
 func (c *chatState) render(msgs []tokenizer.Message) ([]tokenizer.Message, []int, error) {
 	ctx := c.sess.CtxSize()
-	room := c.sf.maxTokens
-	if room <= 0 || room > ctx/2 {
-		room = ctx / 4
+	kept, ids, dropped, err := model.WindowChat(msgs, ctx, model.ChatRoom(ctx, c.sf.maxTokens),
+		c.encodeChat)
+	if errors.Is(err, model.ErrHistoryTooLong) {
+		return nil, nil, fail("chat", err)
 	}
-	if room < 1 {
-		room = 1
+	if err != nil {
+		return nil, nil, fail("chat template", err)
 	}
-	dropped := 0
-	for {
-		ids, err := c.encodeChat(msgs)
-		if err != nil {
-			return nil, nil, fail("chat template", err)
-		}
-		if len(ids)+room <= ctx {
-			if dropped > 0 {
-				c.a.warn("conversation outgrew the context of %d tokens: dropped the %d oldest messages", ctx, dropped)
-			}
-			return msgs, ids, nil
-		}
-		// Drop the oldest user message and the assistant reply after it.
-		first := 0
-		if msgs[0].Role == "system" {
-			first = 1
-		}
-		n := 1
-		if first+1 < len(msgs) && msgs[first+1].Role == "assistant" {
-			n = 2
-		}
-		if first+n >= len(msgs) {
-			return nil, nil, fail("chat", fmt.Errorf("the last message alone is %d tokens; the context holds %d (leaving %d to answer)", len(ids), ctx, room))
-		}
-		msgs = append(msgs[:first:first], msgs[first+n:]...)
-		dropped += n
+	if dropped > 0 {
+		c.a.warn("conversation outgrew the context of %d tokens: dropped the %d oldest messages", ctx, dropped)
 	}
+	return kept, ids, nil
 }
 
 // reply generates the assistant's answer to msgs, streaming it to stdout
 // unless quiet. ctx cancellation ends it early with stop reason
 // "interrupted".
 func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.GenerateResult, error) {
-	c.sess.Reset()
+	// No Reset: Generate keeps the cache of the prefix this prompt shares
+	// with the last one (the conversation so far), so a turn prefills
+	// only its new tokens.
 	opts := model.GenerateOptions{
 		MaxTokens: c.sf.maxTokens,
 		Sampler:   c.sf.samplerOptions(c.seed+uint64(c.turns), c.sess.CtxSize()),
@@ -540,8 +521,8 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 			body := strings.TrimPrefix(text, `"""`)
 			var lines []string
 			for {
-				if strings.HasSuffix(body, `"""`) {
-					lines = append(lines, strings.TrimSuffix(body, `"""`))
+				if t := strings.TrimRight(body, " \t"); strings.HasSuffix(t, `"""`) {
+					lines = append(lines, strings.TrimSuffix(t, `"""`))
 					break
 				}
 				lines = append(lines, body)

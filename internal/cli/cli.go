@@ -365,6 +365,8 @@ func (a *app) newRoot() *cobra.Command {
 		a.newListCmd(),
 		a.newVersionCmd(),
 		a.newSynthCmd(),
+		a.newServeCmd(),
+		a.newServeBenchCmd(),
 	)
 	return root
 }

@@ -99,11 +99,7 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 	// When truncating, leave room for the tokens asked for (at most half
 	// the context, a quarter when -n is unbounded).
 	ctxSize := sess.CtxSize()
-	room := ctxSize / 4
-	if sf.maxTokens >= 0 {
-		room = min(sf.maxTokens, ctxSize/2)
-	}
-	ids, truncated, err := fitContext(ids, ctxSize, 1, room, pf.truncate)
+	ids, truncated, err := fitContext(ids, ctxSize, 1, model.GenerateRoom(ctxSize, sf.maxTokens), pf.truncate)
 	if err != nil {
 		return fail("prompt", err)
 	}

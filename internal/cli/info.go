@@ -84,6 +84,7 @@ func (a *app) newInfoCmd() *cobra.Command {
 	fs.StringVarP(&mf.path, "model", "m", "", "model: a directory or .gguf file, org/name[:QUANT] from the Hugging Face cache, or an ollama name[:tag] (default: the embedded stories260k model)")
 	fs.BoolVar(&mf.check, "check", false, "scan every weight for NaN/Inf")
 	fs.IntVarP(&mf.threads, "threads", "t", 0, "thread count to report (0 = physical cores)")
+	mf.registerWindow(fs)
 	fs.BoolVar(&tensors, "tensors", false, "list every tensor with dtype and shape")
 	fs.BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd

@@ -48,7 +48,7 @@ func (a *app) loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	}
 	t, err := tokenizer.Load(res.Path)
 	if err != nil {
-		return nil, fail("load tokenizer", errors.New(dedupePrefixes(err.Error())))
+		return nil, fail("load tokenizer", errors.New(dedupePrefixes(plainPathError(err).Error())))
 	}
 	return t, nil
 }
@@ -101,7 +101,7 @@ func (a *app) newTokenizeCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&modelPath, "model", "m", "", "model directory, tokenizer.model or tokenizer.json (default: the embedded model's)")
+	fs.StringVarP(&modelPath, "model", "m", "", "model directory, GGUF file, tokenizer.model or tokenizer.json (default: the embedded model's)")
 	fs.BoolVar(&bos, "bos", false, "prepend the BOS token")
 	fs.BoolVar(&jsonOut, "json", false, "print {\"ids\": [...], \"pieces\": [...]}")
 	return cmd
@@ -147,6 +147,6 @@ func (a *app) newDetokenizeCmd() *cobra.Command {
 			return fail("write output", err)
 		}),
 	}
-	cmd.Flags().StringVarP(&modelPath, "model", "m", "", "model directory, tokenizer.model or tokenizer.json (default: the embedded model's)")
+	cmd.Flags().StringVarP(&modelPath, "model", "m", "", "model directory, GGUF file, tokenizer.model or tokenizer.json (default: the embedded model's)")
 	return cmd
 }
