@@ -117,7 +117,8 @@ func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3], []int{1, 16}) }
 func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4], []int{1, 16}) }
 
 // BenchmarkQ32L2 runs the t=1 products on a 256x4096 matrix that stays
-// in L2: the kernels' compute speed, apart from memory.
+// in L2: the kernels' compute speed, apart from memory (GALE_Q32_N sets
+// the row length, 1 MiB/N rows, and GALE_Q32_ROWS the rows, e.g. 8 for L1).
 func BenchmarkQ32L2(b *testing.B) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
