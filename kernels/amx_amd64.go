@@ -323,9 +323,9 @@ func installAMX(on bool) {
 	amxActive = on && amxUsable() && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16)
 	if amxActive {
 		tilePrepare, tileMatMulBF16, tileMatMulF16 = amxPrepare, amxMatMulBF16, amxMatMulF16
-		tileMatMulQ8_0, tileMatMulQ4_0 = amxMatMulQ8_0, amxMatMulQ4_0
+		tileMatMulQ8_0, tileMatMulQ4_0, tileMatMulQ5_0 = amxMatMulQ8_0, amxMatMulQ4_0, amxMatMulQ5_0
 	} else {
 		tilePrepare, tileMatMulBF16, tileMatMulF16 = nil, nil, nil
-		tileMatMulQ8_0, tileMatMulQ4_0 = nil, nil
+		tileMatMulQ8_0, tileMatMulQ4_0, tileMatMulQ5_0 = nil, nil, nil
 	}
 }

@@ -369,3 +369,58 @@ uloop:
 
 udone:
 	RET
+
+// unpackQ5_0's constants: for output byte j, the byte of qh holding bit j
+// (a VPSHUFB index within each 128-bit lane of the broadcast qh), and
+// bit j's mask within that byte.
+DATA q5idx<>+0(SB)/8, $0x0000000000000000
+DATA q5idx<>+8(SB)/8, $0x0101010101010101
+DATA q5idx<>+16(SB)/8, $0x0202020202020202
+DATA q5idx<>+24(SB)/8, $0x0303030303030303
+GLOBL q5idx<>(SB), RODATA|NOPTR, $32
+DATA q5bit<>+0(SB)/8, $0x8040201008040201
+DATA q5bit<>+8(SB)/8, $0x8040201008040201
+DATA q5bit<>+16(SB)/8, $0x8040201008040201
+DATA q5bit<>+24(SB)/8, $0x8040201008040201
+GLOBL q5bit<>(SB), RODATA|NOPTR, $32
+
+// func unpackQ5_0(dst *int8, src *byte, nb int)
+//
+// Unpacks the nb Q5_0 blocks of one weight row (22 bytes each: fp16 d,
+// 4 bytes qh whose bit j is value j's fifth bit, then 16 bytes of
+// nibbles as Q4_0's) into 32 signed bytes per block (q5 - 16), block i
+// at dst+i*1024.
+TEXT ·unpackQ5_0(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ   u5done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y2
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Y3
+	VMOVDQU q5idx<>(SB), Y4
+	VMOVDQU q5bit<>(SB), Y5
+
+u5loop:
+	VPBROADCASTD 2(SI), Y0
+	VPSHUFB      Y4, Y0, Y0
+	VPAND        Y5, Y0, Y0
+	VPCMPEQB     Y5, Y0, Y0 // 0xff where the fifth bit is set
+	VPAND        Y3, Y0, Y0 // 16 there
+	VMOVDQU      6(SI), X1
+	VPSRLW       $4, X1, X6
+	VINSERTI128  $1, X6, Y1, Y1
+	VPAND        Y2, Y1, Y1
+	VPOR         Y0, Y1, Y1
+	VPSUBB       Y3, Y1, Y1
+	VMOVDQU      Y1, (DI)
+	ADDQ         $22, SI
+	ADDQ         $1024, DI
+	DECQ         CX
+	JNZ          u5loop
+	VZEROUPPER
+
+u5done:
+	RET

@@ -50,6 +50,11 @@ func amxQ8(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32,
 //go:noescape
 func unpackQ4_0(dst *int8, src *byte, nb int)
 
+// unpackQ5_0 unpacks one row's nb Q5_0 blocks to int8, 1 KiB apart.
+//
+//go:noescape
+func unpackQ5_0(dst *int8, src *byte, nb int)
+
 // amxLayoutAct lays out t activation rows a (ActBytesQ8_0(n) bytes each)
 // as B tiles in b ([token block of 16][block pair] 1 KiB tiles)
 // and their scales in da ([token block of 32][block][32 tokens]), tokens
@@ -163,4 +168,9 @@ func amxMatMulQ8_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
 // unpacked to int8 once (unpackQ4_0), then used for every token block.
 func amxMatMulQ4_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
 	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ4_0, unpackQ4_0)
+}
+
+// amxMatMulQ5_0 is MatMulQ5_0 on tiles, unpacked as Q4_0 (unpackQ5_0).
+func amxMatMulQ5_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ5_0, unpackQ5_0)
 }

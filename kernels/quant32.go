@@ -583,7 +583,9 @@ func MatMulQ4_1(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // MatMulQ5_0 is MatMulQ8_0 for Q5_0 weights (Q8_0 activations).
 func MatMulQ5_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ5_0", len(y), ldy, len(w), len(a), n, t, BlockBytesQ5_0)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ5_0 != nil && t >= tileTokens {
+		tileMatMulQ5_0(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ5_0(y, ldy, w, a, n, t, rows)
 	}
 }
