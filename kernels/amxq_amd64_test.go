@@ -30,11 +30,14 @@ func amxQ8Inputs(r *rand.Rand, ty q32Type, n, rows, t int, unit bool) (w, a []by
 		for k := range x {
 			x[k] = float32(r.Float64()*6 - 3)
 		}
-		QuantizeActQ8_0(a[i*ab:(i+1)*ab], x)
+		ty.act(a[i*ab:(i+1)*ab], x)
 	}
 	if unit {
 		for b := 0; b < rows*nb; b++ {
 			binary.LittleEndian.PutUint16(w[b*ty.bytes:], 0x3c00) // fp16 1.0
+			if ty.name == "Q4_1" || ty.name == "Q5_1" {
+				binary.LittleEndian.PutUint16(w[b*ty.bytes+2:], 0) // no minimum
+			}
 		}
 		for i := 0; i < t; i++ {
 			row := splitAct(a[i*ab:(i+1)*ab], n)
@@ -55,7 +58,7 @@ func amxQ8Inputs(r *rand.Rand, ty q32Type, n, rows, t int, unit bool) (w, a []by
 func TestAMXQ(t *testing.T) {
 	amxNeed(t)
 	for _, ty := range q32Types {
-		if ty.name != "Q8_0" && ty.name != "Q4_0" && ty.name != "Q5_0" {
+		if ty.name != "Q8_0" && ty.name != "Q4_0" && ty.name != "Q5_0" && ty.name != "Q4_1" && ty.name != "Q5_1" {
 			continue
 		}
 		t.Run(ty.name, func(t *testing.T) { amxCheckQ(t, ty) })

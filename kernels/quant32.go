@@ -575,7 +575,9 @@ func MatMulQ4_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // (QuantizeActQ8_1): per block d·da·Σq·a + m·s.
 func MatMulQ4_1(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ4_1", len(y), ldy, len(w), len(a), n, t, BlockBytesQ4_1)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ4_1 != nil && t >= tileTokens {
+		tileMatMulQ4_1(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ4_1(y, ldy, w, a, n, t, rows)
 	}
 }
@@ -593,7 +595,9 @@ func MatMulQ5_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // MatMulQ5_1 is MatMulQ4_1 for Q5_1 weights (Q8_1 activations).
 func MatMulQ5_1(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ5_1", len(y), ldy, len(w), len(a), n, t, BlockBytesQ5_1)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ5_1 != nil && t >= tileTokens {
+		tileMatMulQ5_1(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ5_1(y, ldy, w, a, n, t, rows)
 	}
 }
