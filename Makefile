@@ -47,7 +47,10 @@ lint:
 	done; \
 	$(GO) run -C kernels/_gen ./q32 -out $$tmp/quant32_amd64.s && \
 	tail -n +2 $$tmp/quant32_amd64.s >$$tmp/body; tail -n +2 kernels/quant32_amd64.s | cmp -s - $$tmp/body || \
-		{ echo "kernels/quant32_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }
+		{ echo "kernels/quant32_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
+	$(GO) run -C kernels/_gen ./q32neon -out $$tmp/quant32_arm64.s && \
+	tail -n +2 $$tmp/quant32_arm64.s >$$tmp/body; tail -n +2 kernels/quant32_arm64.s | cmp -s - $$tmp/body || \
+		{ echo "kernels/quant32_arm64.s is not what GOARCH=arm64 go generate ./kernels/ writes: regenerate and commit it"; exit 1; }
 
 unit:
 	$(GO) test -count=1 ./...
@@ -62,7 +65,8 @@ levels:
 
 race:
 	$(GO) test -count=1 -race ./tensor/
-	$(GO) test -count=1 -race -run 'TinyMistral' ./model/
+	$(GO) test -count=1 -race -run 'TinyMistral|Engine|Prefix' ./model/
+	$(GO) test -count=1 -race ./server/
 
 arm64:
 	@if command -v qemu-aarch64-static >/dev/null 2>&1; then \

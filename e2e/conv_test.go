@@ -324,6 +324,33 @@ func TestConvErrors(t *testing.T) {
 			}
 		}
 	})
+	t.Run("missing files", func(t *testing.T) {
+		// Go's operation names ("open x: ...", "stat x: ...") do not reach
+		// the user; the path appears once.
+		missing := filepath.Join(t.TempDir(), "nothing")
+		for _, a := range [][]string{
+			{"generate", "-m", missing, "-p", "x"}, {"tokenize", "-m", missing, "x"}, {"chat", "--dry-run", "-m", missing, "-p", "x"},
+			{"generate", "-f", missing}, {"chat", "--messages", missing},
+		} {
+			r := gale(t, a...)
+			wantError(t, r, 1, missing+": no such file or directory")
+			if strings.Contains(r.stderr, "open ") || strings.Contains(r.stderr, "stat ") || strings.Count(r.stderr, missing) != 1 {
+				t.Errorf("gale %s: %q", strings.Join(a, " "), r.stderr)
+			}
+		}
+		// -m naming a file of a directory: the error names the file that
+		// is wrong, not -m's file again in front of it.
+		dir := copyDir(t, storiesDir())
+		st := filepath.Join(dir, "model.safetensors")
+		if err := os.WriteFile(st, []byte("junk\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := gale(t, "generate", "-m", filepath.Join(dir, "config.json"), "-p", "x")
+		wantError(t, r, 1, st)
+		if strings.Contains(r.stderr, "config.json") {
+			t.Errorf("%q names config.json", r.stderr)
+		}
+	})
 	t.Run("unknown command", func(t *testing.T) {
 		r := gale(t, "generat")
 		if r.code != 2 || r.stdout != "" {

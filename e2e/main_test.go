@@ -51,6 +51,7 @@ func testMain(m *testing.M) int {
 type result struct {
 	stdout, stderr string
 	code           int
+	maxRSS         int64 // the child's peak resident set in bytes (0 where unknown)
 }
 
 // runOpts configure one run.
@@ -58,6 +59,8 @@ type runOpts struct {
 	stdin string
 	env   []string // added to the environment
 	dir   string
+	// timeout, when set, replaces runTimeout.
+	timeout time.Duration
 }
 
 // runTimeout bounds every run: a hang is a failure, not a stuck test.
@@ -72,7 +75,11 @@ func gale(t *testing.T, args ...string) result {
 // galeWith runs the binary with options.
 func galeWith(t *testing.T, o runOpts, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	limit := runTimeout
+	if o.timeout > 0 {
+		limit = o.timeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, galeBin, args...)
 	cmd.Stdin = strings.NewReader(o.stdin)
@@ -82,9 +89,9 @@ func galeWith(t *testing.T, o runOpts, args ...string) result {
 	cmd.Dir = o.dir
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("gale %s: still running after %v (hang)", strings.Join(args, " "), runTimeout)
+		t.Fatalf("gale %s: still running after %v (hang)", strings.Join(args, " "), limit)
 	}
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	r := result{stdout: stdout.String(), stderr: stderr.String(), maxRSS: peakRSS(cmd.ProcessState)}
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {

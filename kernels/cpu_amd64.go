@@ -4,20 +4,12 @@ package kernels
 
 import (
 	"sync"
-	"syscall"
 
 	"github.com/klauspost/cpuid/v2"
 )
 
 // xgetbv0 returns XCR0 (cpu_amd64.s).
 func xgetbv0() (eax, edx uint32)
-
-// Linux's arch_prctl codes for the AMX tile data permission; x/sys/unix
-// has no names for them.
-const (
-	archReqXcompPerm  = 0x1023
-	xfeatureXtiledata = 18
-)
 
 // amxOnce guards the one permission request a process makes.
 var (
@@ -38,8 +30,7 @@ func amxUsable() bool {
 		if eax, _ := xgetbv0(); eax&(1<<17) == 0 || eax&(1<<18) == 0 {
 			return
 		}
-		_, _, errno := syscall.RawSyscall(syscall.SYS_ARCH_PRCTL, archReqXcompPerm, xfeatureXtiledata, 0)
-		amxOK = errno == 0
+		amxOK = requestTileData()
 	})
 	return amxOK
 }

@@ -295,9 +295,10 @@ func QuantizeQ5_1(dst []byte, src []float32) {
 //	                     weights of two blocks unpacked side by side, and
 //	                     the int32 lanes of the products then alternate
 //	                     between the two blocks
-//	[np][16]int32 ls     minus the sum of each 4-byte group of qs: the
+//	[np][16]int32 ls     -8 times the sum of each 4-byte group of qs: the
 //	                     lane corrections of weights stored with an
-//	                     offset (Σ(q-8)·a = Σq·a + 8·ls), unsigned q
+//	                     offset (Σ(q-8)·a = Σq·a + ls; Q5_0 doubles it,
+//	                     Q8_0's +128 multiplies it by 16), unsigned q
 //	                     being what the u8×s8 instructions multiply
 //	[np2]float32 d       each block's scale, the fp16-rounded value
 //	                     llama.cpp stores, widened
@@ -367,7 +368,7 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 	for k := 0; k < len(r.ls)/4; k++ {
 		g := r.qs[4*k : 4*k+4]
 		sum := int32(int8(g[0])) + int32(int8(g[1])) + int32(int8(g[2])) + int32(int8(g[3]))
-		binary.LittleEndian.PutUint32(r.ls[4*k:], uint32(-sum))
+		binary.LittleEndian.PutUint32(r.ls[4*k:], uint32(-8*sum))
 	}
 }
 

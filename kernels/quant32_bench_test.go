@@ -117,7 +117,14 @@ func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4]) }
 func BenchmarkQ32L2(b *testing.B) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
-	const n, rows = 4096, 256
+	n, rows := 4096, 256
+	if v := os.Getenv("GALE_Q32_N"); v != "" {
+		fmt.Sscan(v, &n)
+		rows = 1 << 20 / n
+		if v := os.Getenv("GALE_Q32_ROWS"); v != "" {
+			fmt.Sscan(v, &rows)
+		}
+	}
 	for _, ty := range q32Types {
 		w, a, _ := q32Inputs(ty, n, rows, 1, 5)
 		y := make([]float32, rows)
@@ -139,4 +146,29 @@ func BenchmarkQ32L2(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkQ32MemRead streams 32 MiB slices of a buffer (>= 1 GiB with
+// GALE_BENCH_DRAM=1) through the sum-of-squares kernel: the read
+// bandwidth, wall and CPU time, to set the products' GB/s against in the
+// same run.
+func BenchmarkQ32MemRead(b *testing.B) {
+	const slice = 32 << 20 / 4
+	copies := bkCopies(slice * 4)
+	buf := make([]float32, slice*copies)
+	bkFillF32(buf)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.SetBytes(slice * 4)
+	var sink float32
+	c0 := threadCPU()
+	for i := 0; b.Loop(); i++ {
+		k := i % copies
+		sink += fn.sumSquaresFn(buf[k*slice : (k+1)*slice])
+	}
+	b.ReportMetric(float64(slice*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	if c := threadCPU() - c0; c > 0 {
+		b.ReportMetric(float64(slice*4)*float64(b.N)/c.Seconds()/1e9, "cpuGB/s")
+	}
+	_ = sink
 }

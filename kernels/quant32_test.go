@@ -481,6 +481,11 @@ func TestMatMulQ32Sets(t *testing.T) {
 					continue // keep the big shape to a few token counts
 				}
 				w, a, _ := q32Inputs(ty, sh.n, sh.rows, tt, uint32(si*100+tt))
+				if tt%5 == 1 {
+					// Raw random blocks: every quant pattern (Q8_0's -128,
+					// all fifth bits), not only what the quantizer makes.
+					q32RawWeights(ty, w, uint32(si*100+tt))
+				}
 				ldy := sh.rows + 3
 				want := make([]float32, tt*ldy)
 				for i := range want {
@@ -537,4 +542,51 @@ func q32Mag(ty q32Type, w, a []byte, n, rows, t int) []float32 {
 		}
 	}
 	return out
+}
+
+// q32RawWeights overwrites w with random bytes, keeping every block's
+// fp16 scale (and min) fields finite and moderate.
+func q32RawWeights(ty q32Type, w []byte, seed uint32) {
+	s := seed*2246822519 + 3
+	for i := range w {
+		s = s*1664525 + 1013904223
+		w[i] = byte(s >> 24)
+	}
+	for i := 0; i < len(w); i += ty.bytes {
+		w[i+1] = 0x20 | w[i+1]&0x83 // |d| in [2^-7, 2^-4)
+		if ty.name == "Q4_1" || ty.name == "Q5_1" {
+			w[i+3] = 0x20 | w[i+3]&0x83
+		}
+	}
+}
+
+// TestQ32ShapePanics checks that mismatched lengths are refused with a
+// panic naming the function, before any kernel reads out of bounds.
+func TestQ32ShapePanics(t *testing.T) {
+	w := make([]byte, 2*BlockBytesQ4_0*2) // 2 rows of 64
+	a := make([]byte, ActBytesQ8_0(64))
+	y := make([]float32, 4)
+	cases := map[string]func(){
+		"n not a multiple of 32": func() { MatMulQ4_0(y, 2, w, a, 48, 1) },
+		"w not whole rows":       func() { MatMulQ4_0(y, 2, w[:len(w)-1], a, 64, 1) },
+		"a too short":            func() { MatMulQ4_0(y, 2, w, a[:len(a)-1], 64, 1) },
+		"y too short":            func() { MatMulQ4_0(y[:1], 2, w, a, 64, 1) },
+		"ldy below rows":         func() { MatMulQ4_0(y, 1, w, a, 64, 1) },
+		"t zero":                 func() { MatMulQ4_0(y, 2, w, a, 64, 0) },
+		"dequant lengths":        func() { DequantQ4_0(make([]float32, 64), w[:BlockBytesQ4_0]) },
+		"quantize lengths":       func() { QuantizeQ8_0(make([]byte, 33), make([]float32, 32)) },
+		"act lengths":            func() { QuantizeActQ8_0(a[:10], make([]float32, 64)) },
+	}
+	for name, f := range cases {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("%s: no panic", name)
+				} else if !strings.HasPrefix(fmt.Sprint(r), "kernels: ") {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			f()
+		}()
+	}
 }

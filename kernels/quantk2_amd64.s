@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// AVX2 K-quant matrix-product kernels (Q4_K, Q6_K): the structure of
+// AVX2 K-quant matrix-product kernels (Q4_K, Q5_K, Q6_K): the structure of
 // quantk_amd64.s in ymm registers, without VNNI (AVX-VNNI's VEX form has
 // no encoding in the Go assembler here). Sixteen registers do not hold a
 // whole unpacked super-block, so each 32-element sub-block is unpacked
@@ -10,7 +10,8 @@
 // Y4-Y7 their float sums. Same signature, general registers and
 // activation layout as the AVX-512 kernels.
 
-#define PFD 1536
+#define PFN 512
+#define PFF 4096
 
 #define PROLOGUE \
 	MOVQ y+0(FP), DI \
@@ -53,9 +54,12 @@
 // m0..3, s4..7, m4..7]; the scales, each repeated in both halves of a
 // dword, go to the frame for VPBROADCASTD.
 #define Q4K2_SCALES \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
 	MOVQ 4(SI), AX \
 	MOVQ AX, R14 \
 	ANDQ ·kMask3F(SB), R14 \
@@ -114,14 +118,44 @@
 	VBROADCASTSS 320 A, Y13 \
 	VFMADD231PS Y13, ACC, F
 
+// Q5_K: Q4_K plus the fifth bit of chunk c, qh bit 2c (low nibbles) and
+// 2c+1 (high), moved to bit 4 by a word shift (Q5S_c_LO/HI) and merged.
+#define Q5S0L VPSLLW $4, Y9, Y12
+#define Q5S0H VPSLLW $3, Y9, Y13
+#define Q5S1L VPSLLW $2, Y9, Y12
+#define Q5S1H VPSLLW $1, Y9, Y13
+#define Q5S2L VMOVDQA Y9, Y12
+#define Q5S2H VPSRLW $1, Y9, Y13
+#define Q5S3L VPSRLW $2, Y9, Y12
+#define Q5S3H VPSRLW $3, Y9, Y13
+
+#define Q5K2_CHUNK(QS, SC, SLO, SHI) \
+	VMOVDQU QS(SI), Y10 \
+	VPSRLW $4, Y10, Y11 \
+	VPAND Y15, Y10, Y10 \
+	VPAND Y15, Y11, Y11 \
+	VMOVDQU 16(SI), Y9 \
+	SLO \
+	SHI \
+	VPAND ·kBytes10(SB), Y12, Y12 \
+	VPAND ·kBytes10(SB), Y13, Y13 \
+	VPOR Y12, Y10, Y10 \
+	VPOR Y13, Y11, Y11 \
+	VPBROADCASTD SC(SP), Y12 \
+	VPBROADCASTD SC+4(SP), Y13
+
 // Q6_K: Y8 the qh of a half; each 32-element sub-block k is built in Y10
 // from ql (Y9) and qh, its two scales spread by VPSHUFB from Y12
 // ([s0..7 | s0..7]) or Y13 ([s8..15 | s8..15]) into Y11.
 #define Q6K2_START \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
-	PREFETCHT0 PFD+192(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
+	PREFETCHT0 PFN+192(SI) \
+	PREFETCHT2 PFF+192(SI) \
 	VPMOVSXBW 192(SI), Y8 \
 	VPMULLW ·kWordsM32(SB), Y8, Y9 \
 	VPERMQ $0x44, Y8, Y12 \
@@ -503,7 +537,138 @@ blockloop:
 	HSUM(Y7, X7, (AX)(R8*1))
 	ROWLOOP_TAIL
 
-// 32 bytes of 0x0f, 0x30, and 16 words of -32.
+TEXT ·kQ5K2x1(SB), NOSPLIT, $32-64
+	PROLOGUE
+	VPBROADCASTB ·kByte0F(SB), Y15
+rowloop:
+	ROWLOOP_HEAD
+	VXORPS Y4, Y4, Y4
+blockloop:
+	Q4K2_SCALES
+	Q5K2_CHUNK(48, 0, Q5S0L, Q5S0H)
+	Q4K2_ROW_FIRST((R10), Y0)
+	Q5K2_CHUNK(80, 8, Q5S1L, Q5S1H)
+	Q4K2_ROW(64, (R10), Y0)
+	Q5K2_CHUNK(112, 16, Q5S2L, Q5S2H)
+	Q4K2_ROW(128, (R10), Y0)
+	Q5K2_CHUNK(144, 24, Q5S3L, Q5S3H)
+	Q4K2_ROW(192, (R10), Y0)
+	Q4K2_DMIN
+	Q4K2_ROW_END((R10), Y0, Y4)
+	NEXT_BLOCK(176)
+	HSUM(Y4, X4, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K2x2(SB), NOSPLIT, $32-64
+	PROLOGUE
+	VPBROADCASTB ·kByte0F(SB), Y15
+rowloop:
+	ROWLOOP_HEAD
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+blockloop:
+	Q4K2_SCALES
+	Q5K2_CHUNK(48, 0, Q5S0L, Q5S0H)
+	Q4K2_ROW_FIRST((R10), Y0)
+	Q4K2_ROW_FIRST((R10)(R9*1), Y1)
+	Q5K2_CHUNK(80, 8, Q5S1L, Q5S1H)
+	Q4K2_ROW(64, (R10), Y0)
+	Q4K2_ROW(64, (R10)(R9*1), Y1)
+	Q5K2_CHUNK(112, 16, Q5S2L, Q5S2H)
+	Q4K2_ROW(128, (R10), Y0)
+	Q4K2_ROW(128, (R10)(R9*1), Y1)
+	Q5K2_CHUNK(144, 24, Q5S3L, Q5S3H)
+	Q4K2_ROW(192, (R10), Y0)
+	Q4K2_ROW(192, (R10)(R9*1), Y1)
+	Q4K2_DMIN
+	Q4K2_ROW_END((R10), Y0, Y4)
+	Q4K2_ROW_END((R10)(R9*1), Y1, Y5)
+	NEXT_BLOCK(176)
+	HSUM(Y4, X4, (DI))
+	HSUM(Y5, X5, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K2x3(SB), NOSPLIT, $32-64
+	PROLOGUE
+	VPBROADCASTB ·kByte0F(SB), Y15
+rowloop:
+	ROWLOOP_HEAD
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+blockloop:
+	Q4K2_SCALES
+	Q5K2_CHUNK(48, 0, Q5S0L, Q5S0H)
+	Q4K2_ROW_FIRST((R10), Y0)
+	Q4K2_ROW_FIRST((R10)(R9*1), Y1)
+	Q4K2_ROW_FIRST((R10)(R9*2), Y2)
+	Q5K2_CHUNK(80, 8, Q5S1L, Q5S1H)
+	Q4K2_ROW(64, (R10), Y0)
+	Q4K2_ROW(64, (R10)(R9*1), Y1)
+	Q4K2_ROW(64, (R10)(R9*2), Y2)
+	Q5K2_CHUNK(112, 16, Q5S2L, Q5S2H)
+	Q4K2_ROW(128, (R10), Y0)
+	Q4K2_ROW(128, (R10)(R9*1), Y1)
+	Q4K2_ROW(128, (R10)(R9*2), Y2)
+	Q5K2_CHUNK(144, 24, Q5S3L, Q5S3H)
+	Q4K2_ROW(192, (R10), Y0)
+	Q4K2_ROW(192, (R10)(R9*1), Y1)
+	Q4K2_ROW(192, (R10)(R9*2), Y2)
+	Q4K2_DMIN
+	Q4K2_ROW_END((R10), Y0, Y4)
+	Q4K2_ROW_END((R10)(R9*1), Y1, Y5)
+	Q4K2_ROW_END((R10)(R9*2), Y2, Y6)
+	NEXT_BLOCK(176)
+	HSUM(Y4, X4, (DI))
+	HSUM(Y5, X5, (DI)(R8*1))
+	HSUM(Y6, X6, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ5K2x4(SB), NOSPLIT, $32-64
+	PROLOGUE
+	VPBROADCASTB ·kByte0F(SB), Y15
+rowloop:
+	ROWLOOP_HEAD
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+blockloop:
+	Q4K2_SCALES
+	Q5K2_CHUNK(48, 0, Q5S0L, Q5S0H)
+	Q4K2_ROW_FIRST((R10), Y0)
+	Q4K2_ROW_FIRST((R10)(R9*1), Y1)
+	Q4K2_ROW_FIRST((R10)(R9*2), Y2)
+	Q4K2_ROW_FIRST((R11)(R9*2), Y3)
+	Q5K2_CHUNK(80, 8, Q5S1L, Q5S1H)
+	Q4K2_ROW(64, (R10), Y0)
+	Q4K2_ROW(64, (R10)(R9*1), Y1)
+	Q4K2_ROW(64, (R10)(R9*2), Y2)
+	Q4K2_ROW(64, (R11)(R9*2), Y3)
+	Q5K2_CHUNK(112, 16, Q5S2L, Q5S2H)
+	Q4K2_ROW(128, (R10), Y0)
+	Q4K2_ROW(128, (R10)(R9*1), Y1)
+	Q4K2_ROW(128, (R10)(R9*2), Y2)
+	Q4K2_ROW(128, (R11)(R9*2), Y3)
+	Q5K2_CHUNK(144, 24, Q5S3L, Q5S3H)
+	Q4K2_ROW(192, (R10), Y0)
+	Q4K2_ROW(192, (R10)(R9*1), Y1)
+	Q4K2_ROW(192, (R10)(R9*2), Y2)
+	Q4K2_ROW(192, (R11)(R9*2), Y3)
+	Q4K2_DMIN
+	Q4K2_ROW_END((R10), Y0, Y4)
+	Q4K2_ROW_END((R10)(R9*1), Y1, Y5)
+	Q4K2_ROW_END((R10)(R9*2), Y2, Y6)
+	Q4K2_ROW_END((R11)(R9*2), Y3, Y7)
+	NEXT_BLOCK(176)
+	HSUM(Y4, X4, (DI))
+	HSUM(Y5, X5, (DI)(R8*1))
+	HSUM(Y6, X6, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Y7, X7, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// 32 bytes of 0x0f, 0x30, 0x10, and 16 words of -32.
 DATA ·kBytes0F+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA ·kBytes0F+8(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA ·kBytes0F+16(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -515,6 +680,11 @@ DATA ·kBytes30+8(SB)/8, $0x3030303030303030
 DATA ·kBytes30+16(SB)/8, $0x3030303030303030
 DATA ·kBytes30+24(SB)/8, $0x3030303030303030
 GLOBL ·kBytes30(SB), RODATA|NOPTR, $32
+DATA ·kBytes10+0(SB)/8, $0x1010101010101010
+DATA ·kBytes10+8(SB)/8, $0x1010101010101010
+DATA ·kBytes10+16(SB)/8, $0x1010101010101010
+DATA ·kBytes10+24(SB)/8, $0x1010101010101010
+GLOBL ·kBytes10(SB), RODATA|NOPTR, $32
 DATA ·kWordsM32+0(SB)/8, $0xffe0ffe0ffe0ffe0
 DATA ·kWordsM32+8(SB)/8, $0xffe0ffe0ffe0ffe0
 DATA ·kWordsM32+16(SB)/8, $0xffe0ffe0ffe0ffe0

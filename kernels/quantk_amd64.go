@@ -111,13 +111,78 @@ func kQ6K2x3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as
 //go:noescape
 func kQ6K2x4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 
+//go:noescape
+func kQ2K512V1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512V2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512N2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512V1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512V2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512N2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512N3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K512N4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K2x1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K2x2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K2x3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ5K2x4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
 var (
 	kQ4K2    = [4]kKernel{kQ4K2x1, kQ4K2x2, kQ4K2x3, kQ4K2x4}
 	kQ6K2    = [4]kKernel{kQ6K2x1, kQ6K2x2, kQ6K2x3, kQ6K2x4}
+	kQ5K2    = [4]kKernel{kQ5K2x1, kQ5K2x2, kQ5K2x3, kQ5K2x4}
 	kQ4K512V = [4]kKernel{kQ4K512V1, kQ4K512V2, kQ4K512V3, kQ4K512V4}
 	kQ4K512N = [4]kKernel{kQ4K512N1, kQ4K512N2, kQ4K512N3, kQ4K512N4}
 	kQ5K512V = [4]kKernel{kQ5K512V1, kQ5K512V2, kQ5K512V3, kQ5K512V4}
 	kQ5K512N = [4]kKernel{kQ5K512N1, kQ5K512N2, kQ5K512N3, kQ5K512N4}
+	kQ2K512V = [4]kKernel{kQ2K512V1, kQ2K512V2, kQ2K512V3, kQ2K512V4}
+	kQ2K512N = [4]kKernel{kQ2K512N1, kQ2K512N2, kQ2K512N3, kQ2K512N4}
+	kQ3K512V = [4]kKernel{kQ3K512V1, kQ3K512V2, kQ3K512V3, kQ3K512V4}
+	kQ3K512N = [4]kKernel{kQ3K512N1, kQ3K512N2, kQ3K512N3, kQ3K512N4}
 	kQ6K512V = [4]kKernel{kQ6K512V1, kQ6K512V2, kQ6K512V3, kQ6K512V4}
 	kQ6K512N = [4]kKernel{kQ6K512N1, kQ6K512N2, kQ6K512N3, kQ6K512N4}
 )
@@ -156,6 +221,11 @@ var (
 	kMatMulQ5K512N = kDriver(&kQ5K512N, BlockBytesQ5_K)
 	kMatMulQ4K2    = kDriver(&kQ4K2, BlockBytesQ4_K)
 	kMatMulQ6K2    = kDriver(&kQ6K2, BlockBytesQ6_K)
+	kMatMulQ5K2    = kDriver(&kQ5K2, BlockBytesQ5_K)
+	kMatMulQ2K512V = kDriver(&kQ2K512V, BlockBytesQ2_K)
+	kMatMulQ2K512N = kDriver(&kQ2K512N, BlockBytesQ2_K)
+	kMatMulQ3K512V = kDriver(&kQ3K512V, BlockBytesQ3_K)
+	kMatMulQ3K512N = kDriver(&kQ3K512N, BlockBytesQ3_K)
 	kMatMulQ6K512V = kDriver(&kQ6K512V, BlockBytesQ6_K)
 	kMatMulQ6K512N = kDriver(&kQ6K512N, BlockBytesQ6_K)
 )
@@ -167,21 +237,21 @@ func init() {
 }
 
 // kInstall sets the K-quant products for feature set f: the AVX-512
-// kernels (with VNNI when f has it), the AVX2 ones (Q4_K, Q6_K) on an
-// AVX2 set, the generic twins for the rest.
+// kernels (with VNNI when f has it), the AVX2 ones (Q4_K, Q5_K, Q6_K) on
+// an AVX2 set, the generic twins for the rest.
 func kInstall(f Features) {
 	kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = matMulQ2KGeneric, matMulQ3KGeneric, matMulQ4KGeneric, matMulQ5KGeneric, matMulQ6KGeneric
 	if !f.Has(FeatAVX2) {
 		return
 	}
 	if !f.Has(FeatAVX512) {
-		kMatMulQ4K, kMatMulQ6K = kMatMulQ4K2, kMatMulQ6K2
+		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K2, kMatMulQ5K2, kMatMulQ6K2
 		return
 	}
 	if f.Has(FeatVNNI) {
-		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K512V, kMatMulQ5K512V, kMatMulQ6K512V
+		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512V, kMatMulQ3K512V, kMatMulQ4K512V, kMatMulQ5K512V, kMatMulQ6K512V
 	} else {
-		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
+		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512N, kMatMulQ3K512N, kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
 	}
 }
 

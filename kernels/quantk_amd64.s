@@ -28,10 +28,13 @@
 //	Z0-Z3 weights, Z4-Z7 scales, Z12-Z15 per-row int sums,
 //	Z20-Z23 per-row float sums.
 
-// PFD is the software prefetch distance in bytes ahead of the weight
-// block being unpacked: the hardware streamer alone leaves the t=1
-// kernels short of the memory bandwidth.
-#define PFD 1536
+// Software prefetch, per weight block: PFN bytes ahead into L1 and PFF
+// bytes ahead into L2. With the weights in DRAM the hardware streamer
+// alone left the t=1 kernels near 65% of the read bandwidth, one T0
+// distance near 80-90%; the two distances measured 96-100% against
+// SumSquares in the same runs (loaded machine, GB per CPU-second).
+#define PFN 512
+#define PFF 4096
 
 // Row addresses of the four activation rows of a block.
 #define A0 (R10)
@@ -46,9 +49,12 @@
 // kmask trick) into Y8 = s16 [s0..3, m0..3, s4..7, m4..7]; Z9/Z10 hold
 // d and dmin broadcast.
 #define Q4K_BLOCK \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
 	MOVQ 4(SI), AX \
 	MOVQ AX, R14 \
 	ANDQ ·kMask3F(SB), R14 \
@@ -124,6 +130,45 @@
 	VFNMADD231PS Z10, MZ, ACC \
 	VFMADD231PS.BCST 320 A, ACC, F
 
+// Q2K_ROW_V/N: Q4K_ROW_V/N with the mins over the 16-sums (offset 256);
+// ACC int sums, MY/MZ the min products (ymm/zmm names of one register),
+// F the row's float sums.
+#define Q2K_ROW_V(A, ACC, MY, MZ, F) \
+	VPMADDUBSW 0 A, Z0, Z26 \
+	VPMADDUBSW 64 A, Z1, Z27 \
+	VPMADDWD Z4, Z26, ACC \
+	VPDPWSSD Z5, Z27, ACC \
+	VPMADDUBSW 128 A, Z2, Z26 \
+	VPMADDUBSW 192 A, Z3, Z27 \
+	VPDPWSSD Z6, Z26, ACC \
+	VPDPWSSD Z7, Z27, ACC \
+	VPMADDWD 256 A, Y8, MY \
+	VCVTDQ2PS ACC, ACC \
+	VCVTDQ2PS MZ, MZ \
+	VMULPS Z9, ACC, ACC \
+	VFNMADD231PS Z10, MZ, ACC \
+	VFMADD231PS.BCST 320 A, ACC, F
+
+// Q2K_ROW_N: Q2K_ROW_V without VNNI.
+#define Q2K_ROW_N(A, ACC, MY, MZ, F) \
+	VPMADDUBSW 0 A, Z0, Z26 \
+	VPMADDUBSW 64 A, Z1, Z27 \
+	VPMADDWD Z4, Z26, ACC \
+	VPMADDWD Z5, Z27, Z27 \
+	VPADDD Z27, ACC, ACC \
+	VPMADDUBSW 128 A, Z2, Z26 \
+	VPMADDUBSW 192 A, Z3, Z27 \
+	VPMADDWD Z6, Z26, Z26 \
+	VPMADDWD Z7, Z27, Z27 \
+	VPADDD Z26, ACC, ACC \
+	VPADDD Z27, ACC, ACC \
+	VPMADDWD 256 A, Y8, MY \
+	VCVTDQ2PS ACC, ACC \
+	VCVTDQ2PS MZ, MZ \
+	VMULPS Z9, ACC, ACC \
+	VFNMADD231PS Z10, MZ, ACC \
+	VFMADD231PS.BCST 320 A, ACC, F
+
 // Constants of the Q4_K kernels: Z24 nibble mask, Z25 shift counts
 // (0 for the low 256 bits, 4 for the high), Z11/Z28-Z30 the VPERMW
 // indices that spread scales 2c, 2c+1 over 16 lanes each.
@@ -150,9 +195,12 @@
 	VPTERNLOGD.BCST $0xF8, ·kDword10(SB), Z26, W
 
 #define Q5K_BLOCK \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
 	MOVQ 4(SI), AX \
 	MOVQ AX, R14 \
 	ANDQ ·kMask3F(SB), R14 \
@@ -202,10 +250,14 @@
 	VPTERNLOGQ $0xE4, Z24, Z28, W1
 
 #define Q6K_BLOCK \
-	PREFETCHT0 PFD(SI) \
-	PREFETCHT0 PFD+64(SI) \
-	PREFETCHT0 PFD+128(SI) \
-	PREFETCHT0 PFD+192(SI) \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	PREFETCHT0 PFN+128(SI) \
+	PREFETCHT2 PFF+128(SI) \
+	PREFETCHT0 PFN+192(SI) \
+	PREFETCHT2 PFF+192(SI) \
 	VPMOVSXBW 192(SI), Y8 \
 	VPMULLW Y18, Y8, Y9 \
 	VPERMW Z8, Z11, Z4 \
@@ -262,6 +314,108 @@
 	VMOVDQU64 ·kQ6KPerm+128(SB), Z17 \
 	VMOVDQU64 ·kQ6KPerm+192(SB), Z31 \
 	VPBROADCASTW ·kWordM32(SB), Y18
+
+// ---------------------------------------------------------------- Q3_K
+
+// Q3_K block: hmask[32] @0, qs[64] @32, scales[12] @96, f16 d @108.
+// Chunk c (elements 64c..64c+63) is bits 2j of qs[32(c/2)..] for j =
+// 2(c%2) (low 32) and j+1 (high 32), with hmask bit 4(c/2)+j as bit 2:
+// unsigned 0..7, the -4 folded in through the 16-sums like Q6_K's -32.
+// The 16 6-bit scales unpack in general registers (ggml's kmask trick
+// on 64 bits) into Y8, minus 32.
+#define Q3K_CHUNK(QS, C, W) \
+	VBROADCASTI64X4 QS(SI), Z26 \
+	VPSRLVQ ·kQ3KShr+C(SB), Z26, W \
+	VPANDQ Z24, W, W \
+	VPROLVQ ·kQ3KRot+C(SB), Z29, Z27 \
+	VPTERNLOGD.BCST $0xF8, ·kDword04(SB), Z27, W
+
+#define Q3K_BLOCK \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	MOVQ 96(SI), AX \
+	MOVL 104(SI), BX \
+	MOVQ BX, R13 \
+	SHLQ $30, R13 \
+	ORQ R13, BX \
+	MOVQ AX, R14 \
+	ANDQ ·kMask0F(SB), R14 \
+	MOVQ BX, R13 \
+	ANDQ ·kMask03(SB), R13 \
+	SHLQ $4, R13 \
+	ORQ R13, R14 \
+	SHRQ $4, AX \
+	ANDQ ·kMask0F(SB), AX \
+	SHRQ $4, BX \
+	ANDQ ·kMask03(SB), BX \
+	SHLQ $4, BX \
+	ORQ BX, AX \
+	VMOVQ R14, X8 \
+	VPINSRQ $1, AX, X8, X8 \
+	VPMOVZXBW X8, Y8 \
+	VPSUBW ·kWords32(SB), Y8, Y8 \
+	VPMULLW Y18, Y8, Y9 \
+	VPERMW Z8, Z11, Z4 \
+	VPERMW Z8, Z16, Z5 \
+	VPERMW Z8, Z17, Z6 \
+	VPERMW Z8, Z31, Z7 \
+	VBROADCASTI64X4 0(SI), Z29 \
+	Q3K_CHUNK(32, 0, Z0) \
+	Q3K_CHUNK(32, 64, Z1) \
+	Q3K_CHUNK(64, 128, Z2) \
+	Q3K_CHUNK(64, 192, Z3) \
+	VPBROADCASTW 108(SI), Y10 \
+	VCVTPH2PS Y10, Z10
+
+// Q3K_CONSTS: Z24 0x03, the Q6_K scale spreads, Y18 sixteen -4s.
+#define Q3K_CONSTS \
+	VPBROADCASTB ·kByte03(SB), Z24 \
+	VMOVDQU64 ·kQ6KPerm+0(SB), Z11 \
+	VMOVDQU64 ·kQ6KPerm+64(SB), Z16 \
+	VMOVDQU64 ·kQ6KPerm+128(SB), Z17 \
+	VMOVDQU64 ·kQ6KPerm+192(SB), Z31 \
+	VPBROADCASTW ·kWordM4(SB), Y18
+
+// ---------------------------------------------------------------- Q2_K
+
+// Q2_K block: scales[16] @0 (scale low nibble, min high), qs[64] @16,
+// f16 d @80, f16 dmin @82. Chunks as Q3_K without the high bit; the
+// scales spread by VPERMW from Y9, the mins (Y8) multiply the 16-sums.
+#define Q2K_BLOCK \
+	PREFETCHT0 PFN(SI) \
+	PREFETCHT2 PFF(SI) \
+	PREFETCHT0 PFN+64(SI) \
+	PREFETCHT2 PFF+64(SI) \
+	VPMOVZXBW 0(SI), Y8 \
+	VPAND ·kWords0F(SB), Y8, Y9 \
+	VPSRLW $4, Y8, Y8 \
+	VPERMW Z9, Z11, Z4 \
+	VPERMW Z9, Z28, Z5 \
+	VPERMW Z9, Z29, Z6 \
+	VPERMW Z9, Z30, Z7 \
+	VBROADCASTI64X4 16(SI), Z26 \
+	VBROADCASTI64X4 48(SI), Z27 \
+	VPSRLVQ ·kQ3KShr+0(SB), Z26, Z0 \
+	VPSRLVQ ·kQ3KShr+64(SB), Z26, Z1 \
+	VPSRLVQ ·kQ3KShr+0(SB), Z27, Z2 \
+	VPSRLVQ ·kQ3KShr+64(SB), Z27, Z3 \
+	VPANDQ Z24, Z0, Z0 \
+	VPANDQ Z24, Z1, Z1 \
+	VPANDQ Z24, Z2, Z2 \
+	VPANDQ Z24, Z3, Z3 \
+	VPBROADCASTD 80(SI), Y9 \
+	VCVTPH2PS Y9, Z10 \
+	VSHUFPS $0x00, Z10, Z10, Z9 \
+	VSHUFPS $0x55, Z10, Z10, Z10
+
+#define Q2K_CONSTS \
+	VPBROADCASTB ·kByte03(SB), Z24 \
+	VMOVDQU64 ·kQ6KPerm+0(SB), Z11 \
+	VMOVDQU64 ·kQ6KPerm+64(SB), Z28 \
+	VMOVDQU64 ·kQ6KPerm+128(SB), Z29 \
+	VMOVDQU64 ·kQ6KPerm+192(SB), Z30
 
 // ---------------------------------------------------------- the drivers
 
@@ -745,6 +899,298 @@ blockloop:
 	HSUM(Z23, Y23, X23, (AX)(R8*1))
 	ROWLOOP_TAIL
 
+// ---- Q3_K, VNNI
+
+TEXT ·kQ3K512V1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_V(A0, Z12, Z20)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ3K512V2(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_V(A0, Z12, Z20)
+	Q6K_ROW_V(A1, Z13, Z21)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ3K512V3(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_V(A0, Z12, Z20)
+	Q6K_ROW_V(A1, Z13, Z21)
+	Q6K_ROW_V(A2, Z14, Z22)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ3K512V4(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_V(A0, Z12, Z20)
+	Q6K_ROW_V(A1, Z13, Z21)
+	Q6K_ROW_V(A2, Z14, Z22)
+	Q6K_ROW_V(A3, Z15, Z23)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// ---- Q3_K, no VNNI
+
+TEXT ·kQ3K512N1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_N(A0, Z12, Z20)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ3K512N2(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_N(A0, Z12, Z20)
+	Q6K_ROW_N(A1, Z13, Z21)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ3K512N3(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_N(A0, Z12, Z20)
+	Q6K_ROW_N(A1, Z13, Z21)
+	Q6K_ROW_N(A2, Z14, Z22)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ3K512N4(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q3K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+blockloop:
+	Q3K_BLOCK
+	Q6K_ROW_N(A0, Z12, Z20)
+	Q6K_ROW_N(A1, Z13, Z21)
+	Q6K_ROW_N(A2, Z14, Z22)
+	Q6K_ROW_N(A3, Z15, Z23)
+	NEXT_BLOCK(110)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// ---- Q2_K, VNNI
+
+TEXT ·kQ2K512V1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ2K512V2(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	Q2K_ROW_V(A1, Z13, Y17, Z17, Z21)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ2K512V3(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	Q2K_ROW_V(A1, Z13, Y17, Z17, Z21)
+	Q2K_ROW_V(A2, Z14, Y18, Z18, Z22)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ2K512V4(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	Q2K_ROW_V(A1, Z13, Y17, Z17, Z21)
+	Q2K_ROW_V(A2, Z14, Y18, Z18, Z22)
+	Q2K_ROW_V(A3, Z15, Y19, Z19, Z23)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// ---- Q2_K, no VNNI
+
+TEXT ·kQ2K512N1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+TEXT ·kQ2K512N2(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	Q2K_ROW_N(A1, Z13, Y17, Z17, Z21)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	ROWLOOP_TAIL
+
+TEXT ·kQ2K512N3(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	Q2K_ROW_N(A1, Z13, Y17, Z17, Z21)
+	Q2K_ROW_N(A2, Z14, Y18, Z18, Z22)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	ROWLOOP_TAIL
+
+TEXT ·kQ2K512N4(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q2K_CONSTS
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+blockloop:
+	Q2K_BLOCK
+	Q2K_ROW_N(A0, Z12, Y16, Z16, Z20)
+	Q2K_ROW_N(A1, Z13, Y17, Z17, Z21)
+	Q2K_ROW_N(A2, Z14, Y18, Z18, Z22)
+	Q2K_ROW_N(A3, Z15, Y19, Z19, Z23)
+	NEXT_BLOCK(84)
+	HSUM(Z20, Y20, X20, (DI))
+	HSUM(Z21, Y21, X21, (DI)(R8*1))
+	HSUM(Z22, Y22, X22, (DI)(R8*2))
+	LEAQ (DI)(R8*2), AX
+	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
 // ------------------------------------------------------------ constants
 
 DATA ·kMask3F+0(SB)/8, $0x3f3f3f3f3f3f3f3f
@@ -1095,3 +1541,89 @@ DATA ·kQ5KRot+248(SB)/8, $61
 GLOBL ·kQ5KRot(SB), RODATA|NOPTR, $256
 DATA ·kDword10+0(SB)/4, $0x10101010
 GLOBL ·kDword10(SB), RODATA|NOPTR, $4
+
+// Q3_K / Q2_K: qword shift counts that bring bits 2j to 0 for chunk c
+// (j = 2(c%2) low, +1 high), and Q3_K's rotations that bring hmask bit
+// 4(c/2)+j to bit 2.
+DATA ·kQ3KShr+0(SB)/8, $0
+DATA ·kQ3KShr+8(SB)/8, $0
+DATA ·kQ3KShr+16(SB)/8, $0
+DATA ·kQ3KShr+24(SB)/8, $0
+DATA ·kQ3KShr+32(SB)/8, $2
+DATA ·kQ3KShr+40(SB)/8, $2
+DATA ·kQ3KShr+48(SB)/8, $2
+DATA ·kQ3KShr+56(SB)/8, $2
+DATA ·kQ3KShr+64(SB)/8, $4
+DATA ·kQ3KShr+72(SB)/8, $4
+DATA ·kQ3KShr+80(SB)/8, $4
+DATA ·kQ3KShr+88(SB)/8, $4
+DATA ·kQ3KShr+96(SB)/8, $6
+DATA ·kQ3KShr+104(SB)/8, $6
+DATA ·kQ3KShr+112(SB)/8, $6
+DATA ·kQ3KShr+120(SB)/8, $6
+DATA ·kQ3KShr+128(SB)/8, $0
+DATA ·kQ3KShr+136(SB)/8, $0
+DATA ·kQ3KShr+144(SB)/8, $0
+DATA ·kQ3KShr+152(SB)/8, $0
+DATA ·kQ3KShr+160(SB)/8, $2
+DATA ·kQ3KShr+168(SB)/8, $2
+DATA ·kQ3KShr+176(SB)/8, $2
+DATA ·kQ3KShr+184(SB)/8, $2
+DATA ·kQ3KShr+192(SB)/8, $4
+DATA ·kQ3KShr+200(SB)/8, $4
+DATA ·kQ3KShr+208(SB)/8, $4
+DATA ·kQ3KShr+216(SB)/8, $4
+DATA ·kQ3KShr+224(SB)/8, $6
+DATA ·kQ3KShr+232(SB)/8, $6
+DATA ·kQ3KShr+240(SB)/8, $6
+DATA ·kQ3KShr+248(SB)/8, $6
+GLOBL ·kQ3KShr(SB), RODATA|NOPTR, $256
+DATA ·kQ3KRot+0(SB)/8, $2
+DATA ·kQ3KRot+8(SB)/8, $2
+DATA ·kQ3KRot+16(SB)/8, $2
+DATA ·kQ3KRot+24(SB)/8, $2
+DATA ·kQ3KRot+32(SB)/8, $1
+DATA ·kQ3KRot+40(SB)/8, $1
+DATA ·kQ3KRot+48(SB)/8, $1
+DATA ·kQ3KRot+56(SB)/8, $1
+DATA ·kQ3KRot+64(SB)/8, $0
+DATA ·kQ3KRot+72(SB)/8, $0
+DATA ·kQ3KRot+80(SB)/8, $0
+DATA ·kQ3KRot+88(SB)/8, $0
+DATA ·kQ3KRot+96(SB)/8, $63
+DATA ·kQ3KRot+104(SB)/8, $63
+DATA ·kQ3KRot+112(SB)/8, $63
+DATA ·kQ3KRot+120(SB)/8, $63
+DATA ·kQ3KRot+128(SB)/8, $62
+DATA ·kQ3KRot+136(SB)/8, $62
+DATA ·kQ3KRot+144(SB)/8, $62
+DATA ·kQ3KRot+152(SB)/8, $62
+DATA ·kQ3KRot+160(SB)/8, $61
+DATA ·kQ3KRot+168(SB)/8, $61
+DATA ·kQ3KRot+176(SB)/8, $61
+DATA ·kQ3KRot+184(SB)/8, $61
+DATA ·kQ3KRot+192(SB)/8, $60
+DATA ·kQ3KRot+200(SB)/8, $60
+DATA ·kQ3KRot+208(SB)/8, $60
+DATA ·kQ3KRot+216(SB)/8, $60
+DATA ·kQ3KRot+224(SB)/8, $59
+DATA ·kQ3KRot+232(SB)/8, $59
+DATA ·kQ3KRot+240(SB)/8, $59
+DATA ·kQ3KRot+248(SB)/8, $59
+GLOBL ·kQ3KRot(SB), RODATA|NOPTR, $256
+DATA ·kDword04+0(SB)/4, $0x04040404
+GLOBL ·kDword04(SB), RODATA|NOPTR, $4
+DATA ·kByte03+0(SB)/1, $0x03
+GLOBL ·kByte03(SB), RODATA|NOPTR, $1
+DATA ·kWordM4+0(SB)/2, $0xfffc
+GLOBL ·kWordM4(SB), RODATA|NOPTR, $2
+DATA ·kWords32+0(SB)/8, $0x0020002000200020
+DATA ·kWords32+8(SB)/8, $0x0020002000200020
+DATA ·kWords32+16(SB)/8, $0x0020002000200020
+DATA ·kWords32+24(SB)/8, $0x0020002000200020
+GLOBL ·kWords32(SB), RODATA|NOPTR, $32
+DATA ·kWords0F+0(SB)/8, $0x000f000f000f000f
+DATA ·kWords0F+8(SB)/8, $0x000f000f000f000f
+DATA ·kWords0F+16(SB)/8, $0x000f000f000f000f
+DATA ·kWords0F+24(SB)/8, $0x000f000f000f000f
+GLOBL ·kWords0F(SB), RODATA|NOPTR, $32

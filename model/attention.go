@@ -6,32 +6,48 @@ import (
 	"github.com/gale-ai/gale/kernels"
 )
 
-// attentionJob computes the attention output of every (token, head) pair of
-// a chunk. Items are numbered token*nHeads + head so that the pool splits
-// them into contiguous runs.
+// attentionJob computes the attention output of every (row, head) pair of
+// the rows attended query by query (e.short), over all the chunks of a
+// pass. Items are numbered row*nHeads + head so that the pool splits them
+// into contiguous runs.
 type attentionJob struct {
-	s       *Session
+	e       *Engine
 	layer   int
-	T       int
-	q, k, v []float32 // the chunk's rotated queries and keys, and values
+	q, k, v []float32 // the pass's rotated queries and keys, and values
 	out     []float32
 }
 
-// attention runs the chunk's attention on the pool: as matrix products
-// (attnBlocks) for chunks of attnMatMulMin tokens or more, query by query
-// (attentionJob) for shorter ones, decode steps among them.
-func (s *Session) attention(layer, T int, q, k, v, out []float32) {
-	if T >= attnMatMulMin && s.attn != nil {
-		tq := s.attnQueries()
-		nqb := (T + tq - 1) / tq
-		s.attnBlk = attnBlocks{s: s, layer: layer, T: T, tq: tq, nqb: nqb, q: q, k: k, v: v, out: out}
-		s.pool.RunDynamic(nqb*s.cfg.NKVHeads, 1, &s.attnBlk)
-		s.attnBlk = attnBlocks{}
+// attention runs the pass's attention on the pool, every row against its
+// own sequence's cache: as matrix products (attnBlocks) for chunks of
+// attnMatMulMin rows or more, one chunk at a time, and query by query
+// (attentionJob) for the shorter ones, decode rows among them, all in one
+// job.
+func (e *Engine) attention(layer int, q, k, v, out []float32) {
+	c := &e.cfg
+	qDim := c.NHeads * c.HeadDim
+	e.short = e.short[:0]
+	for si := range e.spans {
+		sp := &e.spans[si]
+		if sp.n >= attnMatMulMin && e.attn != nil {
+			tq := e.attnQueries()
+			nqb := (sp.n + tq - 1) / tq
+			r0, r1 := sp.r0, sp.r0+sp.n
+			e.attnBlk = attnBlocks{e: e, s: sp.seq, layer: layer, T: sp.n, tq: tq, nqb: nqb,
+				q: q[r0*qDim : r1*qDim], k: k[r0*e.kvDim : r1*e.kvDim], v: v[r0*e.kvDim : r1*e.kvDim], out: out[r0*qDim : r1*qDim]}
+			e.pool.RunDynamic(nqb*c.NKVHeads, 1, &e.attnBlk)
+			e.attnBlk = attnBlocks{}
+			continue
+		}
+		for i := 0; i < sp.n; i++ {
+			e.short = append(e.short, rowRef{sp: sp, i: i})
+		}
+	}
+	if len(e.short) == 0 {
 		return
 	}
-	s.attnJob = attentionJob{s: s, layer: layer, T: T, q: q, k: k, v: v, out: out}
-	s.pool.Run(T*s.cfg.NHeads, 1, &s.attnJob)
-	s.attnJob = attentionJob{}
+	e.attnJob = attentionJob{e: e, layer: layer, q: q, k: k, v: v, out: out}
+	e.pool.Run(len(e.short)*c.NHeads, 1, &e.attnJob)
+	e.attnJob = attentionJob{}
 }
 
 // attnMatMulMin is the shortest chunk whose attention runs as matrix
@@ -55,24 +71,23 @@ type attnScratch struct {
 }
 
 // attnQueries is the number of queries per attnBlocks block.
-func (s *Session) attnQueries() int {
-	return max(1, attnBlockRows/(s.cfg.NHeads/s.cfg.NKVHeads))
+func (e *Engine) attnQueries() int {
+	return max(1, attnBlockRows/(e.cfg.NHeads/e.cfg.NKVHeads))
 }
 
-// newAttnScratch sizes one worker's attnBlocks buffers: a block sees at
-// most ctx keys, and at most the cache's slots plus the chunk's own.
-func (s *Session) newAttnScratch() attnScratch {
-	c := &s.cfg
+// newAttnScratch sizes one worker's attnBlocks buffers for blocks that see
+// at most nk keys.
+func (e *Engine) newAttnScratch(nk int) attnScratch {
+	c := &e.cfg
 	hd := c.HeadDim
-	nk := min(s.ctx, s.slots+s.chunk)
-	rows := min(s.chunk, s.attnQueries()) * (c.NHeads / c.NKVHeads)
+	rows := min(e.maxRows, e.attnQueries()) * (c.NHeads / c.NKVHeads)
 	return attnScratch{
 		k: make([]float32, nk*hd), v: make([]float32, nk*hd), vt: make([]float32, hd*nk),
 		q: make([]float32, rows*hd), o: make([]float32, rows*hd), s: make([]float32, rows*nk),
 	}
 }
 
-// attnBlocks computes the chunk's attention for one KV head and one block
+// attnBlocks computes one chunk's attention for one KV head and one block
 // of tq queries per item, as two matrix products: the scores of the
 // block's query rows (each query with every head of the group) against
 // all the keys the block sees, S = Q K^T, then, after each row's softmax
@@ -80,16 +95,17 @@ func (s *Session) newAttnScratch() attnScratch {
 // outputs O = P V. Items are numbered so that the blocks with the most
 // keys come first: the pool hands them out as workers free up.
 type attnBlocks struct {
-	s        *Session
+	e        *Engine
+	s        *Sequence
 	layer, T int
 	tq, nqb  int
-	q, k, v  []float32
+	q, k, v  []float32 // the chunk's rows
 	out      []float32
 }
 
 // Do handles items [lo, hi) on worker w.
 func (j *attnBlocks) Do(w, lo, hi int) {
-	nkv := j.s.cfg.NKVHeads
+	nkv := j.e.cfg.NKVHeads
 	for item := lo; item < hi; item++ {
 		j.block(w, item%nkv, j.nqb-1-item/nkv)
 	}
@@ -98,10 +114,11 @@ func (j *attnBlocks) Do(w, lo, hi int) {
 // block computes KV head g's outputs for the queries of block qb.
 func (j *attnBlocks) block(w, g, qb int) {
 	s := j.s
-	c := &s.cfg
+	c := &j.e.cfg
 	hd := c.HeadDim
 	G := c.NHeads / c.NKVHeads
 	qDim := c.NHeads * hd
+	kvDim := j.e.kvDim
 	first := func(p int) int { // the first position the query at p sees
 		if c.SlidingWindow > 0 {
 			return max(0, p-c.SlidingWindow+1)
@@ -111,7 +128,7 @@ func (j *attnBlocks) block(w, g, qb int) {
 	i0, i1 := qb*j.tq, min(j.T, (qb+1)*j.tq)
 	lo, hi := first(s.pos+i0), s.pos+i1-1 // the positions the block sees
 	nk := hi - lo + 1
-	sc := &s.attn[w]
+	sc := &j.e.attn[w]
 	K, V := sc.k[:nk*hd], sc.v[:nk*hd]
 	off := g * hd
 
@@ -123,7 +140,7 @@ func (j *attnBlocks) block(w, g, qb int) {
 	s.gatherKV(K[:run1*hd], V[:run1*hd], j.layer, a, off)
 	s.gatherKV(K[run1*hd:nc*hd], V[run1*hd:nc*hd], j.layer, 0, off)
 	for p := max(lo, s.pos); p <= hi; p++ {
-		r, at := p-lo, (p-s.pos)*s.kvDim+off
+		r, at := p-lo, (p-s.pos)*kvDim+off
 		copy(K[r*hd:(r+1)*hd], j.k[at:at+hd])
 		copy(V[r*hd:(r+1)*hd], j.v[at:at+hd])
 	}
@@ -157,10 +174,11 @@ func (j *attnBlocks) block(w, g, qb int) {
 
 // gatherKV copies len(k)/headDim cached keys and values of one KV head
 // (offset off within a cache row) from slot on into the rows of k and v.
-func (s *Session) gatherKV(k, v []float32, layer, slot, off int) {
-	hd := s.cfg.HeadDim
+func (s *Sequence) gatherKV(k, v []float32, layer, slot, off int) {
+	hd := s.e.cfg.HeadDim
+	kvDim := s.e.kvDim
 	for r := 0; r < len(k)/hd; r++ {
-		at := (slot+r)*s.kvDim + off
+		at := (slot+r)*kvDim + off
 		if s.k16 != nil {
 			kernels.F16ToF32(k[r*hd:(r+1)*hd], s.k16[layer][at:at+hd])
 			kernels.F16ToF32(v[r*hd:(r+1)*hd], s.v16[layer][at:at+hd])
@@ -171,31 +189,35 @@ func (s *Session) gatherKV(k, v []float32, layer, slot, off int) {
 	}
 }
 
-// Do handles (token, head) items [lo, hi) on worker w.
+// Do handles (row, head) items [lo, hi) on worker w.
 //
 // The query at position p sees keys at positions j with j <= p and, for a
 // sliding window W, p - j < W. Positions before the chunk come from the
-// cache (slot = position mod slots, so a run of them may wrap around the
-// end of the buffer); positions inside the chunk come from the chunk's own
-// keys, which are stored into the cache only after the whole chunk is done.
+// sequence's cache (slot = position mod slots, so a run of them may wrap
+// around the end of the buffer); positions inside the chunk come from the
+// chunk's own keys, which are stored into the cache only after the whole
+// pass is done.
 func (j *attentionJob) Do(w, lo, hi int) {
-	s := j.s
-	c := &s.cfg
+	e := j.e
+	c := &e.cfg
 	hd := c.HeadDim
 	qDim := c.NHeads * hd
+	kvDim := e.kvDim
 	group := c.NHeads / c.NKVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	scores := s.scores[w]
+	scores := e.scores[w]
 	for item := lo; item < hi; item++ {
-		i, h := item/c.NHeads, item%c.NHeads
+		ref, h := e.short[item/c.NHeads], item%c.NHeads
+		s, i := ref.sp.seq, ref.i
+		row := ref.sp.r0 + i // the row in the pass
 		p := s.pos + i
 		first := 0
 		if c.SlidingWindow > 0 {
 			first = max(0, p-c.SlidingWindow+1)
 		}
 		off := (h / group) * hd // this head's KV slice within a cache row
-		q := j.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		out := j.out[i*qDim+h*hd : i*qDim+(h+1)*hd]
+		q := j.q[row*qDim+h*hd : row*qDim+(h+1)*hd]
+		out := j.out[row*qDim+h*hd : row*qDim+(h+1)*hd]
 
 		// Keys from the cache: positions first..s.pos-1, as one or two runs
 		// of consecutive slots.
@@ -207,39 +229,40 @@ func (j *attentionJob) Do(w, lo, hi int) {
 		// Keys from the chunk: positions max(first, s.pos)..p.
 		k0 := max(first, s.pos) - s.pos
 		nk := i - k0 + 1
-		kernels.Scores(scores[nc:nc+nk], q, j.k[k0*s.kvDim+off:], s.kvDim, scale)
+		at := (ref.sp.r0+k0)*kvDim + off
+		kernels.Scores(scores[nc:nc+nk], q, j.k[at:], kvDim, scale)
 
 		probs := scores[:nc+nk]
 		kernels.Softmax(probs)
 		clear(out)
 		s.cacheValues(out, probs[:run1], j.layer, a, off)
 		s.cacheValues(out, probs[run1:nc], j.layer, 0, off)
-		kernels.WeightedSum(out, probs[nc:], j.v[k0*s.kvDim+off:], s.kvDim)
+		kernels.WeightedSum(out, probs[nc:], j.v[at:], kvDim)
 	}
 }
 
 // cacheScores scores q against len(dst) cached keys starting at slot.
-func (s *Session) cacheScores(dst, q []float32, layer, slot, off int, scale float32) {
+func (s *Sequence) cacheScores(dst, q []float32, layer, slot, off int, scale float32) {
 	if len(dst) == 0 {
 		return
 	}
-	at := slot*s.kvDim + off
+	at := slot*s.e.kvDim + off
 	if s.k16 != nil {
-		kernels.ScoresF16(dst, q, s.k16[layer][at:], s.kvDim, scale)
+		kernels.ScoresF16(dst, q, s.k16[layer][at:], s.e.kvDim, scale)
 	} else {
-		kernels.Scores(dst, q, s.k32[layer][at:], s.kvDim, scale)
+		kernels.Scores(dst, q, s.k32[layer][at:], s.e.kvDim, scale)
 	}
 }
 
 // cacheValues adds the cached values from slot on, weighted by p, to out.
-func (s *Session) cacheValues(out, p []float32, layer, slot, off int) {
+func (s *Sequence) cacheValues(out, p []float32, layer, slot, off int) {
 	if len(p) == 0 {
 		return
 	}
-	at := slot*s.kvDim + off
+	at := slot*s.e.kvDim + off
 	if s.v16 != nil {
-		kernels.WeightedSumF16(out, p, s.v16[layer][at:], s.kvDim)
+		kernels.WeightedSumF16(out, p, s.v16[layer][at:], s.e.kvDim)
 	} else {
-		kernels.WeightedSum(out, p, s.v32[layer][at:], s.kvDim)
+		kernels.WeightedSum(out, p, s.v32[layer][at:], s.e.kvDim)
 	}
 }

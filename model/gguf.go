@@ -25,14 +25,11 @@ func loadGGUF(path string, opts LoadOptions) (*Model, error) {
 	cfg, err := ggufConfig(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	if opts.SlidingWindow > 0 {
-		cfg.SlidingWindow = opts.SlidingWindow
+		return nil, inGGUF(path, err)
 	}
 	if err := cfg.Validate(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, inGGUF(path, err)
 	}
 	store := newGGUFStore(f)
 	m := &Model{Config: cfg, Name: ggufName(f, path), set: store, fileLen: store.Size()}
@@ -46,7 +43,7 @@ func loadGGUF(path string, opts LoadOptions) (*Model, error) {
 	tok, err := ggufTokenizer(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, inGGUF(path, err)
 	}
 	if tok != nil {
 		if err := m.setTokenizer(tok, path); err != nil {
@@ -55,6 +52,16 @@ func loadGGUF(path string, opts LoadOptions) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// inGGUF prefixes err with the file's path, unless the gguf package's
+// typed getters have already done so (their errors name the file), so
+// that the message names it once.
+func inGGUF(path string, err error) error {
+	if strings.HasPrefix(err.Error(), path+": ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // ggufName is general.name when the file has one, else the file's name.
@@ -175,6 +182,17 @@ func ggufConfig(f *gguf.File) (Config, error) {
 	}
 	if err := opt("tokenizer.ggml.eos_token_id", &c.EOS, DefaultEOS); err != nil {
 		return c, err
+	}
+	// An end-of-turn token (tokenizer.ggml.eot_token_id, eom_token_id)
+	// ends a generation as EOS does, as in llama.cpp.
+	for _, key := range []string{"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"} {
+		if v, ok, err := f.Uint(key); err != nil {
+			return c, err
+		} else if ok && v <= math.MaxInt32 && int(v) != c.EOS {
+			if err := c.AddEOSIDs([]int{int(v)}); err != nil {
+				return c, fmt.Errorf("%s: %v", key, err)
+			}
+		}
 	}
 	_, hasOutput := f.Tensor("output.weight")
 	c.TiedEmbeddings = !hasOutput

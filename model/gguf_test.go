@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/gale-ai/gale/internal/gguf"
 	"github.com/gale-ai/gale/kernels"
 )
 
@@ -66,8 +67,12 @@ func TestGGUFLogits(t *testing.T) {
 			want := readLogits(t, filepath.Join(tinyLlamaDir, name+".logits.safetensors"))
 			tol := ggufTolerance(name, fr.LogitAbsMax)
 			for _, fs := range kernels.FeatureSets() {
+				tol := tol
+				key := name
 				if fs.Has(kernels.FeatAMX) && (name == "F32" || name == "F16" || name == "BF16") {
-					continue // bf16 tiles: the AMX tests set their own tolerance
+					// Tiles take bf16 activations: the AMX issue's 1% of
+					// the largest logit (llama.cpp's bf16 path: 0.2%).
+					tol, key = 0.01*fr.LogitAbsMax, name+"+amx"
 				}
 				if err := kernels.SetFeatures(fs); err != nil {
 					t.Fatal(err)
@@ -75,13 +80,16 @@ func TestGGUFLogits(t *testing.T) {
 				for _, mode := range []string{"whole", "chunk7", "decode"} {
 					got := runLogits(t, m, ref.Tokens, mode)
 					e := compareGGUFLogits(t, name+"/"+fs.String()+"/"+mode, got, want, fr.Argmax, tol)
-					worst[name] = math.Max(worst[name], e)
+					worst[key] = math.Max(worst[key], e)
 				}
 			}
 		})
 	}
 	for _, n := range names {
 		t.Logf("%-7s worst |logit error| %.5f (tolerance %.5f)", n, worst[n], ggufTolerance(n, ref.Files[n].LogitAbsMax))
+		if e, ok := worst[n+"+amx"]; ok {
+			t.Logf("%-7s worst |logit error| %.5f with AMX tiles (tolerance %.5f)", n+"+amx", e, 0.01*ref.Files[n].LogitAbsMax)
+		}
 	}
 }
 
@@ -204,4 +212,41 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestGGUFEndOfTurn checks that tokenizer.ggml.eot_token_id ends a
+// generation as EOS does: the file is the F32 fixture rewritten with the
+// key added.
+func TestGGUFEndOfTurn(t *testing.T) {
+	src, err := gguf.Open(filepath.Join(tinyLlamaDir, "F32.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	kvs := append(src.KVs(), gguf.KV{Key: "tokenizer.ggml.eot_token_id", Value: gguf.Uint32(7)})
+	out := filepath.Join(t.TempDir(), "eot.gguf")
+	fw, err := gguf.Create(out, kvs, src.Tensors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range src.Tensors() {
+		data, err := src.TensorData(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.WriteTensor(ti.Name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(out, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if got := m.EOSIDs(); !equalInts(got, []int{2, 7}) {
+		t.Errorf("end ids %v, want [2 7]", got)
+	}
 }

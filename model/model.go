@@ -50,9 +50,10 @@ type LoadOptions struct {
 	// Progress, when set, is called with bytes done and total during the
 	// check scan.
 	Progress func(done, total int64)
-	// SlidingWindow, when positive, sets the attention window, for GGUF
-	// files of Mistral v0.1, which do not record theirs (llama.cpp runs
-	// them with full attention, identical up to 4096 tokens).
+	// SlidingWindow, when positive, sets the attention window in place of
+	// the model's own: for GGUF files of Mistral v0.1, which do not record
+	// theirs (llama.cpp runs them with full attention, identical up to
+	// 4096 tokens). It applies to every format alike.
 	SlidingWindow int
 }
 
@@ -163,6 +164,9 @@ func unwrapPathError(err error) error {
 
 // finish binds the weights and optionally checks them.
 func (m *Model) finish(src tensorSource, opts LoadOptions) error {
+	if opts.SlidingWindow > 0 {
+		m.Config.SlidingWindow = opts.SlidingWindow
+	}
 	w, err := loadWeights(&m.Config, src)
 	if err != nil {
 		return err

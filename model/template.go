@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ardanlabs/jinja"
 
@@ -115,11 +116,116 @@ func BuiltinTemplate(name string) *ChatTemplate {
 // ParseTemplate compiles Jinja chat template source; name says where it
 // came from (for messages).
 func ParseTemplate(name, source string) (*ChatTemplate, error) {
-	t, err := jinja.Compile(source)
+	if err := checkMacros(source); err != nil {
+		return nil, fmt.Errorf("chat template %s: %w", name, err)
+	}
+	t, err := compileJinja(source)
 	if err != nil {
 		return nil, fmt.Errorf("chat template %s: %w", name, err)
 	}
 	return &ChatTemplate{Name: name, Source: source, tmpl: t}, nil
+}
+
+// A chat template comes with the model file, so it is untrusted input:
+// the Jinja engine has no limits of its own on loops, recursion or time,
+// and a panic inside it would take gale down. These bound what a template
+// may cost.
+const (
+	maxRangeItems  = 1 << 16         // elements one range() may produce
+	maxRenderTime  = 5 * time.Second // wall time of one rendering
+	maxRenderBytes = 16 << 20        // size of a rendered prompt
+)
+
+// macroDef finds macro definitions and their bodies.
+var macroDef = regexp.MustCompile(`(?s){%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)\s*\((.*?){%-?\s*endmacro`)
+
+// checkMacros refuses a macro that calls itself: the engine recurses
+// without a depth limit, and Go's stack overflow cannot be recovered.
+func checkMacros(source string) error {
+	for _, m := range macroDef.FindAllStringSubmatch(source, -1) {
+		if regexp.MustCompile(`\b` + regexp.QuoteMeta(m[1]) + `\s*\(`).MatchString(m[2]) {
+			return fmt.Errorf("macro %q calls itself, which gale does not allow in a chat template", m[1])
+		}
+	}
+	return nil
+}
+
+// compileJinja compiles a template, turning a panic of the engine into
+// an error.
+func compileJinja(source string) (t *jinja.Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the template engine failed: %v", r)
+		}
+	}()
+	return jinja.Compile(source)
+}
+
+// boundedRange is range() with at most maxRangeItems elements, given to
+// every rendering in place of the engine's own.
+var boundedRange = jinja.NewCallable("range", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	var n [3]int64
+	if len(args) < 1 || len(args) > 3 {
+		return jinja.None(), fmt.Errorf("range takes 1 to 3 arguments, got %d", len(args))
+	}
+	for i, a := range args {
+		if !a.IsInt() {
+			return jinja.None(), fmt.Errorf("range: argument %d is not an integer", i+1)
+		}
+		n[i] = a.AsInt()
+	}
+	start, stop, step := int64(0), n[0], int64(1)
+	if len(args) >= 2 {
+		start, stop = n[0], n[1]
+	}
+	if len(args) == 3 {
+		step = n[2]
+	}
+	if step == 0 {
+		return jinja.None(), errors.New("range: step is 0")
+	}
+	var items []jinja.Value
+	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
+		if len(items) == maxRangeItems {
+			return jinja.None(), fmt.Errorf("range: more than %d items", maxRangeItems)
+		}
+		items = append(items, jinja.NewInt(i))
+	}
+	return jinja.NewList(items), nil
+})
+
+// render runs the template with limits: range() bounded, a panic of the
+// engine turned into an error, and a time limit after which the rendering
+// is abandoned (the goroutine cannot be stopped; gale's commands exit
+// on the error, and the server refuses the request).
+func (ct *ChatTemplate) render(data map[string]jinja.Value) (string, error) {
+	data["range"] = boundedRange
+	type result struct {
+		s   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("the template engine failed: %v", r)}
+			}
+		}()
+		s, err := ct.tmpl.RenderValues(data)
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", fmt.Errorf("chat template %s: %w", ct.Name, r.err)
+		}
+		if len(r.s) > maxRenderBytes {
+			return "", fmt.Errorf("chat template %s: the rendered prompt is %d bytes, more than %d", ct.Name, len(r.s), maxRenderBytes)
+		}
+		return r.s, nil
+	case <-time.After(maxRenderTime):
+		return "", fmt.Errorf("chat template %s: rendering took longer than %v", ct.Name, maxRenderTime)
+	}
 }
 
 // maxTemplateFile bounds what LoadTemplate reads.
@@ -318,13 +424,13 @@ func (ct *ChatTemplate) renderJinja(tok *tokenizer.Tokenizer, req *ChatRequest) 
 	if err != nil {
 		return nil, err
 	}
-	marked, err := ct.tmpl.RenderValues(withSentinels)
+	marked, err := ct.render(withSentinels)
 	if err != nil {
-		return nil, fmt.Errorf("chat template %s: %w", ct.Name, err)
+		return nil, err
 	}
-	out, err := ct.tmpl.RenderValues(real)
+	out, err := ct.render(real)
 	if err != nil {
-		return nil, fmt.Errorf("chat template %s: %w", ct.Name, err)
+		return nil, err
 	}
 	re := regexp.MustCompile(tag + `x([0-9]+)xEND`)
 	locs := re.FindAllStringSubmatchIndex(marked, -1)

@@ -75,7 +75,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&bf.models, "model", "m", "", "model directories, comma-separated (default: the embedded model unless --synthetic)")
+	fs.StringVarP(&bf.models, "model", "m", "", "model directories or GGUF files, comma-separated (default: the embedded model unless --synthetic)")
 	fs.StringVar(&bf.synthetic, "synthetic", "", "random-weight models of published shapes, comma-separated: "+strings.Join(model.SyntheticShapes(), ", "))
 	fs.StringVar(&bf.dtype, "dtype", "bf16", "weight dtype of synthetic models: f32, bf16 or f16")
 	fs.IntVarP(&bf.nPrompt, "n-prompt", "p", 512, "prompt tokens of the pp test (0 = skip)")
@@ -128,7 +128,7 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	var models []benchModel
 	for _, p := range splitList(bf.models) {
 		models = append(models, benchModel{label: p, open: func() (*model.Model, error) {
-			return model.Load(p, model.LoadOptions{})
+			return loadByName(p, model.LoadOptions{})
 		}})
 	}
 	for _, shape := range splitList(bf.synthetic) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -123,6 +124,13 @@ func (a *app) newChatCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			if err := a.applyModelDefaults(cmd, &mf, &sf); err != nil {
+				return err
+			}
+			// An ollama model's system prompt, unless one was given.
+			if r := mf.resolved; r != nil && r.HasSystem && r.System != "" && !cmd.Flags().Changed("system") && (len(msgs) == 0 || msgs[0].Role != "system") {
+				msgs = append([]tokenizer.Message{{Role: "system", Content: r.System}}, msgs...)
+			}
 			if m.Tokenizer == nil {
 				return fail("chat", fmt.Errorf("%s has no tokenizer", m.Name))
 			}
@@ -136,7 +144,7 @@ func (a *app) newChatCmd() *cobra.Command {
 				a.infof("gale: seed %d, %d threads, context %d, KV cache %s, kernels %s\n", seed, sess.Threads(), sess.CtxSize(),
 					kvName(mf.sessionOptions().KVF16), kernelLevel())
 			}
-			own, err := modelTemplate(m, mf.path)
+			own, err := modelTemplate(m, mf.loadPath())
 			if err != nil {
 				return err
 			}
@@ -144,10 +152,15 @@ func (a *app) newChatCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ollama := ollamaTemplate(mf.resolved, own, cf.template)
 			if mf.verbose {
-				a.infof("gale: chat template %s\n", tmpl.Name)
+				name := tmpl.Name
+				if ollama != "" {
+					name = "from the ollama template layer"
+				}
+				a.infof("gale: chat template %s\n", name)
 			}
-			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose, tmpl: tmpl, tools: tools}
+			c := &chatState{a: a, m: m, sess: sess, sf: &sf, seed: seed, verbose: mf.verbose, tmpl: tmpl, tools: tools, ollama: ollama}
 			if interactive {
 				return c.interactive(msgs)
 			}
@@ -188,7 +201,7 @@ func (a *app) readConversation(path string) ([]tokenizer.Message, []json.RawMess
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, nil, fail("read messages", err)
+		return nil, nil, fail("read messages", plainPathError(err))
 	}
 	bad := func(format string, args ...any) error {
 		return fail("read messages", fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -268,7 +281,17 @@ func (a *app) chatDryRun(path, templateFlag string, msgs []tokenizer.Message, to
 // tokenizer.chat_template, or the chat_template of the directory's
 // tokenizer_config.json).
 func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, error) {
-	if path == "" || isGGUF(path) {
+	// A name from the Hugging Face cache or ollama's store stands for
+	// the path it resolves to.
+	resolved, gguf := path, false
+	if path != "" {
+		res, err := hub.Resolve(path, hub.Dirs{})
+		if err != nil {
+			return nil, "", fail("load tokenizer", err)
+		}
+		resolved, gguf = res.Path, res.GGUF
+	}
+	if path == "" || gguf || isGGUF(resolved) {
 		m, _, err := a.loadModel(&modelFlags{path: path})
 		if err != nil {
 			return nil, "", err
@@ -282,12 +305,13 @@ func (a *app) loadChatTokenizer(path string) (*tokenizer.Tokenizer, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	own, err := dirTemplate(path)
+	own, err := dirTemplate(resolved)
 	return tok, own, err
 }
 
 // modelTemplate returns a loaded model's own chat template: the one its
-// loader found (GGUF), else its directory's.
+// loader kept (GGUF tokenizer.chat_template, HF tokenizer_config.json),
+// else its directory's (path as -m resolved it).
 func modelTemplate(m *model.Model, path string) (string, error) {
 	if m.ChatTemplate != "" || path == "" {
 		return m.ChatTemplate, nil
@@ -338,6 +362,7 @@ type chatState struct {
 	turns   int
 	tmpl    *model.ChatTemplate
 	tools   []json.RawMessage // tool definitions of a --messages request
+	ollama  string            // an ollama template layer to render with instead of tmpl
 }
 
 // render encodes the conversation, dropping the oldest exchanges (never
@@ -345,48 +370,27 @@ type chatState struct {
 // answer in the context; it says so on stderr when it drops any.
 func (c *chatState) render(msgs []tokenizer.Message) ([]tokenizer.Message, []int, error) {
 	ctx := c.sess.CtxSize()
-	room := c.sf.maxTokens
-	if room <= 0 || room > ctx/2 {
-		room = ctx / 4
+	kept, ids, dropped, err := model.WindowChat(msgs, ctx, model.ChatRoom(ctx, c.sf.maxTokens),
+		c.encodeChat)
+	if errors.Is(err, model.ErrHistoryTooLong) {
+		return nil, nil, fail("chat", err)
 	}
-	if room < 1 {
-		room = 1
+	if err != nil {
+		return nil, nil, fail("chat template", err)
 	}
-	dropped := 0
-	for {
-		p, err := c.tmpl.Apply(c.m.Tokenizer, model.ChatRequest{Messages: msgs, Tools: c.tools, AddGenerationPrompt: true})
-		if err != nil {
-			return nil, nil, fail("chat template", err)
-		}
-		ids := p.IDs
-		if len(ids)+room <= ctx {
-			if dropped > 0 {
-				c.a.warn("conversation outgrew the context of %d tokens: dropped the %d oldest messages", ctx, dropped)
-			}
-			return msgs, ids, nil
-		}
-		// Drop the oldest user message and the assistant reply after it.
-		first := 0
-		if msgs[0].Role == "system" {
-			first = 1
-		}
-		n := 1
-		if first+1 < len(msgs) && msgs[first+1].Role == "assistant" {
-			n = 2
-		}
-		if first+n >= len(msgs) {
-			return nil, nil, fail("chat", fmt.Errorf("the last message alone is %d tokens; the context holds %d (leaving %d to answer)", len(ids), ctx, room))
-		}
-		msgs = append(msgs[:first:first], msgs[first+n:]...)
-		dropped += n
+	if dropped > 0 {
+		c.a.warn("conversation outgrew the context of %d tokens: dropped the %d oldest messages", ctx, dropped)
 	}
+	return kept, ids, nil
 }
 
 // reply generates the assistant's answer to msgs, streaming it to stdout
 // unless quiet. ctx cancellation ends it early with stop reason
 // "interrupted".
 func (c *chatState) reply(ctx context.Context, ids []int, quiet bool) (*model.GenerateResult, error) {
-	c.sess.Reset()
+	// No Reset: Generate keeps the cache of the prefix this prompt shares
+	// with the last one (the conversation so far), so a turn prefills
+	// only its new tokens.
 	opts := model.GenerateOptions{
 		MaxTokens: c.sf.maxTokens,
 		Sampler:   c.sf.samplerOptions(c.seed+uint64(c.turns), c.sess.CtxSize()),
@@ -517,8 +521,8 @@ func (c *chatState) interactive(start []tokenizer.Message) error {
 			body := strings.TrimPrefix(text, `"""`)
 			var lines []string
 			for {
-				if strings.HasSuffix(body, `"""`) {
-					lines = append(lines, strings.TrimSuffix(body, `"""`))
+				if t := strings.TrimRight(body, " \t"); strings.HasSuffix(t, `"""`) {
+					lines = append(lines, strings.TrimSuffix(t, `"""`))
 					break
 				}
 				lines = append(lines, body)

@@ -361,8 +361,12 @@ func (a *app) newRoot() *cobra.Command {
 		a.newDetokenizeCmd(),
 		a.newBenchCmd(),
 		a.newInfoCmd(),
+		a.newPullCmd(),
+		a.newListCmd(),
 		a.newVersionCmd(),
 		a.newSynthCmd(),
+		a.newServeCmd(),
+		a.newServeBenchCmd(),
 	)
 	return root
 }

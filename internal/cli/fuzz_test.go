@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,13 +33,16 @@ func FuzzParseIDs(f *testing.F) {
 	})
 }
 
-// FuzzReadMessages: any --messages file is read into valid roles or
-// rejected with an error naming the file; never a panic.
+// FuzzReadMessages: any --messages file is read into valid roles (and
+// tool definitions that are JSON objects) or rejected with an error
+// naming the file; never a panic.
 func FuzzReadMessages(f *testing.F) {
 	for _, s := range []string{
 		`[{"role":"user","content":"hi"}]`,
 		`{"messages":[{"role":"system","content":"s"},{"role":"user","content":"u"}]}`,
 		`[]`, `{}`, `null`, `[{"role":"x"}]`, `[{"content":1}]`, "\xff\xfe", `[[[[`,
+		`{"messages":[{"role":"user","content":"w"},{"role":"assistant","tool_calls":[{"id":"1","function":{"name":"f","arguments":{"a":1}}}]},{"role":"tool","tool_call_id":"1","content":"2"}],"tools":[{"type":"function"}]}`,
+		`{"messages":[{"role":"user","content":"w"}],"tools":[1]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -52,7 +56,7 @@ func FuzzReadMessages(f *testing.F) {
 		}
 		defer os.Remove(p)
 		a, _, _ := testApp("")
-		msgs, err := a.readMessages(p)
+		msgs, tools, err := a.readConversation(p)
 		if err != nil {
 			if !strings.Contains(err.Error(), filepath.Base(p)) {
 				t.Fatalf("error %q does not name the file", err)
@@ -64,9 +68,14 @@ func FuzzReadMessages(f *testing.F) {
 		}
 		for _, m := range msgs {
 			switch m.Role {
-			case "system", "user", "assistant":
+			case "system", "user", "assistant", "tool":
 			default:
 				t.Fatalf("role %q accepted", m.Role)
+			}
+		}
+		for _, tool := range tools {
+			if b := bytes.TrimSpace(tool); len(b) == 0 || b[0] != '{' {
+				t.Fatalf("tool %q accepted", tool)
 			}
 		}
 	})

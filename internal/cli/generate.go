@@ -66,6 +66,9 @@ func (a *app) newGenerateCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			if err := a.applyModelDefaults(cmd, &mf, &sf); err != nil {
+				return err
+			}
 			return a.generate(ctx, m, loadDur, &mf, &pf, &sf, in, jsonOut, echo)
 		}),
 	}
@@ -96,11 +99,7 @@ func (a *app) generate(ctx context.Context, m *model.Model, loadDur time.Duratio
 	// When truncating, leave room for the tokens asked for (at most half
 	// the context, a quarter when -n is unbounded).
 	ctxSize := sess.CtxSize()
-	room := ctxSize / 4
-	if sf.maxTokens >= 0 {
-		room = min(sf.maxTokens, ctxSize/2)
-	}
-	ids, truncated, err := fitContext(ids, ctxSize, 1, room, pf.truncate)
+	ids, truncated, err := fitContext(ids, ctxSize, 1, model.GenerateRoom(ctxSize, sf.maxTokens), pf.truncate)
 	if err != nil {
 		return fail("prompt", err)
 	}

@@ -14,6 +14,8 @@ import (
 // infoJSON is info's --json output.
 type infoJSON struct {
 	Name           string            `json:"name"`
+	FoundIn        string            `json:"found_in,omitempty"`       // where -m's name was found (internal/hub)
+	ModelDefaults  string            `json:"model_defaults,omitempty"` // an ollama model's params and system layers
 	Arch           string            `json:"architecture"`
 	Format         string            `json:"format"`
 	NParams        int64             `json:"n_params"`
@@ -69,6 +71,8 @@ func (a *app) newInfoCmd() *cobra.Command {
 			}
 			defer m.Close()
 			info := describe(m, mf.threads, tensors)
+			info.FoundIn = mf.foundIn()
+			info.ModelDefaults = mf.defaultsLine()
 			if jsonOut {
 				return a.printJSON(info)
 			}
@@ -77,9 +81,10 @@ func (a *app) newInfoCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&mf.path, "model", "m", "", "model directory (default: the embedded stories260k model)")
+	fs.StringVarP(&mf.path, "model", "m", "", "model: a directory or .gguf file, org/name[:QUANT] from the Hugging Face cache, or an ollama name[:tag] (default: the embedded stories260k model)")
 	fs.BoolVar(&mf.check, "check", false, "scan every weight for NaN/Inf")
 	fs.IntVarP(&mf.threads, "threads", "t", 0, "thread count to report (0 = physical cores)")
+	mf.registerWindow(fs)
 	fs.BoolVar(&tensors, "tensors", false, "list every tensor with dtype and shape")
 	fs.BoolVar(&jsonOut, "json", false, "print JSON")
 	return cmd
@@ -124,6 +129,8 @@ func (a *app) printInfo(i infoJSON) {
 	}
 	rows := [][2]string{
 		{"model", i.Name},
+		{"found in", i.FoundIn},
+		{"model defaults", i.ModelDefaults},
 		{"architecture", i.Arch},
 		{"format", i.Format},
 		{"parameters", fmt.Sprintf("%d (%s)", i.NParams, humanCount(i.NParams))},
@@ -147,6 +154,9 @@ func (a *app) printInfo(i infoJSON) {
 		{"threads", fmt.Sprint(i.Threads)},
 	}
 	for _, r := range rows {
+		if r[0] == "model defaults" && r[1] == "" {
+			continue
+		}
 		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
 	}
 	w.Flush()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 )
 
@@ -27,12 +29,15 @@ type modelFlags struct {
 	threads int
 	ctxSize int
 	chunk   int
+	window  int // --sliding-window
 	kv      kvFlags
 	verbose bool
 	// warm: the command runs the model, so loading reads uncached
 	// weights up front with a progress bar (see warmPageCache); info and
 	// tokenize only look at the files.
 	warm bool
+
+	resolved *hub.Resolved // what -m named, once loadModel resolved it
 }
 
 // register declares the flags; kvDefault is the command's KV cache type
@@ -41,15 +46,22 @@ type modelFlags struct {
 // that keeps no KV cache, e.g. quantize: no -ctk/-ctv flags).
 func (f *modelFlags) register(fs *pflag.FlagSet, kvDefault string) {
 	f.warm = true
-	fs.StringVarP(&f.path, "model", "m", "", "model directory (HF or Mistral native layout) or GGUF file; default: the embedded stories260k model")
+	fs.StringVarP(&f.path, "model", "m", "", "model: a directory or .gguf file, org/name[@rev][:FILE.gguf|:QUANT] from the Hugging Face cache, or an ollama name[:tag]; default: the embedded stories260k model")
 	fs.BoolVar(&f.check, "check", false, "scan every weight for NaN/Inf while loading")
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads to use (0 = physical cores)")
 	fs.IntVarP(&f.ctxSize, "ctx-size", "c", 0, "context size in tokens (0 = the model's)")
 	fs.IntVar(&f.chunk, "chunk", 0, "prefill chunk size in tokens (0 = default)")
+	f.registerWindow(fs)
 	if kvDefault != "" {
 		f.kv.register(fs, kvDefault)
 	}
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print load time, seed and speed on stderr")
+}
+
+// registerWindow declares --sliding-window (info, which has flags of its
+// own, declares it too, to show the window it would run with).
+func (f *modelFlags) registerWindow(fs *pflag.FlagSet) {
+	fs.IntVar(&f.window, "sliding-window", 0, "attention window in tokens, for GGUF files of Mistral that record none (0 = the model's own)")
 }
 
 // kvFlags choose the KV cache's element type: -ctk/--cache-type-k and
@@ -106,6 +118,9 @@ func (f *modelFlags) validate() error {
 	if f.chunk < 0 {
 		return usagef("invalid argument %d for \"--chunk\": must be >= 0", f.chunk)
 	}
+	if f.window < 0 {
+		return usagef("invalid argument %d for \"--sliding-window\": must be >= 0", f.window)
+	}
 	return nil
 }
 
@@ -124,24 +139,26 @@ func (a *app) loadModel(f *modelFlags) (*model.Model, time.Duration, error) {
 // warm-up (generate arms Ctrl-C before loading).
 func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, time.Duration, error) {
 	update, finish := a.progress("loading", true)
-	opts := model.LoadOptions{Check: f.check, Progress: update}
+	opts := model.LoadOptions{Check: f.check, Progress: update, SlidingWindow: f.window}
 	t0 := time.Now()
 	var m *model.Model
 	var err error
 	if f.path == "" {
 		m, err = model.LoadDefault(opts)
-	} else {
-		m, err = model.Load(f.path, opts)
+	} else if res, rerr := a.resolveModel(f); rerr != nil {
+		err = rerr
+	} else if m, err = model.Load(res.Path, opts); err == nil && res.Source != hub.SourcePath {
+		m.Name = res.Name
 	}
 	finish()
 	if err == nil && f.path != "" {
-		err = addGenerationConfig(m, f.path)
+		err = addGenerationConfig(m, f.loadPath())
 		if err != nil {
 			m.Close()
 		}
 	}
 	if err != nil {
-		msg := err.Error()
+		msg := plainPathError(err).Error()
 		// The path may say gguf itself; what counts is the message.
 		bare := strings.ReplaceAll(strings.ReplaceAll(msg, f.path, ""), filepath.Dir(f.path), "")
 		if isGGUF(f.path) && !strings.Contains(strings.ToLower(bare), "gguf") {
@@ -154,7 +171,8 @@ func (a *app) loadModelCtx(ctx context.Context, f *modelFlags) (*model.Model, ti
 		}
 		// Every load error names the checkpoint, even one the model
 		// package words without a path (e.g. a tensor missing from a set).
-		if !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) {
+		if !strings.Contains(msg, f.path) && !strings.Contains(msg, filepath.Clean(f.path)) &&
+			!(isFile(f.path) && strings.Contains(msg, filepath.Dir(f.path))) {
 			msg = f.path + ": " + msg
 		}
 		return nil, 0, fail("load model", errors.New(dedupePrefixes(msg)))
@@ -258,6 +276,12 @@ func (a *app) warmPageCache(ctx context.Context, m *model.Model) error {
 	return nil
 }
 
+// isFile reports whether path names an existing non-directory.
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
 // isGGUF reports whether path names a GGUF file: by its name, or by the
 // "GGUF" magic its first four bytes carry.
 func isGGUF(path string) bool {
@@ -275,6 +299,18 @@ func isGGUF(path string) bool {
 	var magic [4]byte
 	_, err = io.ReadFull(fh, magic[:])
 	return err == nil && string(magic[:]) == "GGUF"
+}
+
+// plainPathError rewords Go's "open x: no such file or directory" (an
+// *fs.PathError, wherever it sits in the chain) as "x: no such file or
+// directory": the operation name is Go's business, not the user's.
+func plainPathError(err error) error {
+	var pe *fs.PathError
+	if err == nil || !errors.As(err, &pe) {
+		return err
+	}
+	msg := strings.Replace(err.Error(), pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	return errors.New(dedupePrefixes(msg))
 }
 
 // dedupePrefixes drops a "part: " that repeats the one before it, as in
@@ -369,7 +405,7 @@ func (a *app) resolvePrompt(cmd *cobra.Command, f *promptFlags, args []string) (
 	case cmd.Flags().Changed("file"):
 		b, err := os.ReadFile(f.file)
 		if err != nil {
-			return promptInput{}, fail("read prompt", err)
+			return promptInput{}, fail("read prompt", plainPathError(err))
 		}
 		return promptInput{text: trimOneNewline(string(b))}, nil
 	case cmd.Flags().Lookup("tokens") != nil && cmd.Flags().Changed("tokens"):
@@ -506,26 +542,9 @@ func encodePrompt(m *model.Model, in promptInput) ([]int, error) {
 
 // fitContext checks that a prompt leaves at least minFree positions free
 // in a context of ctx (1 for generation: room for one new token; 0 for
-// scoring). With truncate it keeps the first token (BOS) and the end of
-// the prompt, leaving keepFree positions for what follows.
+// scoring); the policy is the library's (model.FitPrompt).
 func fitContext(ids []int, ctx, minFree, keepFree int, truncate bool) ([]int, bool, error) {
-	if len(ids)+minFree <= ctx {
-		return ids, false, nil
-	}
-	if !truncate {
-		return nil, false, fmt.Errorf("prompt is %d tokens but the context holds %d (use --truncate to keep its end, or a larger -c)", len(ids), ctx)
-	}
-	keep := ctx - max(keepFree, minFree)
-	if keep < 2 {
-		keep = 2
-	}
-	if keep > ctx {
-		return nil, false, fmt.Errorf("the context of %d tokens cannot hold a truncated prompt", ctx)
-	}
-	out := make([]int, 0, keep)
-	out = append(out, ids[0])
-	out = append(out, ids[len(ids)-(keep-1):]...)
-	return out, true, nil
+	return model.FitPrompt(ids, ctx, minFree, keepFree, truncate)
 }
 
 // sampleFlags are generate's and chat's sampling flags, with llama.cpp's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gale-ai/gale/internal/hub"
 	"github.com/gale-ai/gale/model"
 	"github.com/gale-ai/gale/tokenizer"
 )
@@ -28,7 +29,11 @@ func (a *app) loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		}
 		return m.Tokenizer, nil
 	}
-	if isGGUF(path) {
+	res, err := hub.Resolve(path, hub.Dirs{})
+	if err != nil {
+		return nil, fail("load tokenizer", err)
+	}
+	if res.GGUF || isGGUF(res.Path) {
 		// A GGUF file carries its vocabulary among its metadata: read it
 		// through the model loader. The model stays mapped until exit, as
 		// the tokenizer may refer to the file's strings.
@@ -41,9 +46,9 @@ func (a *app) loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		}
 		return m.Tokenizer, nil
 	}
-	t, err := tokenizer.Load(path)
+	t, err := tokenizer.Load(res.Path)
 	if err != nil {
-		return nil, fail("load tokenizer", errors.New(dedupePrefixes(err.Error())))
+		return nil, fail("load tokenizer", errors.New(dedupePrefixes(plainPathError(err).Error())))
 	}
 	return t, nil
 }
@@ -96,7 +101,7 @@ func (a *app) newTokenizeCmd() *cobra.Command {
 		}),
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&modelPath, "model", "m", "", "model directory, tokenizer.model or tokenizer.json (default: the embedded model's)")
+	fs.StringVarP(&modelPath, "model", "m", "", "model directory, GGUF file, tokenizer.model or tokenizer.json (default: the embedded model's)")
 	fs.BoolVar(&bos, "bos", false, "prepend the BOS token")
 	fs.BoolVar(&jsonOut, "json", false, "print {\"ids\": [...], \"pieces\": [...]}")
 	return cmd
@@ -142,6 +147,6 @@ func (a *app) newDetokenizeCmd() *cobra.Command {
 			return fail("write output", err)
 		}),
 	}
-	cmd.Flags().StringVarP(&modelPath, "model", "m", "", "model directory, tokenizer.model or tokenizer.json (default: the embedded model's)")
+	cmd.Flags().StringVarP(&modelPath, "model", "m", "", "model directory, GGUF file, tokenizer.model or tokenizer.json (default: the embedded model's)")
 	return cmd
 }

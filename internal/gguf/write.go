@@ -247,9 +247,19 @@ type FileWriter struct {
 // a temporary file in the same directory, renamed to path by Close, so a
 // failed or interrupted write never leaves a truncated model behind.
 func Create(path string, kvs []KV, tensors []TensorInfo) (*FileWriter, error) {
+	// A directory at path would only be found by the final rename, after
+	// all the work.
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory", path)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
+		// Name the file asked for, not the temporary one.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	fw := &FileWriter{path: path, tmp: tmp, bw: bufio.NewWriterSize(tmp, 1<<20)}
 	if fw.Writer, err = NewWriter(fw.bw, kvs, tensors); err != nil {

@@ -15,7 +15,7 @@
 // The weights are the unsigned operand (their stored unsigned quants, or
 // Q8_0's plus 128) and the signed activations come straight from memory;
 // the offset (8, 16 or 128) is corrected with the activation row's
-// per-lane sums, which the row stores negated.
+// per-lane sums, which the row stores times -8.
 package main
 
 import (
@@ -56,13 +56,14 @@ func main() {
 	b.WriteString("//go:build amd64 && !noasm\n\n#include \"textflag.h\"\n\n")
 	consts()
 	for _, ty := range types {
-		for _, t := range []int{1, 4} {
+		for _, t := range []int{1, 2, 4} {
 			zkernel(ty, t)
 		}
 	}
 	for _, ty := range types {
-		for _, t := range []int{1, 4} {
-			ykernel(ty, t)
+		for _, t := range []int{1, 2, 4} {
+			ykernel(ty, t, false)
+			ykernel(ty, t, true)
 		}
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -122,6 +123,36 @@ func consts() {
 	}
 	data("q32bit", bits)
 	data("q32pdlo", []uint32{0x0f0f0f0f, 0x0f0f0f0f})
+	// GF2P8AFFINEQB matrices per qword: the lower 256 bits keep each
+	// byte's low nibble, the upper 256 bits shift each byte right by 4,
+	// so one instruction splits the duplicated quants into nibbles.
+	var gfm []uint32
+	for q := 0; q < 8; q++ {
+		if q < 4 {
+			gfm = append(gfm, 0x00000000, 0x01020408)
+		} else {
+			gfm = append(gfm, 0x00000000, 0x10204080)
+		}
+	}
+	data("q32gfm", gfm)
+	// VPERMB indices gathering a nibble type's pair (loaded from its
+	// first byte) into the interleaved order, twice (low and high nibbles).
+	for _, ty := range types {
+		if ty.q8 {
+			continue
+		}
+		var idx []uint32
+		for h := 0; h < 2; h++ {
+			for k := 0; k < 8; k++ {
+				off := ty.qsOff + 4*(k>>1)
+				if k&1 == 1 {
+					off += ty.bytes
+				}
+				idx = append(idx, uint32(off)|uint32(off+1)<<8|uint32(off+2)<<16|uint32(off+3)<<24)
+			}
+		}
+		data("q32pb"+ty.name, idx)
+	}
 	data("q32pdhi", []uint32{0xf0f0f0f0, 0xf0f0f0f0})
 	// VPGATHERDD offsets of 16 consecutive blocks of each type.
 	for _, ty := range types {
@@ -153,17 +184,18 @@ func mem(i int, r string, off int) string {
 	return o + "(" + r + ")(R10*1)"
 }
 
-// shift is log2 of the weight offset the lane sums correct (0: none).
+// shift is log2 of the weight offset the lane sums correct over the 8
+// they are stored for (-1: no correction).
 func shift(ty qtype) int {
 	switch {
 	case ty.q8:
-		return 7
-	case ty.sub == 8:
-		return 3
-	case ty.sub == 16:
 		return 4
+	case ty.sub == 8:
+		return 0
+	case ty.sub == 16:
+		return 1
 	}
-	return 0
+	return -1
 }
 
 // prologue loads the arguments: SI weights, R8 activation quants, R13
@@ -225,22 +257,26 @@ func qhmask(ty qtype, wo int) {
 
 // zsetup loads the zmm constants and clears the accumulators.
 //
-//	Z20 permute index, Z21 shift counts, Z22 0x0f, Z23 0x10, Z27 0x80,
+//	Z20 permute index, Z21 nibble matrices, Z23 0x10, Z27 0x80,
 //	Z29 gather offsets, Z16-Z19 accumulators.
 func zsetup(ty qtype, t int) {
 	if ty.q8 {
 		p("VMOVDQU64 q32idx8<>(SB), Z20")
 		p("VMOVDQU64 q32c80<>(SB), Z27")
 	} else {
-		p("VMOVDQU64 q32idx4<>(SB), Z20")
-		p("VMOVDQU64 q32shr<>(SB), Z21")
-		p("VMOVDQU64 q32c0f<>(SB), Z22")
+		// K4: the bytes of a pair's quants, K5: those of its first block.
+		p("VMOVDQU64 q32pb%s<>(SB), Z20", ty.name)
+		p("VMOVDQU64 q32gfm<>(SB), Z21")
+		p("MOVQ $0x%x, AX", uint64(0xffff)<<ty.qsOff|uint64(0xffff)<<(ty.bytes+ty.qsOff))
+		p("KMOVQ AX, K4")
+		p("MOVQ $0x%x, AX", uint64(0xffff)<<ty.qsOff)
+		p("KMOVQ AX, K5")
 	}
 	if ty.qhOff != 0 {
 		p("VMOVDQU64 q32c10<>(SB), Z23")
 	}
 	p("VMOVDQU64 q32g%s<>(SB), Z29", ty.name)
-	for i := 0; i < max(t, 2); i++ {
+	for i := 0; i < max(t, 4); i++ {
 		p("VPXORD %s, %s, %s", zacc(i), zacc(i), zacc(i))
 	}
 }
@@ -249,7 +285,7 @@ func zsetup(ty qtype, t int) {
 //
 //	func(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //
-// for one weight row and t = 1 or 4 activation rows. It walks the row in
+// for one weight row and t = 1, 2 or 4 activation rows. It walks the row in
 // chunks of 16 blocks: per chunk one gather fetches the 16 weight scales
 // (and mins), which are multiplied by the 16 activation scales of each row
 // and kept on the stack, so that the per-pair work is the unpack and, per
@@ -314,24 +350,26 @@ func zkernel(ty qtype, t int) {
 	p("SHRQ $1, CX")
 	p("MOVQ $%d, BX", ty.bytes)
 	if t == 1 {
-		// Two pairs per step into two accumulators: one FMA chain
-		// would bound a step by its latency.
-		label("pairs2")
-		p("CMPQ CX, $2")
+		// Four pairs per step into four accumulators: one FMA chain
+		// would bound a step by its latency, and the loop's own
+		// instructions count at this rate.
+		label("pairs4")
+		p("CMPQ CX, $4")
 		p("JLT pairs")
-		zpair(ty, t, 0, 0)
-		zpair(ty, t, 1, 1)
-		p("ADDQ $%d, SI", 4*ty.bytes)
-		p("ADDQ $128, R8")
-		p("ADDQ $128, R13")
-		p("ADDQ $16, DI")
-		p("SUBQ $2, CX")
-		p("JMP pairs2")
+		for k := 0; k < 4; k++ {
+			zpair(ty, t, k, k, false)
+		}
+		p("ADDQ $%d, SI", 8*ty.bytes)
+		p("ADDQ $256, R8")
+		p("ADDQ $256, R13")
+		p("ADDQ $32, DI")
+		p("SUBQ $4, CX")
+		p("JMP pairs4")
 	}
 	label("pairs")
 	p("TESTQ CX, CX")
 	p("JZ odd")
-	zpair(ty, t, 0, 0)
+	zpair(ty, t, 0, 0, false)
 	p("ADDQ $%d, SI", 2*ty.bytes)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
@@ -342,7 +380,7 @@ func zkernel(ty qtype, t int) {
 	p("TESTQ $1, %s", nbcSlot)
 	p("JZ next")
 	p("XORQ BX, BX")
-	zpair(ty, t, 0, 0)
+	zpair(ty, t, 0, 0, true)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
 	label("next")
@@ -353,32 +391,37 @@ func zkernel(ty qtype, t int) {
 	label("done")
 	if t == 1 {
 		p("VADDPS Z17, Z16, Z16")
+		p("VADDPS Z19, Z18, Z18")
+		p("VADDPS Z18, Z16, Z16")
 	}
 	epilogue(t, true)
 }
 
 // zpair is one pair step of zkernel. k is the pair's index from the
 // step's base (SI, R8, R13, DI), acc0 the accumulator of row 0 (t = 1
-// alternates two).
-func zpair(ty qtype, t, k, acc0 int) {
+// alternates two); single marks an odd row's last block.
+func zpair(ty qtype, t, k, acc0 int, single bool) {
 	wo := k * 2 * ty.bytes
-	if k == 0 {
-		p("PREFETCHT0 1024(SI)")
+	if k%2 == 0 {
+		p("PREFETCHT0 %d(SI)", 1024+wo)
+		p("PREFETCHT1 %d(SI)", 8192+wo)
 	}
 	// Z1: the pair's quants as unsigned bytes, interleaved.
 	if ty.q8 {
 		p("VMOVDQU %d(SI), Y1", wo+ty.qsOff)
 		p("VMOVDQU %d(SI)(BX*1), Y2", wo+ty.qsOff)
-	} else {
-		p("VMOVDQU %d(SI), X1", wo+ty.qsOff)
-		p("VMOVDQU %d(SI)(BX*1), X2", wo+ty.qsOff)
-	}
-	p("VPERMT2D Z2, Z20, Z1")
-	if ty.q8 {
+		p("VPERMT2D Z2, Z20, Z1")
 		p("VPXORD Z27, Z1, Z1")
 	} else {
-		p("VPSRLVW Z21, Z1, Z1")
-		p("VPANDD Z22, Z1, Z1")
+		// One masked load of the pair (K5 for an odd row's last block:
+		// the missing block's bytes read as 0), one byte permutation.
+		mask := "K4"
+		if single {
+			mask = "K5"
+		}
+		p("VMOVDQU8.Z %d(SI), %s, Z1", wo, mask)
+		p("VPERMB Z1, Z20, Z1")
+		p("VGF2P8AFFINEQB $0, Z21, Z1, Z1")
 	}
 	if ty.qhOff != 0 {
 		qhmask(ty, wo)
@@ -388,10 +431,13 @@ func zpair(ty qtype, t, k, acc0 int) {
 	tmp := [][2]string{{"Z6", "Z7"}, {"Z9", "Z10"}, {"Z12", "Z13"}, {"Z25", "Z26"}}
 	for i := 0; i < t; i++ {
 		zt, zd := tmp[i+k][0], tmp[i+k][1]
-		if sh := shift(ty); sh != 0 {
-			p("VPSLLD $%d, %s, %s", sh, mem(i, "R13", 64*k), zt)
-		} else {
+		switch sh := shift(ty); sh {
+		case -1:
 			p("VPXORD %s, %s, %s", zt, zt, zt)
+		case 0:
+			p("VMOVDQU64 %s, %s", mem(i, "R13", 64*k), zt)
+		default:
+			p("VPSLLD $%d, %s, %s", sh, mem(i, "R13", 64*k), zt)
 		}
 		p("VPDPBUSD %s, Z1, %s", mem(i, "R8", 64*k), zt)
 		p("VCVTDQ2PS %s, %s", zt, zt)
@@ -405,9 +451,17 @@ func zpair(ty qtype, t, k, acc0 int) {
 // pair's dwords 0-7 and 8-15 (Q8_0: the signed weights, with their
 // magnitudes in Y3/Y4 for the sign trick), Y5 the [dwA, dwB] scales, Y0
 // the [mA, mB] mins, Y9 words of 1, Y12-Y15 the accumulators.
-func ykernel(ty qtype, t int) {
-	fmt.Fprintf(&b, "// func q32%sY%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, t)
-	fmt.Fprintf(&b, "TEXT ·q32%sY%d(SB), NOSPLIT, $0-56\n", ty.name, t)
+//
+// With vnni it emits q32<T>V<t>, which multiplies with AVX-VNNI's VEX
+// vpdpbusd (encoded by hand: Go's assembler only has the EVEX form, which
+// an AVX2 CPU without AVX-512 cannot run) instead of maddubs/maddwd.
+func ykernel(ty qtype, t int, vnni bool) {
+	isa := "Y"
+	if vnni {
+		isa = "V"
+	}
+	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
+	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
 	prologue(ty)
 	p("SUBQ tail+32(FP), CX")
 	p("MOVQ $%d, BX", ty.bytes)
@@ -418,7 +472,7 @@ func ykernel(ty qtype, t int) {
 	label("loop")
 	p("TESTQ CX, CX")
 	p("JZ last")
-	ypair(ty, t)
+	ypair(ty, t, vnni)
 	p("ADDQ $%d, SI", 2*ty.bytes)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
@@ -430,7 +484,7 @@ func ykernel(ty qtype, t int) {
 	p("CMPQ tail+32(FP), $0")
 	p("JE done")
 	p("XORQ BX, BX")
-	ypair(ty, t)
+	ypair(ty, t, vnni)
 	label("done")
 	epilogue(t, false)
 }
@@ -466,9 +520,32 @@ func yexpand(y string) {
 	p("VPOR Y3, %s, %s", y, y)
 }
 
-func ypair(ty qtype, t int) {
+// vpdpbusd emits VEX.256 vpdpbusd ymm(dst) += u8(ymm(u)) · s8(ymm(s)).
+func vpdpbusd(s, u, dst int) {
+	b1 := 0x40 | 0x02 // ~X set, map 0F38
+	if dst < 8 {
+		b1 |= 0x80
+	}
+	if s < 8 {
+		b1 |= 0x20
+	}
+	b2 := (^u&15)<<3 | 0x05 // W0, L1, pp=66
+	p("BYTE $0xc4; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x50; BYTE $0x%02x // VPDPBUSD Y%d, Y%d, Y%d (VEX)", b1, b2, 0xc0|(dst&7)<<3|s&7, s, u, dst)
+}
+
+func ypair(ty qtype, t int, vnni bool) {
 	p("PREFETCHT0 1024(SI)")
-	if ty.q8 {
+	if ty.q8 && vnni {
+		// Unsigned weights w+128 in Y1/Y2; the lane sums correct them.
+		p("VMOVDQU %d(SI), Y3", ty.qsOff)
+		p("VMOVDQU %d(SI)(BX*1), Y4", ty.qsOff)
+		p("VPUNPCKLDQ Y4, Y3, Y1")
+		p("VPUNPCKHDQ Y4, Y3, Y2")
+		p("VPERM2I128 $0x20, Y2, Y1, Y3")
+		p("VPERM2I128 $0x31, Y2, Y1, Y2")
+		p("VPXOR q32c80<>(SB), Y3, Y1")
+		p("VPXOR q32c80<>(SB), Y2, Y2")
+	} else if ty.q8 {
 		p("VMOVDQU %d(SI), Y3", ty.qsOff)
 		p("VMOVDQU %d(SI)(BX*1), Y4", ty.qsOff)
 		p("VPUNPCKLDQ Y4, Y3, Y1")
@@ -498,6 +575,30 @@ func ypair(ty qtype, t int) {
 	p("VBROADCASTSD X5, Y5")
 	for i := 0; i < t; i++ {
 		acc := yacc(i)
+		if vnni {
+			p("VMOVDQU %s, Y6", mem(i, "R8", 0))
+			p("VMOVDQU %s, Y7", mem(i, "R8", 32))
+			if sh := shift(ty); sh >= 0 {
+				p("VMOVDQU %s, Y8", mem(i, "R13", 0))
+				p("VPADDD %s, Y8, Y8", mem(i, "R13", 32))
+				if sh > 0 {
+					p("VPSLLD $%d, Y8, Y8", sh)
+				}
+			} else {
+				p("VPXOR Y8, Y8, Y8")
+			}
+			vpdpbusd(6, 1, 8)
+			vpdpbusd(7, 2, 8)
+			p("VCVTDQ2PS Y8, Y6")
+			p("VBROADCASTSD %s, Y8", mem(i, "R11", 0))
+			p("VMULPS Y5, Y8, Y8")
+			p("VFMADD231PS Y8, Y6, %s", acc)
+			if ty.mOff != 0 {
+				p("VMOVQ %s, X7", mem(i, "R12", 0))
+				p("VFMADD231PS Y7, Y0, %s", acc)
+			}
+			continue
+		}
 		if ty.q8 {
 			// |w| · (a·sign(w)), words widened per half (two halves
 			// of int16 pair sums could overflow).
@@ -516,11 +617,14 @@ func ypair(ty qtype, t int) {
 			p("VPMADDUBSW %s, Y2, Y7", mem(i, "R8", 32))
 			p("VPADDW Y7, Y6, Y6")
 			p("VPMADDWD Y9, Y6, Y6")
-			if sh := shift(ty); sh != 0 {
-				p("VMOVDQU %s, Y7", mem(i, "R13", 0))
-				p("VPADDD %s, Y7, Y7", mem(i, "R13", 32))
-				p("VPSLLD $%d, Y7, Y7", sh)
-				p("VPADDD Y7, Y6, Y6")
+			if sh := shift(ty); sh >= 0 {
+				p("VPADDD %s, Y6, Y6", mem(i, "R13", 0))
+				p("VPADDD %s, Y6, Y6", mem(i, "R13", 32))
+				if sh > 0 {
+					// Q5_0: the offset is 16 (sh = 1).
+					p("VPADDD %s, Y6, Y6", mem(i, "R13", 0))
+					p("VPADDD %s, Y6, Y6", mem(i, "R13", 32))
+				}
 			}
 		}
 		p("VCVTDQ2PS Y6, Y6")
