@@ -122,7 +122,7 @@ func amxCheckQ(t *testing.T, ty q32Type) {
 // vector kernels (the best set without AMX) in the same run, T = 512,
 // one goroutine; GOP/s counts 2 operations per weight and token.
 func BenchmarkMatMulQ8_0AMX(b *testing.B) {
-	if !amxUsable() {
+	if _, ok := amxSet(); !ok {
 		b.Skip("amx: not available on this CPU")
 	}
 	prev := CurrentFeatures()
