@@ -168,7 +168,7 @@ func TestAMXSmallTStaysOnVectors(t *testing.T) {
 }
 
 // BenchmarkMatMulBF16AMX: the prefill product on tiles against the
-// AVX-512 kernels in the same run, at T = 512 (and 128), on one goroutine
+// AVX-512 kernels in the same run, at T = 512 (and 32, 128), on one goroutine
 // and on two that take half the rows each (as the pool splits them). x is
 // prepared once outside the loop, as one Prepare serves several products.
 func BenchmarkMatMulBF16AMX(b *testing.B) {
@@ -181,7 +181,7 @@ func BenchmarkMatMulBF16AMX(b *testing.B) {
 	for _, sh := range []bkShape{{4096, 4096}, {14336, 4096}, {4096, 14336}} {
 		w := make([]uint16, sh.rows*sh.n)
 		bkFillU16(w)
-		for _, t := range []int{128, 512} {
+		for _, t := range []int{32, 128, 512} {
 			x := make([]float32, t*sh.n)
 			bkFillF32(x)
 			y := make([]float32, t*sh.rows)
