@@ -15,8 +15,11 @@ type SessionOptions struct {
 
 // DefaultChunk is the prefill chunk size when none is given: large enough
 // for the matrix-product kernel to reuse weights well, small enough that
-// the chunk's activations stay modest.
-const DefaultChunk = 256
+// the chunk's activations stay modest (about 100 MB for Mistral-7B). At
+// 512 a 512-token prompt reads the weights once: with AMX tiles the
+// products are so fast that reading a 14.5 GB BF16 model twice would cost
+// 0.5 s of a 2.5 s pp512.
+const DefaultChunk = 512
 
 // Session is one sequence on its own engine: the KV cache, the position,
 // the scratch buffers and the worker pool. It is the single-sequence view
