@@ -378,3 +378,38 @@ func amxCPUTime() float64 {
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
+
+// TestAMXPreparedF32: with the tiles on, Prepare leaves the vector layout
+// to the first product that needs it (F32 weights); products sharing the
+// Prepared from several goroutines must each get the f32 result.
+func TestAMXPreparedF32(t *testing.T) {
+	amxNeed(t)
+	r := rand.New(rand.NewPCG(51, 52))
+	const tok, rows, n = 40, 70, 96
+	x := tkF32(r, tok*n, 0)
+	w := tkF32(r, rows*n, 0)
+	var p Prepared
+	p.Prepare(x, tok)
+	if !p.amxOn {
+		t.Fatal("no tile layout")
+	}
+	var wg sync.WaitGroup
+	ys := make([][]float32, 4)
+	for g := range ys {
+		ys[g] = make([]float32, tok*rows)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			MatMulF32Prepared(ys[g], rows, &p, w)
+		}()
+	}
+	wg.Wait()
+	for g, y := range ys {
+		for i := 0; i < tok; i++ {
+			for j := 0; j < rows; j++ {
+				want, abs := tkDot(x[i*n:(i+1)*n], func(k int) float64 { return float64(w[j*n+k]) })
+				tkClose(t, fmt.Sprintf("goroutine %d y[%d][%d]", g, i, j), y[i*rows+j], want, tkDotTol(n, abs))
+			}
+		}
+	}
+}
