@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -14,16 +13,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gale-ai/gale/model"
+	"github.com/gale-ai/gale/tensor"
 )
 
-// benchResult is one row of gale bench, with llama-bench's JSON field
-// names where llama-bench has the field.
+// benchResult is one row of gale bench, with llama-bench's field names
+// (model_type, model_size, n_params, n_threads, n_prompt, n_gen, avg_ts,
+// stddev_ts, samples_ts) plus gale's; model, size_bytes and threads are
+// kept for the scripts written against earlier versions.
 type benchResult struct {
 	Model        string    `json:"model"`
+	ModelType    string    `json:"model_type"`
 	DType        string    `json:"dtype"`
 	SizeBytes    int64     `json:"size_bytes"`
+	ModelSize    int64     `json:"model_size"`
 	NParams      int64     `json:"n_params"`
 	Threads      int       `json:"threads"`
+	NThreads     int       `json:"n_threads"`
 	Test         string    `json:"test"`
 	NPrompt      int       `json:"n_prompt"`
 	NGen         int       `json:"n_gen"`
@@ -33,13 +38,32 @@ type benchResult struct {
 	SamplesNS    []int64   `json:"samples_ns"`
 	PeakRSSBytes int64     `json:"peak_rss_bytes"`
 	Kernels      string    `json:"kernels"`
-	// GBps is, for tg, the weight bytes streamed per second (every decode
-	// step reads every weight once), to set beside the memory bandwidth;
-	// for mem_read, the measured read bandwidth itself.
-	GBps float64 `json:"gbps,omitempty"`
+	// GBps is, for tg, the weight bytes read per second (every decode
+	// step reads every matrix once, and one row of an untied embedding),
+	// to set beside the memory bandwidth; for mem_read, the measured read
+	// bandwidth itself.
+	GBps float64 `json:"gbps"`
 	// GFLOPs is, for pp, the matrix-multiply work done per second (two
-	// FLOPs per weight per token; attention not counted).
-	GFLOPs float64 `json:"gflops,omitempty"`
+	// operations per weight per token; attention not counted); for a
+	// peak_* row, the probe's ceiling (GOP/s for the integer ones).
+	GFLOPs float64 `json:"gflops"`
+	// PctOfCeiling is the row's rate as a percentage of Ceiling, the
+	// ceiling measured in the same run at the same thread count
+	// (--roofline, or --mem-bw for tg rows).
+	PctOfCeiling float64 `json:"pct_of_ceiling"`
+	Ceiling      string  `json:"ceiling,omitempty"`
+	// SpeedUp is avg_ts over the slowest model's at the same test and
+	// thread count, when the run has more than one model.
+	SpeedUp float64 `json:"speedup,omitempty"`
+	// WeightBytesPerToken is what a decode step reads (tg's gbps is this
+	// times avg_ts).
+	WeightBytesPerToken int64 `json:"weight_bytes_per_token,omitempty"`
+	// SamplesCeiling are a ceiling row's samples (GB/s, GFLOP/s or GOP/s);
+	// the best of them is the ceiling.
+	SamplesCeiling []float64 `json:"samples_ceiling,omitempty"`
+
+	intOps  bool // a peak row in GOP/s (integer), for the table's unit
+	ceilRow bool // a ceiling row, not a model's
 }
 
 // benchFlags are bench's flags (llama-bench spelling).
@@ -53,8 +77,10 @@ type benchFlags struct {
 	threads   string
 	seed      uint64
 	jsonOut   bool
+	output    string
 	kv        kvFlags
 	memBW     bool
+	roofline  bool
 }
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -64,11 +90,15 @@ func (a *app) newBenchCmd() *cobra.Command {
 		Short: "Measure prompt processing and generation speed, like llama-bench",
 		Long: "bench times prompt processing (pp: one prefill of -p random tokens) and text\n" +
 			"generation (tg: -n greedy decode steps from BOS), -r times each, for every model\n" +
-			"and thread count, and prints a markdown table (or --json). --synthetic runs\n" +
-			"random weights of the published shapes without downloading anything; a model\n" +
-			"whose weights do not fit in available memory is skipped with a warning.",
+			"and thread count, and prints one table (markdown, or -o json|jsonl|csv). With more\n" +
+			"than one model a speed-up column compares each with the slowest. --synthetic runs\n" +
+			"random weights of the published shapes without downloading anything, one model\n" +
+			"at a time; a model whose weights do not fit in available memory is skipped with\n" +
+			"a warning. --roofline first measures this machine's ceilings (read bandwidth,\n" +
+			"f32 FMA, int8 dot products, AMX where in use) and gives every row its percentage.",
 		Example: `  gale bench -m ./Mistral-7B-v0.1 -p 512 -n 128 -r 3 -t 1,2
-  gale bench --synthetic mistral-7b,llama-2-13b --dtype bf16 -p 64 -n 16 -r 1`,
+  gale bench -m mistral-7b-q4_0.gguf,llama-2-13b-q4_0.gguf -o csv
+  gale bench --roofline --synthetic mistral-7b,llama-2-13b --dtype q4_0,q8_0 -p 512 -n 64 -r 2`,
 		Args: cobra.NoArgs,
 		RunE: wrapRun(func(cmd *cobra.Command, args []string) error {
 			return a.bench(cmd, &bf)
@@ -77,15 +107,17 @@ func (a *app) newBenchCmd() *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVarP(&bf.models, "model", "m", "", "model directories or GGUF files, comma-separated (default: the embedded model unless --synthetic)")
 	fs.StringVar(&bf.synthetic, "synthetic", "", "random-weight models of published shapes, comma-separated: "+strings.Join(model.SyntheticShapes(), ", "))
-	fs.StringVar(&bf.dtype, "dtype", "bf16", "weight dtype of synthetic models: f32, bf16 or f16")
+	fs.StringVar(&bf.dtype, "dtype", "bf16", "weight dtypes of synthetic models, comma-separated: f32, bf16, f16 or a quantization type (q4_0, q8_0, q4_k_m ...)")
 	fs.IntVarP(&bf.nPrompt, "n-prompt", "p", 512, "prompt tokens of the pp test (0 = skip)")
 	fs.IntVarP(&bf.nGen, "n-gen", "n", 128, "generated tokens of the tg test (0 = skip)")
 	fs.IntVarP(&bf.reps, "repetitions", "r", 3, "repetitions of each test")
 	fs.StringVarP(&bf.threads, "threads", "t", "", "thread counts to sweep, comma-separated (default: physical cores)")
 	fs.Uint64Var(&bf.seed, "seed", 1, "seed of the synthetic weights and the pp prompt")
-	fs.BoolVar(&bf.jsonOut, "json", false, "print a JSON array of results")
+	fs.StringVarP(&bf.output, "output", "o", "md", "output format: md, json, jsonl or csv")
+	fs.BoolVar(&bf.jsonOut, "json", false, "print a JSON array of results (-o json)")
 	bf.kv.register(fs, "f16")
 	fs.BoolVar(&bf.memBW, "mem-bw", false, "also measure this machine's memory read bandwidth at each thread count (the decode ceiling)")
+	fs.BoolVar(&bf.roofline, "roofline", false, "measure the machine's ceilings first (read bandwidth, f32 FMA, int8 dot products, AMX) and print each row's percentage of its ceiling")
 	return cmd
 }
 
@@ -111,10 +143,28 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	if bf.reps < 1 {
 		return usagef("invalid argument %d for \"-r, --repetitions\": must be >= 1", bf.reps)
 	}
-	if _, err := model.ParseFileType(bf.dtype); err != nil {
-		return usagef("invalid argument %q for \"--dtype\": %v", bf.dtype, err)
+	format := strings.ToLower(bf.output)
+	switch format {
+	case "md", "json", "jsonl", "csv":
+	default:
+		return usagef("invalid argument %q for \"-o, --output\": want md, json, jsonl or csv", bf.output)
 	}
-	threads := []int{0}
+	if bf.jsonOut {
+		if cmd.Flags().Changed("output") && format != "json" {
+			return usagef("--json and -o %s contradict each other", bf.output)
+		}
+		format = "json"
+	}
+	dtypes := splitList(bf.dtype)
+	if len(dtypes) == 0 {
+		return usagef("invalid argument %q for \"--dtype\": no dtype given", bf.dtype)
+	}
+	for _, dt := range dtypes {
+		if _, _, err := model.SyntheticSize("tiny", dt); err != nil {
+			return usagef("invalid argument %q for \"--dtype\": %v", dt, err)
+		}
+	}
+	threads := []int{tensor.DefaultThreads()}
 	if bf.threads != "" {
 		threads = threads[:0]
 		for _, f := range strings.Split(bf.threads, ",") {
@@ -132,17 +182,19 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		}})
 	}
 	for _, shape := range splitList(bf.synthetic) {
-		if _, _, err := model.SyntheticSize(shape, bf.dtype); err != nil {
-			return usagef("invalid argument %q for \"--synthetic\": %v", shape, err)
+		for _, dt := range dtypes {
+			if _, _, err := model.SyntheticSize(shape, dt); err != nil {
+				return usagef("invalid argument %q for \"--synthetic\": %v", shape, err)
+			}
+			models = append(models, benchModel{
+				label: shape + " (synthetic " + dt + ")",
+				open:  func() (*model.Model, error) { return model.NewSynthetic(shape, dt, bf.seed) },
+				fit: func() (int64, error) {
+					_, b, err := model.SyntheticSize(shape, dt)
+					return b, err
+				},
+			})
 		}
-		models = append(models, benchModel{
-			label: shape + " (synthetic " + bf.dtype + ")",
-			open:  func() (*model.Model, error) { return model.NewSynthetic(shape, bf.dtype, bf.seed) },
-			fit: func() (int64, error) {
-				_, b, err := model.SyntheticSize(shape, bf.dtype)
-				return b, err
-			},
-		})
 	}
 	if len(models) == 0 {
 		models = append(models, benchModel{label: model.DefaultName, open: func() (*model.Model, error) {
@@ -150,47 +202,34 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 		}})
 	}
 
-	out := bufio.NewWriter(a.stdout)
-	defer out.Flush()
-	header := false
-	printRow := func(r benchResult) {
-		if bf.jsonOut {
-			return
-		}
-		// The header comes with the first row: a run whose every model
-		// is skipped prints no empty table.
-		if !header {
-			fmt.Fprintln(out, "| model | params | dtype | size GiB | threads | test | t/s | rate | peak RSS GiB |")
-			fmt.Fprintln(out, "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |")
-			header = true
-		}
-		rate := ""
-		switch {
-		case r.GBps > 0:
-			rate = fmt.Sprintf("%.1f GB/s", r.GBps)
-		case r.GFLOPs > 0:
-			rate = fmt.Sprintf("%.0f GFLOP/s", r.GFLOPs)
-		}
-		ts, params := "", ""
-		if r.Test != memReadTest {
-			ts = fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StddevTS)
-			params = humanCount(r.NParams)
-		}
-		fmt.Fprintf(out, "| %s | %s | %s | %.2f | %d | %s | %s | %s | %.2f |\n",
-			r.Model, params, r.DType, float64(r.SizeBytes)/(1<<30), r.Threads, r.Test,
-			ts, rate, float64(r.PeakRSSBytes)/(1<<30))
-		out.Flush()
-	}
+	// The ceilings are measured before the models, with no model in
+	// memory, and again after them: on a shared machine the bandwidth
+	// and the cores' speed change from minute to minute, and the best of
+	// the two sittings keeps a quiet spell of the models' run from
+	// showing as more than 100% of a ceiling measured in a busy one.
 	var results []benchResult
-	if bf.memBW {
+	ceilOn := bf.memBW || bf.roofline
+	measure := func(when string) []benchResult {
+		var rows []benchResult
 		for _, t := range threads {
-			r := memReadBench(t, bf.reps)
-			printRow(r)
-			results = append(results, r)
+			stop := a.spinner(fmt.Sprintf("measuring this machine's ceilings %s, %d threads", when, t))
+			r := measureCeilings(t, bf.reps, bf.roofline, func(s string) {
+				if t == threads[0] && when == "first" {
+					a.infof("gale: note: %s\n", s)
+				}
+			})
+			stop()
+			rows = append(rows, r...)
 		}
+		return rows
 	}
+	if ceilOn {
+		results = measure("first")
+	}
+	nCeil := len(results)
 	ran := 0
-	for _, bm := range models {
+	var runErr error
+	for i, bm := range models {
 		if bm.fit != nil {
 			need, err := bm.fit()
 			if err != nil {
@@ -203,11 +242,16 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 			}
 		}
 		resetPeakRSS()
-		stopSpin := a.spinner("preparing " + bm.label)
+		prefix := ""
+		if len(models) > 1 {
+			prefix = fmt.Sprintf("[%d/%d] ", i+1, len(models))
+		}
+		stopSpin := a.spinner(prefix + "preparing " + bm.label)
 		m, err := bm.open()
 		stopSpin()
 		if err != nil {
-			return fail("load model", err)
+			runErr = fail("load model", err)
+			break
 		}
 		if bm.fit == nil {
 			if ok, avail := fitsInMemory(m.SizeBytes()); !ok {
@@ -217,39 +261,180 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 				continue
 			}
 		}
-		rows, err := a.benchOne(m, bf, threads, printRow)
+		rows, err := a.benchOne(m, bf, threads, ceilOn, prefix)
 		m.Close()
 		m = nil
 		// Hand a synthetic model's gigabytes back before building the next.
 		debug.FreeOSMemory()
-		if err != nil {
-			return err
-		}
 		results = append(results, rows...)
+		if err != nil {
+			runErr = err
+			break
+		}
 		ran++
 	}
-	if ran == 0 && len(models) > 0 {
+	if ran == 0 && runErr == nil && len(models) > 0 {
 		// Every model was skipped (the warnings said why): a failure of
 		// the run (exit 1), not of the command line.
 		return fail("bench", fmt.Errorf("no model could be run"))
 	}
-	if bf.jsonOut {
-		if results == nil {
-			results = []benchResult{}
-		}
-		out.Flush()
-		return a.printJSON(results)
+	if ceilOn && ran > 0 {
+		mergeCeilings(results[:nCeil], measure("again"))
 	}
-	return nil
+	applyCeilings(results)
+	addSpeedUps(results)
+	// What was measured is printed even when a later model failed.
+	if err := a.printBench(format, results); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// mergeCeilings adds a second sitting's ceiling rows (same thread counts
+// and probes, same order) to the first's: the samples of both, the best
+// of them as the ceiling.
+func mergeCeilings(first, again []benchResult) {
+	for i := range first {
+		if i >= len(again) || again[i].Test != first[i].Test || again[i].Threads != first[i].Threads {
+			return
+		}
+		f := &first[i]
+		f.SamplesCeiling = append(f.SamplesCeiling, again[i].SamplesCeiling...)
+		f.GBps = max(f.GBps, again[i].GBps)
+		f.GFLOPs = max(f.GFLOPs, again[i].GFLOPs)
+	}
+}
+
+// applyCeilings sets every model row's percentage of the ceiling it
+// names, measured at its thread count; a row whose ceiling was not
+// measured (no such probe here) names none.
+func applyCeilings(rows []benchResult) {
+	type key struct {
+		test    string
+		threads int
+	}
+	val := map[key]float64{}
+	for _, r := range rows {
+		if r.ceilRow {
+			val[key{r.Test, r.Threads}] = max(r.GBps, r.GFLOPs)
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.ceilRow || r.Ceiling == "" {
+			continue
+		}
+		c := val[key{r.Ceiling, r.Threads}]
+		if c <= 0 {
+			r.Ceiling = ""
+			continue
+		}
+		rate := r.GFLOPs
+		if r.NGen > 0 {
+			rate = r.GBps
+		}
+		r.PctOfCeiling = 100 * rate / c
+	}
+}
+
+// addSpeedUps sets each model row's speed-up over the slowest model of
+// its test and thread count, when the run has more than one model.
+func addSpeedUps(rows []benchResult) {
+	type key struct {
+		test    string
+		threads int
+	}
+	slowest := map[key]float64{}
+	names := map[string]bool{}
+	for _, r := range rows {
+		if r.ceilRow {
+			continue
+		}
+		names[r.Model+"\x00"+r.DType] = true
+		k := key{r.Test, r.Threads}
+		if v, ok := slowest[k]; !ok || r.AvgTS < v {
+			slowest[k] = r.AvgTS
+		}
+	}
+	if len(names) < 2 {
+		return
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.ceilRow {
+			continue
+		}
+		if v := slowest[key{r.Test, r.Threads}]; v > 0 {
+			r.SpeedUp = r.AvgTS / v
+		}
+	}
 }
 
 // gib converts bytes to GiB, the unit of bench's table.
 func gib(b int64) float64 { return float64(b) / (1 << 30) }
 
+// modelTypeLabel is llama-bench's model_type: architecture, size class
+// and file type ("llama 7B Q4_0").
+func modelTypeLabel(m *model.Model, dtype string) string {
+	n := float64(m.NumParams())
+	size := ""
+	switch {
+	case n >= 1e9:
+		size = fmt.Sprintf("%.0fB", math.Round(n/1e9))
+	case n >= 1e6:
+		size = fmt.Sprintf("%.0fM", math.Round(n/1e6))
+	default:
+		size = fmt.Sprintf("%.0fK", math.Round(n/1e3))
+	}
+	arch := m.Config.Arch
+	if arch == "" {
+		arch = "llama"
+	}
+	return arch + " " + size + " " + dtype
+}
+
+// modelDType names a model's weights: its file type (Q4_K_M, Q8_0 ...)
+// when it has one, otherwise its tensors' dtypes.
+func modelDType(m *model.Model) string {
+	if ft, err := model.ParseFileType(m.Config.DType); err == nil && m.Config.DType != "" {
+		return ft.Name
+	}
+	return strings.Join(m.DTypes(), "/")
+}
+
+// decodeBytes is what one decode step reads: every tensor once (the norm
+// vectors too, which WeightBytes leaves out) except an untied embedding,
+// of which a token reads one row. With tied embeddings the embedding is
+// the output head and read whole.
+func decodeBytes(m *model.Model) int64 {
+	var n, embed int64
+	var embedRows int
+	tied := true
+	for _, t := range m.Tensors() {
+		switch {
+		case t.Name == "token_embd.weight" || strings.HasSuffix(t.Name, "embed_tokens.weight") || t.Name == "tok_embeddings.weight":
+			embed = t.Bytes
+			if len(t.Shape) > 0 {
+				embedRows = t.Shape[0]
+			}
+			continue
+		case t.Name == "output.weight" || t.Name == "lm_head.weight":
+			tied = false
+		}
+		n += t.Bytes
+	}
+	if tied || embedRows == 0 {
+		return n + embed
+	}
+	return n + embed/int64(embedRows)
+}
+
 // benchOne runs every test of one model for every thread count.
-func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(benchResult)) ([]benchResult, error) {
+func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, ceilOn bool, prefix string) ([]benchResult, error) {
 	var out []benchResult
-	dtype := strings.Join(m.DTypes(), "/")
+	dtype := modelDType(m)
+	decode := decodeBytes(m)
+	probe, probeOK := ppProbe(m.DTypes())
 	ctx := max(bf.nPrompt, bf.nGen) + 1
 	rng := rand.New(rand.NewPCG(bf.seed, 0x9e3779b97f4a7c15))
 	prompt := make([]int, bf.nPrompt)
@@ -264,17 +449,18 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 		f16, _ := bf.kv.resolve() // checked in bench
 		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: f16})
 		if err != nil {
-			return nil, fail("create session", err)
+			return out, fail("create session", err)
 		}
 		// Warm-up: one decode step reads every weight once, so the first
 		// timed repetition does not pay for page faults of a mapped file.
 		if _, err := sess.Step(bos); err != nil {
 			sess.Close()
-			return nil, fail("bench", err)
+			return out, fail("bench", err)
 		}
 		base := benchResult{
-			Model: m.Name, DType: dtype, SizeBytes: m.SizeBytes(), NParams: m.NumParams(),
-			Threads: sess.Threads(), Kernels: kernelLevel(),
+			Model: m.Name, ModelType: modelTypeLabel(m, dtype), DType: dtype,
+			SizeBytes: m.SizeBytes(), ModelSize: m.SizeBytes(), NParams: m.NumParams(),
+			Threads: sess.Threads(), NThreads: sess.Threads(), Kernels: kernelLevel(),
 		}
 		type test struct {
 			name   string
@@ -307,10 +493,10 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 			r := base
 			r.Test, r.NPrompt, r.NGen = tc.name, tc.nP, tc.nG
 			n := tc.nP + tc.nG
-			// On a terminal, a bar says which test and repetition runs
-			// (a 7B pp512 repetition can take a minute); it is cleared
-			// before the row is printed.
-			update, finish := a.progress(fmt.Sprintf("%s: %s, %d threads, repetition", m.Name, tc.name, sess.Threads()), false)
+			// On a terminal, a bar says which model, test and repetition
+			// runs (a 7B pp512 repetition can take a minute); it is
+			// cleared before the table is printed.
+			update, finish := a.progress(fmt.Sprintf("%s%s: %s, %d threads, repetition", prefix, m.Name+" "+dtype, tc.name, sess.Threads()), false)
 			for i := 0; i < bf.reps; i++ {
 				if update != nil {
 					update(int64(i), int64(bf.reps))
@@ -319,7 +505,7 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 				if err := tc.run(); err != nil {
 					finish()
 					sess.Close()
-					return nil, fail("bench", err)
+					return out, fail("bench", err)
 				}
 				d := time.Since(t0)
 				r.SamplesNS = append(r.SamplesNS, d.Nanoseconds())
@@ -327,13 +513,21 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, row func(b
 			}
 			finish()
 			r.AvgTS, r.StddevTS = meanStddev(r.SamplesTS)
+			// The ceiling is named here and its percentage computed once
+			// the ceilings are final (applyCeilings).
 			if tc.nG > 0 {
-				r.GBps = r.AvgTS * float64(m.WeightBytes()) / 1e9
+				r.WeightBytesPerToken = decode
+				r.GBps = r.AvgTS * float64(decode) / 1e9
+				if ceilOn {
+					r.Ceiling = memReadTest
+				}
 			} else {
 				r.GFLOPs = r.AvgTS * 2 * float64(m.WeightParams()) / 1e9
+				if ceilOn && bf.roofline && probeOK {
+					r.Ceiling = "peak_" + probe.String()
+				}
 			}
 			r.PeakRSSBytes = peakRSS()
-			row(r)
 			out = append(out, r)
 		}
 		sess.Close()

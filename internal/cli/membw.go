@@ -1,12 +1,34 @@
 package cli
 
 import (
+	"fmt"
+	"runtime"
 	"runtime/debug"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/gale-ai/gale/kernels"
-	"github.com/gale-ai/gale/tensor"
 )
+
+// The machine's ceilings, measured by bench in the same run as the
+// models, so that every pp/tg row can say which fraction of the hardware
+// it uses. The hosts of one machine class differ by 10% and more, and a
+// noisy neighbour changes them from hour to hour: a ceiling from another
+// run, or another host, would make the percentages say nothing.
+//
+// A ceiling that is too low makes every percentage a flattering lie, so
+// the probes are built to reach what a tuned C loop reaches:
+//   - read bandwidth: one contiguous span per thread, each thread locked
+//     to its own CPU (two threads that the scheduler lets share a core
+//     read at one core's rate for a while), the buffer mapped outside the
+//     Go heap (see hugeBuffer for why not with huge pages), pages touched
+//     by the thread that reads them, no work but the loads (the old probe
+//     ran an FMA per element through the dynamic thread pool), and the
+//     widest vector loads (kernels.ReadSum).
+//     The best repetition is the ceiling.
+//   - instruction peaks: kernels' probe loops (12 independent
+//     accumulators), one per CPU, timed over ~50 ms.
 
 // memReadTest is the test name of the memory-bandwidth rows of bench.
 const memReadTest = "mem_read"
@@ -14,46 +36,198 @@ const memReadTest = "mem_read"
 // memReadBytes is the buffer the bandwidth probe streams: well beyond the
 // last-level cache (some VMs report hundreds of MB), as the C probe in
 // the project's bench notes does with 2 GiB.
-const memReadBytes = 2 << 30
+var memReadBytes = 2 << 30
 
-// memReadJob sums the squares of a span of the buffer per worker: one
-// sequential stream per core, the access pattern of the reference probe.
-type memReadJob struct {
-	buf  []float32
-	sink []float32
+// onThreads runs f(i) on n goroutines, each locked to its own OS thread
+// and, where the OS allows, pinned to its own CPU; it returns when all
+// are done. start is closed by the caller to release them together.
+func onThreads(n int, ready func(), f func(i int)) {
+	cpus := allowedCPUs()
+	var wg sync.WaitGroup
+	var up sync.WaitGroup
+	wg.Add(n)
+	up.Add(n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			restore := func() {}
+			if len(cpus) > 0 {
+				restore = pinThread(cpus[i%len(cpus)])
+			}
+			up.Done()
+			f(i)
+			restore()
+		}(i)
+	}
+	up.Wait()
+	if ready != nil {
+		ready()
+	}
+	wg.Wait()
 }
 
-func (j *memReadJob) Do(w, lo, hi int) {
-	j.sink[w] += kernels.SumSquares(j.buf[lo:hi])
-}
-
-// memReadBench measures how fast threads cores read memory, reps times:
-// the ceiling that decode (which reads every weight once per token) is
-// compared with. The buffer is freed before returning.
-func memReadBench(threads, reps int) benchResult {
-	buf := make([]float32, memReadBytes/4)
-	for i := range buf {
-		buf[i] = 1 // touch every page, so the timed runs read real memory
+// memReadGBps measures how fast threads CPUs read memory, reps times,
+// and returns the samples in GB/s. The buffer is unmapped on return.
+func memReadGBps(threads, reps int) []float64 {
+	buf, free := hugeBuffer(memReadBytes)
+	defer func() {
+		free()
+		debug.FreeOSMemory()
+	}()
+	span := func(i int) []byte {
+		lo := len(buf) * i / threads &^ 4095
+		hi := len(buf) * (i + 1) / threads &^ 4095
+		if i == threads-1 {
+			hi = len(buf)
+		}
+		return buf[lo:hi]
 	}
-	pool := tensor.NewPool(threads)
-	defer pool.Close()
-	job := &memReadJob{buf: buf, sink: make([]float32, pool.Size())}
-	pool.Run(len(buf), 4096, job) // warm-up: page tables, frequencies
-	r := benchResult{
-		Model: "memory read", DType: "f32", SizeBytes: memReadBytes,
-		Threads: pool.Size(), Test: memReadTest, Kernels: kernelLevel(),
-	}
-	var gbps []float64
-	for i := 0; i < reps; i++ {
-		t0 := time.Now()
-		pool.Run(len(buf), 4096, job)
+	// Pages are populated by the mapping (or touched here on the heap
+	// fallback), then one untimed pass warms page tables and frequencies.
+	onThreads(threads, nil, func(i int) {
+		s := span(i)
+		for j := 0; j < len(s); j += 4096 {
+			s[j] = 1
+		}
+	})
+	sink := make([]uint32, threads)
+	var samples []float64
+	for r := -1; r < reps; r++ {
+		start := make(chan struct{})
+		var t0 time.Time
+		onThreads(threads, func() { t0 = time.Now(); close(start) }, func(i int) {
+			<-start
+			sink[i] += kernels.ReadSum(span(i))
+		})
 		d := time.Since(t0)
-		r.SamplesNS = append(r.SamplesNS, d.Nanoseconds())
-		gbps = append(gbps, float64(memReadBytes)/d.Seconds()/1e9)
+		if r >= 0 {
+			samples = append(samples, float64(len(buf))/d.Seconds()/1e9)
+		}
 	}
-	r.GBps, _ = meanStddev(gbps)
-	r.PeakRSSBytes = peakRSS()
-	job.buf, buf = nil, nil
-	debug.FreeOSMemory()
-	return r
+	return samples
+}
+
+// probeGops measures probe p on threads CPUs at once, reps times, in
+// GFLOP/s (or GOP/s), each sample ~target long.
+func probeGops(p kernels.Probe, threads, reps int, target time.Duration) []float64 {
+	// Calibrate: iterations that take about target on one thread.
+	iters := 1000
+	for {
+		t0 := time.Now()
+		kernels.RunProbe(p, iters)
+		d := time.Since(t0)
+		if d >= target/8 || iters > 1<<30 {
+			iters = int(float64(iters) * float64(target) / float64(max(d, time.Microsecond)))
+			break
+		}
+		iters *= 4
+	}
+	iters = max(iters, 1)
+	var samples []float64
+	for r := -1; r < reps; r++ {
+		start := make(chan struct{})
+		var t0 time.Time
+		ops := make([]float64, threads)
+		onThreads(threads, func() { t0 = time.Now(); close(start) }, func(i int) {
+			<-start
+			ops[i] = kernels.RunProbe(p, iters)
+		})
+		d := time.Since(t0)
+		var total float64
+		for _, o := range ops {
+			total += o
+		}
+		if r >= 0 {
+			samples = append(samples, total/d.Seconds()/1e9)
+		}
+	}
+	return samples
+}
+
+// probeTime is how long one sample of an instruction probe runs (tests
+// shorten it).
+var probeTime = 50 * time.Millisecond
+
+// probeRowNames names the probe rows of the bench table.
+var probeRowNames = map[kernels.Probe]string{
+	kernels.ProbeFMA512:     "f32 FMA zmm",
+	kernels.ProbeFMA256:     "f32 FMA ymm",
+	kernels.ProbeVNNI512:    "int8 VPDPBUSD zmm",
+	kernels.ProbeMaddubs256: "int8 VPMADDUBSW ymm",
+	kernels.ProbeAMXBF16:    "AMX TDPBF16PS",
+	kernels.ProbeAMXInt8:    "AMX TDPBSSD",
+}
+
+// measureCeilings measures the read bandwidth and, with probes, every
+// instruction peak available under the feature set in use, at threads
+// threads, as rows of the table. note reports
+// what could not be measured.
+func measureCeilings(threads, reps int, probes bool, note func(string)) []benchResult {
+	reps = max(reps, 3)
+	var rows []benchResult
+	row := func(name, test string, samples []float64) benchResult {
+		r := benchResult{
+			Model: name, ModelType: name, DType: "-", Threads: threads, NThreads: threads,
+			Test: test, Kernels: kernelLevel(),
+		}
+		r.SamplesCeiling, r.ceilRow = samples, true
+		return r
+	}
+	bw := memReadGBps(threads, reps)
+	r := row("memory read", memReadTest, bw)
+	r.SizeBytes, r.ModelSize = int64(memReadBytes), int64(memReadBytes)
+	r.GBps = slices.Max(bw)
+	rows = append(rows, r)
+	if !probes {
+		return rows
+	}
+	for _, p := range kernels.Probes() {
+		if !kernels.ProbeAvailable(p) {
+			if p == kernels.ProbeAMXBF16 || p == kernels.ProbeAMXInt8 {
+				note(fmt.Sprintf("no %s ceiling: AMX is not in use (kernels %s)", p, kernelLevel()))
+			}
+			continue
+		}
+		s := probeGops(p, threads, reps, probeTime)
+		r := row(probeRowNames[p], "peak_"+p.String(), s)
+		r.GFLOPs = slices.Max(s)
+		r.intOps = !p.Float()
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// ppProbe is the instruction whose ceiling a prefill of weights of the
+// given dtypes is compared with: the int8 dot products for block types
+// (the kernels quantize activations to int8), f32 FMA for float weights;
+// AMX's where the feature set in use has it.
+func ppProbe(dtypes []string) (kernels.Probe, bool) {
+	f := kernels.CurrentFeatures()
+	quant, bf16 := false, false
+	for _, d := range dtypes {
+		switch d {
+		case "F32", "F16":
+		case "BF16":
+			bf16 = true
+		default:
+			quant = true
+		}
+	}
+	switch {
+	case quant && f.Has(kernels.FeatAMX):
+		return kernels.ProbeAMXInt8, true
+	case quant && f.Has(kernels.FeatAVX512|kernels.FeatVNNI):
+		return kernels.ProbeVNNI512, true
+	case quant && f.Has(kernels.FeatAVX2):
+		return kernels.ProbeMaddubs256, true
+	case !quant && bf16 && f.Has(kernels.FeatAMX):
+		return kernels.ProbeAMXBF16, true
+	case !quant && f.Has(kernels.FeatAVX512):
+		return kernels.ProbeFMA512, true
+	case !quant && f.Has(kernels.FeatAVX2):
+		return kernels.ProbeFMA256, true
+	}
+	return 0, false
 }
