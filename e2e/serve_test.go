@@ -212,6 +212,18 @@ func TestServeOpenAIClient(t *testing.T) {
 		t.Errorf("greedy completion %q, gale generate %q", raw.Choices[0].Text, gen.stdout)
 	}
 
+	// A greedy chat answer is gale chat's (same template, same sampler).
+	code, _, body = post(t, s.url+"/v1/chat/completions", `{"messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":20,"temperature":0}`)
+	var rawChat openai.ChatCompletionResponse
+	if err := json.Unmarshal([]byte(body), &rawChat); err != nil || code != 200 || len(rawChat.Choices) != 1 {
+		t.Fatalf("greedy chat: %d %s", code, body)
+	}
+	cli := gale(t, "chat", "-p", "Tell me a story", "-n", "20", "--temp", "0")
+	wantOK(t, cli)
+	if got := rawChat.Choices[0].Message.Content; got != strings.TrimSpace(cli.stdout) {
+		t.Errorf("greedy chat %q, gale chat %q", got, cli.stdout)
+	}
+
 	// Streamed chat: the deltas add up to the answer.
 	stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
 		Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "Hello"}}, MaxTokens: 10, Stream: true,
@@ -599,8 +611,29 @@ func TestServeQueueFull(t *testing.T) {
 			r.Body.Close()
 		}
 	}()
-	// Give the second request time to reach the queue.
-	time.Sleep(500 * time.Millisecond)
+	// Wait for the second request to reach the queue.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := httpc.Get(s.url + "/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Busy   int `json:"slots_processing"`
+			Queued int `json:"requests_queued"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Busy == 1 && h.Queued == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health never showed 1 busy slot and 1 queued request: %+v", h)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	code, hdr, out := post(t, s.url+"/v1/completions", `{"prompt":"y","max_tokens":2}`)
 	wantAPIError(t, "queue full", code, out, 503, "unavailable_error")
 	if hdr.Get("Retry-After") == "" {
@@ -608,15 +641,21 @@ func TestServeQueueFull(t *testing.T) {
 	}
 }
 
-// TestServeSIGTERM: SIGTERM during a long stream stops the server: the
-// stream is ended within the grace period with a finish reason and
-// [DONE], and the process exits 0.
+// TestServeSIGTERM: SIGTERM (or SIGINT) during a long stream stops the
+// server: the stream is ended within the grace period with a finish
+// reason and [DONE], and the process exits 0.
 func TestServeSIGTERM(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) { serveSignal(t, sig) })
+	}
+}
+
+func serveSignal(t *testing.T, sig syscall.Signal) {
 	s := startServe(t, "-np", "2", "-c", "65536", "--grace", "500ms")
 	resp, br, cancel := longStream(t, s.url)
 	defer cancel()
 	defer resp.Body.Close()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, err := io.ReadAll(br)

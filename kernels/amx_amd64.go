@@ -323,9 +323,11 @@ func installAMX(on bool) {
 	amxActive = on && amxUsable() && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16)
 	if amxActive {
 		tilePrepare, tileMatMulBF16, tileMatMulF16 = amxPrepare, amxMatMulBF16, amxMatMulF16
-		tileMatMulQ8_0, tileMatMulQ4_0 = amxMatMulQ8_0, amxMatMulQ4_0
+		tileMatMulQ8_0, tileMatMulQ4_0, tileMatMulQ5_0 = amxMatMulQ8_0, amxMatMulQ4_0, amxMatMulQ5_0
+		tileMatMulQ4_1, tileMatMulQ5_1 = amxMatMulQ4_1, amxMatMulQ5_1
 	} else {
 		tilePrepare, tileMatMulBF16, tileMatMulF16 = nil, nil, nil
-		tileMatMulQ8_0, tileMatMulQ4_0 = nil, nil
+		tileMatMulQ8_0, tileMatMulQ4_0, tileMatMulQ5_0 = nil, nil, nil
+		tileMatMulQ4_1, tileMatMulQ5_1 = nil, nil
 	}
 }

@@ -337,6 +337,110 @@ qdone:
 	TILERELEASE
 	RET
 
+// SCALEM(d, o) is SCALE plus the weights' minimum term of Q4_1/Q5_1:
+// acc[m][j] += m[m] * s[j], the minima 128 bytes after the scales (R9)
+// and the activations' s 128 bytes after theirs (Z8, Z9).
+#define SCALEM(d, o) \
+	VBROADCASTSS d(R9), Z2; \
+	VBROADCASTSS (d+128)(R9), Z7; \
+	VMULPS       Z0, Z2, Z3; \
+	VMULPS       Z1, Z2, Z4; \
+	VCVTDQ2PS    o(R8), Z5; \
+	VCVTDQ2PS    (o+64)(R8), Z6; \
+	VFMADD213PS  o(AX), Z3, Z5; \
+	VFMADD213PS  (o+64)(AX), Z4, Z6; \
+	VFMADD231PS  Z8, Z7, Z5; \
+	VFMADD231PS  Z9, Z7, Z6; \
+	VMOVUPS      Z5, o(AX); \
+	VMOVUPS      Z6, (o+64)(AX)
+
+// func amxQ8m(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32, da *float32, acc *float32, scr *int32, nblk int)
+//
+// amxQ8 for weights with a minimum (Q4_1, Q5_1; Q8_1 activations): dw
+// holds per block 32 scales then 32 minima, da 32 scales then 32 s
+// (fp16(d·Σq)), and each block also adds m[row]*s[token].
+TEXT ·amxQ8m(SB), NOSPLIT, $0-88
+	MOVQ cfg+0(FP), AX
+	LDTILECFG_AX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ dw+48(FP), R9
+	MOVQ da+56(FP), R12
+	MOVQ acc+64(FP), AX
+	MOVQ scr+72(FP), R8
+	MOVQ nblk+80(FP), R13
+	MOVQ $128, CX
+	XORQ BX, BX
+	TESTQ R13, R13
+	JZ   qmdone
+
+qmblock:
+	TILEZERO_C
+	MOVQ DX, R11
+	SHLQ $4, R11
+	ADDQ SI, R11 // A1: rows 16-31
+	Q_LOAD_A
+	MOVQ BX, DI
+	SHRQ $1, DI
+	SHLQ $10, DI
+	MOVQ BX, R10
+	ANDQ $1, R10
+	SHLQ $6, R10
+	ADDQ R10, DI
+	ADDQ b+32(FP), DI // B0: tokens 0-15
+	MOVQ b1+40(FP), R10
+	ADDQ DI, R10 // B1: tokens 16-31
+	Q_LOAD_B
+	TDPBSSD_4
+	Q_STORE_C
+	VMOVUPS (R12), Z0
+	VMOVUPS 64(R12), Z1
+	VMOVUPS 128(R12), Z8
+	VMOVUPS 192(R12), Z9
+	SCALEM(0, 0)
+	SCALEM(4, 128)
+	SCALEM(8, 256)
+	SCALEM(12, 384)
+	SCALEM(16, 512)
+	SCALEM(20, 640)
+	SCALEM(24, 768)
+	SCALEM(28, 896)
+	SCALEM(32, 1024)
+	SCALEM(36, 1152)
+	SCALEM(40, 1280)
+	SCALEM(44, 1408)
+	SCALEM(48, 1536)
+	SCALEM(52, 1664)
+	SCALEM(56, 1792)
+	SCALEM(60, 1920)
+	SCALEM(64, 2048)
+	SCALEM(68, 2176)
+	SCALEM(72, 2304)
+	SCALEM(76, 2432)
+	SCALEM(80, 2560)
+	SCALEM(84, 2688)
+	SCALEM(88, 2816)
+	SCALEM(92, 2944)
+	SCALEM(96, 3072)
+	SCALEM(100, 3200)
+	SCALEM(104, 3328)
+	SCALEM(108, 3456)
+	SCALEM(112, 3584)
+	SCALEM(116, 3712)
+	SCALEM(120, 3840)
+	SCALEM(124, 3968)
+	ADDQ astep+24(FP), SI
+	ADDQ $256, R9
+	ADDQ $256, R12
+	INCQ BX
+	CMPQ BX, R13
+	JLT  qmblock
+	VZEROUPPER
+
+qmdone:
+	TILERELEASE
+	RET
+
 // func unpackQ4_0(dst *int8, src *byte, nb int)
 //
 // Unpacks the nb Q4_0 blocks of one weight row (18 bytes each: fp16 d,
@@ -368,4 +472,125 @@ uloop:
 	VZEROUPPER
 
 udone:
+	RET
+
+// unpackQ5_0's constants: for output byte j, the byte of qh holding bit j
+// (a VPSHUFB index within each 128-bit lane of the broadcast qh), and
+// bit j's mask within that byte.
+DATA q5idx<>+0(SB)/8, $0x0000000000000000
+DATA q5idx<>+8(SB)/8, $0x0101010101010101
+DATA q5idx<>+16(SB)/8, $0x0202020202020202
+DATA q5idx<>+24(SB)/8, $0x0303030303030303
+GLOBL q5idx<>(SB), RODATA|NOPTR, $32
+DATA q5bit<>+0(SB)/8, $0x8040201008040201
+DATA q5bit<>+8(SB)/8, $0x8040201008040201
+DATA q5bit<>+16(SB)/8, $0x8040201008040201
+DATA q5bit<>+24(SB)/8, $0x8040201008040201
+GLOBL q5bit<>(SB), RODATA|NOPTR, $32
+
+// func unpackQ5_0(dst *int8, src *byte, nb int)
+//
+// Unpacks the nb Q5_0 blocks of one weight row (22 bytes each: fp16 d,
+// 4 bytes qh whose bit j is value j's fifth bit, then 16 bytes of
+// nibbles as Q4_0's) into 32 signed bytes per block (q5 - 16), block i
+// at dst+i*1024.
+TEXT ·unpackQ5_0(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ   u5done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y2
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Y3
+	VMOVDQU q5idx<>(SB), Y4
+	VMOVDQU q5bit<>(SB), Y5
+
+u5loop:
+	VPBROADCASTD 2(SI), Y0
+	VPSHUFB      Y4, Y0, Y0
+	VPAND        Y5, Y0, Y0
+	VPCMPEQB     Y5, Y0, Y0 // 0xff where the fifth bit is set
+	VPAND        Y3, Y0, Y0 // 16 there
+	VMOVDQU      6(SI), X1
+	VPSRLW       $4, X1, X6
+	VINSERTI128  $1, X6, Y1, Y1
+	VPAND        Y2, Y1, Y1
+	VPOR         Y0, Y1, Y1
+	VPSUBB       Y3, Y1, Y1
+	VMOVDQU      Y1, (DI)
+	ADDQ         $22, SI
+	ADDQ         $1024, DI
+	DECQ         CX
+	JNZ          u5loop
+	VZEROUPPER
+
+u5done:
+	RET
+
+// func unpackQ4_1(dst *int8, src *byte, nb int)
+//
+// unpackQ4_0 for Q4_1 blocks (20 bytes: fp16 d, fp16 m, 16 bytes of
+// nibbles, unbiased: values 0-15).
+TEXT ·unpackQ4_1(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ   u41done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y2
+
+u41loop:
+	VMOVDQU     4(SI), X0
+	VPSRLW      $4, X0, X1
+	VINSERTI128 $1, X1, Y0, Y0
+	VPAND       Y2, Y0, Y0
+	VMOVDQU     Y0, (DI)
+	ADDQ        $20, SI
+	ADDQ        $1024, DI
+	DECQ        CX
+	JNZ         u41loop
+	VZEROUPPER
+
+u41done:
+	RET
+
+// func unpackQ5_1(dst *int8, src *byte, nb int)
+//
+// unpackQ5_0 for Q5_1 blocks (24 bytes: fp16 d, fp16 m, 4 bytes qh, 16
+// bytes of nibbles; values 0-31, unbiased).
+TEXT ·unpackQ5_1(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ   u51done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Y2
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Y3
+	VMOVDQU q5idx<>(SB), Y4
+	VMOVDQU q5bit<>(SB), Y5
+
+u51loop:
+	VPBROADCASTD 4(SI), Y0
+	VPSHUFB      Y4, Y0, Y0
+	VPAND        Y5, Y0, Y0
+	VPCMPEQB     Y5, Y0, Y0
+	VPAND        Y3, Y0, Y0
+	VMOVDQU      8(SI), X1
+	VPSRLW       $4, X1, X6
+	VINSERTI128  $1, X6, Y1, Y1
+	VPAND        Y2, Y1, Y1
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      Y1, (DI)
+	ADDQ         $24, SI
+	ADDQ         $1024, DI
+	DECQ         CX
+	JNZ          u51loop
+	VZEROUPPER
+
+u51done:
 	RET

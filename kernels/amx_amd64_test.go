@@ -15,16 +15,39 @@ import (
 	"time"
 )
 
-// amxNeed skips t when the machine cannot run the AMX kernels, and
-// otherwise turns them on for the rest of the test.
+// amxSet returns the best feature set with AMX this machine (within the
+// GALE_CPU cap) can run, or false.
+func amxSet() (Features, bool) {
+	var best Features
+	found := false
+	for _, f := range FeatureSets() {
+		if f.Has(FeatAMX) {
+			best, found = f, true // the list ends with the fullest set
+		}
+	}
+	return best, found
+}
+
+// amxNeed skips t when the machine cannot run the AMX kernels (or
+// GALE_CPU leaves them out), and otherwise installs the best set with
+// AMX for the rest of the test.
 func amxNeed(t *testing.T) {
 	t.Helper()
-	if !amxUsable() {
+	f, ok := amxSet()
+	if !ok {
+		if amxUsable() {
+			t.Skip("amx: switched off by GALE_CPU")
+		}
 		t.Skip("amx: not available on this CPU")
 	}
-	was := amxActive
-	installAMX(true)
-	t.Cleanup(func() { installAMX(was) })
+	was := CurrentFeatures()
+	if err := SetFeatures(f); err != nil {
+		t.Fatal(err)
+	}
+	if !amxActive {
+		t.Fatalf("%v installed, AMX kernels not active", f)
+	}
+	t.Cleanup(func() { SetFeatures(was) })
 }
 
 // amxWant is the reference for the tile product: float64 sums of the
@@ -145,28 +168,31 @@ func TestAMXSmallTStaysOnVectors(t *testing.T) {
 }
 
 // BenchmarkMatMulBF16AMX: the prefill product on tiles against the
-// AVX-512 kernels in the same run, at T = 512 (and 128), on one goroutine
+// AVX-512 kernels in the same run, at T = 512 (and 32, 128), on one goroutine
 // and on two that take half the rows each (as the pool splits them). x is
 // prepared once outside the loop, as one Prepare serves several products.
 func BenchmarkMatMulBF16AMX(b *testing.B) {
-	if !amxUsable() {
+	amxF, ok := amxSet()
+	if !ok {
 		b.Skip("amx: not available on this CPU")
 	}
-	prev := Current()
-	was := amxActive
-	defer func() { SetLevel(prev); installAMX(was) }()
-	if err := SetLevel(AVX512); err != nil {
-		b.Skip("avx512: not available")
-	}
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
 	for _, sh := range []bkShape{{4096, 4096}, {14336, 4096}, {4096, 14336}} {
 		w := make([]uint16, sh.rows*sh.n)
 		bkFillU16(w)
-		for _, t := range []int{128, 512} {
+		for _, t := range []int{32, 128, 512} {
 			x := make([]float32, t*sh.n)
 			bkFillF32(x)
 			y := make([]float32, t*sh.rows)
 			for _, unit := range []string{"avx512", "amx"} {
-				installAMX(unit == "amx")
+				f := amxF
+				if unit == "avx512" {
+					f &^= FeatAMX
+				}
+				if err := SetFeatures(f); err != nil {
+					b.Fatal(err)
+				}
 				var p Prepared
 				p.Prepare(x, t)
 				for _, threads := range []int{1, 2} {
@@ -200,12 +226,15 @@ func BenchmarkMatMulBF16AMX(b *testing.B) {
 
 // BenchmarkPrepareAMX: laying x out (f32 panels and bf16 tiles) per chunk.
 func BenchmarkPrepareAMX(b *testing.B) {
-	if !amxUsable() {
+	amxF, ok := amxSet()
+	if !ok {
 		b.Skip("amx: not available on this CPU")
 	}
-	was := amxActive
-	defer installAMX(was)
-	installAMX(true)
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	if err := SetFeatures(amxF); err != nil {
+		b.Fatal(err)
+	}
 	for _, n := range []int{4096, 14336} {
 		x := make([]float32, 512*n)
 		bkFillF32(x)
@@ -348,4 +377,39 @@ func amxCPUTime() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// TestAMXPreparedF32: with the tiles on, Prepare leaves the vector layout
+// to the first product that needs it (F32 weights); products sharing the
+// Prepared from several goroutines must each get the f32 result.
+func TestAMXPreparedF32(t *testing.T) {
+	amxNeed(t)
+	r := rand.New(rand.NewPCG(51, 52))
+	const tok, rows, n = 40, 70, 96
+	x := tkF32(r, tok*n, 0)
+	w := tkF32(r, rows*n, 0)
+	var p Prepared
+	p.Prepare(x, tok)
+	if !p.amxOn {
+		t.Fatal("no tile layout")
+	}
+	var wg sync.WaitGroup
+	ys := make([][]float32, 4)
+	for g := range ys {
+		ys[g] = make([]float32, tok*rows)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			MatMulF32Prepared(ys[g], rows, &p, w)
+		}()
+	}
+	wg.Wait()
+	for g, y := range ys {
+		for i := 0; i < tok; i++ {
+			for j := 0; j < rows; j++ {
+				want, abs := tkDot(x[i*n:(i+1)*n], func(k int) float64 { return float64(w[j*n+k]) })
+				tkClose(t, fmt.Sprintf("goroutine %d y[%d][%d]", g, i, j), y[i*rows+j], want, tkDotTol(n, abs))
+			}
+		}
+	}
 }

@@ -14,7 +14,7 @@ import (
 // ceiling for BenchmarkMatMulBF16AMX. GFLOP/cpu-s divides by this
 // process's CPU time, steadier than GFLOP/s on a shared machine.
 func BenchmarkAMXKernel(b *testing.B) {
-	if !amxUsable() {
+	if _, ok := amxSet(); !ok {
 		b.Skip("amx: not available on this CPU")
 	}
 	type cs struct{ lda, ks, blocks, ldc, tb int }

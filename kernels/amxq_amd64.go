@@ -50,17 +50,42 @@ func amxQ8(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32,
 //go:noescape
 func unpackQ4_0(dst *int8, src *byte, nb int)
 
+// unpackQ5_0 unpacks one row's nb Q5_0 blocks to int8, 1 KiB apart;
+// unpackQ4_1 and unpackQ5_1 the same for Q4_1 and Q5_1 (values kept
+// unsigned, 0-15 and 0-31: their minimum is a term of its own).
+//
+//go:noescape
+func unpackQ5_0(dst *int8, src *byte, nb int)
+
+//go:noescape
+func unpackQ4_1(dst *int8, src *byte, nb int)
+
+//go:noescape
+func unpackQ5_1(dst *int8, src *byte, nb int)
+
+// amxQ8m is amxQ8 with the minimum term of Q4_1/Q5_1 (amx_amd64.s).
+//
+//go:noescape
+func amxQ8m(cfg *byte, a *int8, lda int, astep int, b *int8, b1 int, dw *float32, da *float32, acc *float32, scr *int32, nblk int)
+
 // amxLayoutAct lays out t activation rows a (ActBytesQ8_0(n) bytes each)
 // as B tiles in b ([token block of 16][block pair] 1 KiB tiles)
 // and their scales in da ([token block of 32][block][32 tokens]), tokens
 // padded to a multiple of 32 (their scales 0). It returns the buffers to
 // give back.
-func amxLayoutAct(a []byte, n, t int) (b []byte, da []float32, bb *[]uint16, dab *[]float32) {
+//
+// With withS (Q8_1 activations), da holds per block the 32 tokens' scales
+// then their s.
+func amxLayoutAct(a []byte, n, t int, withS bool) (b []byte, da []float32, bb *[]uint16, dab *[]float32) {
 	nb, np, ab := n/qk, actPairs(n), ActBytesQ8_0(n)
 	tp := (t + 31) &^ 31
 	bb = amxScratch16(tp / 16 * np * 512)
 	b = unsafe.Slice((*byte)(unsafe.Pointer(&(*bb)[0])), tp/16*np*1024)
-	dab = mmPack(tp / 32 * nb * 32)
+	sd := 32 // floats per block in da
+	if withS {
+		sd = 64
+	}
+	dab = mmPack(tp / 32 * nb * sd)
 	da = *dab
 	for j := 0; j < tp/16; j++ {
 		dst := (*float32)(unsafe.Pointer(&b[j*np*1024]))
@@ -80,9 +105,12 @@ func amxLayoutAct(a []byte, n, t int) (b []byte, da []float32, bb *[]uint16, dab
 	clear(da)
 	for i := 0; i < t; i++ {
 		r := splitAct(a[i*ab:(i+1)*ab], n)
-		base := i / 32 * nb * 32
+		base := i / 32 * nb * sd
 		for k := 0; k < nb; k++ {
-			da[base+k*32+i%32] = r.d(k)
+			da[base+k*sd+i%32] = r.d(k)
+			if withS {
+				da[base+k*sd+32+i%32] = r.s(k)
+			}
 		}
 	}
 	return
@@ -92,14 +120,20 @@ func amxLayoutAct(a []byte, n, t int) (b []byte, da []float32, bb *[]uint16, dab
 // block whose block scale is the fp16 at the block's start. unpack, when
 // not nil, unpacks one weight row's blocks to int8, 1 KiB apart (the A
 // tiles of 32 rows, 32 bytes per row); when nil the quants are read in
-// place, 2 bytes into each block (Q8_0).
-func amxMatMulQ(y []float32, ldy int, w, a []byte, n, t, rows, bytes int, unpack func(dst *int8, src *byte, nb int)) {
-	b, da, bb, dab := amxLayoutAct(a, n, t)
+// place, 2 bytes into each block (Q8_0). withMin selects the types whose
+// blocks also carry a minimum (the fp16 after the scale; Q8_1
+// activations).
+func amxMatMulQ(y []float32, ldy int, w, a []byte, n, t, rows, bytes int, unpack func(dst *int8, src *byte, nb int), withMin bool) {
+	b, da, bb, dab := amxLayoutAct(a, n, t, withMin)
+	sd, kern := 32, amxQ8
+	if withMin {
+		sd, kern = 64, amxQ8m
+	}
 	np := actPairs(n)
 	nb := n / qk
 	rb := nb * bytes
 	tp := (t + 31) &^ 31
-	dwb, accb, scrb := mmPack(nb*32), mmPack(32*32), mmPack(32*32)
+	dwb, accb, scrb := mmPack(nb*sd), mmPack(32*32), mmPack(32*32)
 	dw, acc := *dwb, *accb
 	scr := (*int32)(unsafe.Pointer(&(*scrb)[0]))
 	var padb, ub *[]uint16
@@ -124,7 +158,10 @@ func amxMatMulQ(y []float32, ldy int, w, a []byte, n, t, rows, bytes int, unpack
 		}
 		for m := 0; m < 32; m++ {
 			for k := 0; k < nb; k++ {
-				dw[k*32+m] = f16at(src, m*rb+k*bytes)
+				dw[k*sd+m] = f16at(src, m*rb+k*bytes)
+				if withMin {
+					dw[k*sd+32+m] = f16at(src, m*rb+k*bytes+2)
+				}
 			}
 		}
 		A, lda, astep := (*int8)(unsafe.Pointer(&src[2])), rb, bytes
@@ -136,8 +173,8 @@ func amxMatMulQ(y []float32, ldy int, w, a []byte, n, t, rows, bytes int, unpack
 		}
 		for jb := 0; jb < tp/32; jb++ {
 			clear(acc)
-			amxQ8(&amxCfgQ8[0], A, lda, astep, (*int8)(unsafe.Pointer(&b[2*jb*np*1024])), np*1024,
-				&dw[0], &da[jb*nb*32], &acc[0], scr, nb)
+			kern(&amxCfgQ8[0], A, lda, astep, (*int8)(unsafe.Pointer(&b[2*jb*np*1024])), np*1024,
+				&dw[0], &da[jb*nb*sd], &acc[0], scr, nb)
 			mmKernelsAVX512.transpose(y[jb*32*ldy+r0:], ldy, acc, 32, nr, min(32, t-jb*32))
 		}
 	}
@@ -156,11 +193,26 @@ func amxMatMulQ(y []float32, ldy int, w, a []byte, n, t, rows, bytes int, unpack
 
 // amxMatMulQ8_0 is MatMulQ8_0 on tiles.
 func amxMatMulQ8_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
-	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ8_0, nil)
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ8_0, nil, false)
 }
 
 // amxMatMulQ4_0 is MatMulQ4_0 on tiles: each 32-row block's weights are
 // unpacked to int8 once (unpackQ4_0), then used for every token block.
 func amxMatMulQ4_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
-	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ4_0, unpackQ4_0)
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ4_0, unpackQ4_0, false)
+}
+
+// amxMatMulQ5_0 is MatMulQ5_0 on tiles, unpacked as Q4_0 (unpackQ5_0).
+func amxMatMulQ5_0(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ5_0, unpackQ5_0, false)
+}
+
+// amxMatMulQ4_1 is MatMulQ4_1 on tiles.
+func amxMatMulQ4_1(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ4_1, unpackQ4_1, true)
+}
+
+// amxMatMulQ5_1 is MatMulQ5_1 on tiles.
+func amxMatMulQ5_1(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	amxMatMulQ(y, ldy, w, a, n, t, rows, BlockBytesQ5_1, unpackQ5_1, true)
 }

@@ -30,11 +30,14 @@ func amxQ8Inputs(r *rand.Rand, ty q32Type, n, rows, t int, unit bool) (w, a []by
 		for k := range x {
 			x[k] = float32(r.Float64()*6 - 3)
 		}
-		QuantizeActQ8_0(a[i*ab:(i+1)*ab], x)
+		ty.act(a[i*ab:(i+1)*ab], x)
 	}
 	if unit {
 		for b := 0; b < rows*nb; b++ {
 			binary.LittleEndian.PutUint16(w[b*ty.bytes:], 0x3c00) // fp16 1.0
+			if ty.name == "Q4_1" || ty.name == "Q5_1" {
+				binary.LittleEndian.PutUint16(w[b*ty.bytes+2:], 0) // no minimum
+			}
 		}
 		for i := 0; i < t; i++ {
 			row := splitAct(a[i*ab:(i+1)*ab], n)
@@ -54,7 +57,10 @@ func amxQ8Inputs(r *rand.Rand, ty q32Type, n, rows, t int, unit bool) (w, a []by
 // 32-token blocks up to a prefill chunk.
 func TestAMXQ(t *testing.T) {
 	amxNeed(t)
-	for _, ty := range q32Types[:2] {
+	for _, ty := range q32Types {
+		if ty.name != "Q8_0" && ty.name != "Q4_0" && ty.name != "Q5_0" && ty.name != "Q4_1" && ty.name != "Q5_1" {
+			continue
+		}
 		t.Run(ty.name, func(t *testing.T) { amxCheckQ(t, ty) })
 	}
 }
@@ -116,7 +122,7 @@ func amxCheckQ(t *testing.T, ty q32Type) {
 // vector kernels (the best set without AMX) in the same run, T = 512,
 // one goroutine; GOP/s counts 2 operations per weight and token.
 func BenchmarkMatMulQ8_0AMX(b *testing.B) {
-	if !amxUsable() {
+	if _, ok := amxSet(); !ok {
 		b.Skip("amx: not available on this CPU")
 	}
 	prev := CurrentFeatures()

@@ -19,10 +19,10 @@
 // logit on the tiny-llama BF16 fixture, llama.cpp 0.19%); GALE_CPU=-amx
 // (or avx512) keeps f32 activations. F16 weights run there too, rounded to
 // bfloat16 chunk by chunk (0.3% of the largest output on random products,
-// against 0.2% for BF16 weights). Q8_0 and Q4_0 weights run on int8 tiles
-// with the same results as the vector kernels up to the float rounding of
-// the per-block scales. F32 weights, and products of fewer tokens, stay on
-// the vector units.
+// against 0.2% for BF16 weights). Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 weights
+// run on int8 tiles with the same results as the vector kernels up to the
+// float rounding of the per-block scales. F32 weights, K-quants, and
+// products of fewer tokens stay on the vector units.
 //
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their

@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // table holds one implementation of every kernel. generic is the pure-Go
 // set; an architecture file copies it and overrides what it has assembly
 // for, so a level with partial coverage falls back to Go for the rest.
@@ -195,6 +197,12 @@ type Prepared struct {
 	// valid when amxOn is set.
 	amx   []uint16
 	amxOn bool
+	// When the tiles have their layout, the vector one (packed) is only
+	// made by the first product that needs it (F32 weights), under lazy:
+	// products of one Prepared run on several goroutines at once. A
+	// pointer, so that copying a Prepared copies no lock.
+	lazy    *sync.Mutex
+	pending bool // packed is still to be made (guarded by lazy)
 }
 
 // Prepare lays out x [t, n] for the MatMul*Prepared functions, which read
@@ -204,18 +212,41 @@ func (p *Prepared) Prepare(x []float32, t int) {
 		panic("kernels: Prepare: len(x) is not a positive multiple of t")
 	}
 	p.x, p.t, p.n, p.feat, p.laid = x, t, len(x)/t, curFeat, false
-	if fn.prepare != nil {
-		fn.prepare(p)
-		p.laid = true
-	}
-	p.amxOn = false
+	p.amxOn, p.pending = false, false
 	if tilePrepare != nil {
 		tilePrepare(p)
 	}
+	if fn.prepare != nil {
+		if p.amxOn {
+			// BF16 and F16 weights will read the tiles' layout: the
+			// serial O(t*n) packing is left to a product that needs it.
+			if p.lazy == nil {
+				p.lazy = new(sync.Mutex)
+			}
+			p.pending = true
+		} else {
+			fn.prepare(p)
+			p.laid = true
+		}
+	}
 }
 
-// ready reports whether p's layout is the current level's.
-func (p *Prepared) ready() bool { return p.laid && p.feat == curFeat }
+// ready reports whether p's layout is the current level's, making it
+// first if Prepare left it for later.
+func (p *Prepared) ready() bool {
+	if p.feat != curFeat {
+		return false
+	}
+	if p.lazy != nil {
+		p.lazy.Lock()
+		if p.pending {
+			fn.prepare(p)
+			p.laid, p.pending = true, false
+		}
+		p.lazy.Unlock()
+	}
+	return p.laid
+}
 
 // MatMulF32Prepared is MatMulF32(y, ldy, x, t, w) for the x and t of
 // p.Prepare. Several calls may share p at once.

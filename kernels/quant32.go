@@ -332,16 +332,28 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 	}
 	nb := n / qk
 	r := splitAct(dst, n)
-	for i := 0; i < len(r.ds)/4; i++ {
-		if i >= nb { // the padding block of an odd row
-			for j := 0; j < qk; j++ {
-				r.qs[actOff(i, j)] = 0
-			}
-			binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
-			binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
-			continue
+	if nb%2 == 1 { // the padding block of an odd row
+		i := nb
+		for g := 0; g < 8; g++ {
+			o := actOff(i, 4*g)
+			copy(r.qs[o:o+4], []byte{0, 0, 0, 0})
+			binary.LittleEndian.PutUint32(r.ls[4*(i/2*16+2*g+1):], 0)
 		}
-		xb := x[i*qk : (i+1)*qk]
+		binary.LittleEndian.PutUint32(r.ds[4*i:], 0)
+		binary.LittleEndian.PutUint32(r.ss[4*i:], 0)
+	}
+	i0 := 0
+	if actAsm != nil && nb >= 2 {
+		// Whole pairs in assembly; an odd row's last block below.
+		s := 0
+		if withS {
+			s = 1
+		}
+		actAsm(&x[0], &dst[0], nb/2, actPairs(n), s)
+		i0 = nb &^ 1
+	}
+	for i := i0; i < nb; i++ {
+		xb := x[i*qk : (i+1)*qk : (i+1)*qk]
 		var amax float32
 		for _, v := range xb {
 			amax = max(amax, abs32(v))
@@ -351,24 +363,28 @@ func quantizeAct8(dst []byte, x []float32, withS bool) {
 		if amax != 0 {
 			id = 127 / amax
 		}
-		sum := 0
-		for j, v := range xb {
-			q := int(math.RoundToEven(float64(v * id)))
-			r.qs[actOff(i, j)] = byte(int8(q))
-			sum += q
+		sum := int32(0)
+		for g := 0; g < 8; g++ {
+			o := actOff(i, 4*g)
+			q := r.qs[o : o+4 : o+4]
+			gs := int32(0)
+			for k, v := range xb[4*g : 4*g+4 : 4*g+4] {
+				// Round half to even: |v·id| <= 127 is far below 2^22,
+				// where adding 1.5·2^23 leaves the rounded integer.
+				qv := int32(float32(float32(v*id)+12582912) - 12582912)
+				q[k] = byte(int8(qv))
+				gs += qv
+			}
+			binary.LittleEndian.PutUint32(r.ls[4*(i/2*16+2*g+i&1):], uint32(-8*gs))
+			sum += gs
 		}
 		binary.LittleEndian.PutUint32(r.ds[4*i:], math.Float32bits(F16ToFloat(FloatToF16(d))))
 		if withS {
 			s := F16ToFloat(FloatToF16(d * float32(sum)))
 			binary.LittleEndian.PutUint32(r.ss[4*i:], math.Float32bits(s))
 		} else {
-			binary.LittleEndian.PutUint32(r.ss[4*i:], uint32(int32(sum)))
+			binary.LittleEndian.PutUint32(r.ss[4*i:], uint32(sum))
 		}
-	}
-	for k := 0; k < len(r.ls)/4; k++ {
-		g := r.qs[4*k : 4*k+4]
-		sum := int32(int8(g[0])) + int32(int8(g[1])) + int32(int8(g[2])) + int32(int8(g[3]))
-		binary.LittleEndian.PutUint32(r.ls[4*k:], uint32(-8*sum))
 	}
 }
 
@@ -535,6 +551,11 @@ func matMulQ5_1Generic(y []float32, ldy int, w, a []byte, n, t, rows int) {
 	matMulQGeneric(dotQ5_1Generic, BlockBytesQ5_1, y, ldy, w, a, n, t, rows)
 }
 
+// actAsm, when set by installQuant32, quantizes the first pairs whole
+// block pairs of an activation row of np pairs (s = 1: Q8_1), exactly as
+// quantizeAct8's Go loop does.
+var actAsm func(x *float32, a *byte, pairs, np, s int)
+
 // The matrix products in use; installQuant32 sets them for the feature set.
 var (
 	mmQ8_0 = matMulQ8_0Generic
@@ -576,7 +597,9 @@ func MatMulQ4_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // (QuantizeActQ8_1): per block d·da·Σq·a + m·s.
 func MatMulQ4_1(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ4_1", len(y), ldy, len(w), len(a), n, t, BlockBytesQ4_1)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ4_1 != nil && t >= tileTokens {
+		tileMatMulQ4_1(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ4_1(y, ldy, w, a, n, t, rows)
 	}
 }
@@ -584,7 +607,9 @@ func MatMulQ4_1(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // MatMulQ5_0 is MatMulQ8_0 for Q5_0 weights (Q8_0 activations).
 func MatMulQ5_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ5_0", len(y), ldy, len(w), len(a), n, t, BlockBytesQ5_0)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ5_0 != nil && t >= tileTokens {
+		tileMatMulQ5_0(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ5_0(y, ldy, w, a, n, t, rows)
 	}
 }
@@ -592,7 +617,9 @@ func MatMulQ5_0(y []float32, ldy int, w []byte, a []byte, n, t int) {
 // MatMulQ5_1 is MatMulQ4_1 for Q5_1 weights (Q8_1 activations).
 func MatMulQ5_1(y []float32, ldy int, w []byte, a []byte, n, t int) {
 	rows := checkQMatMul("MatMulQ5_1", len(y), ldy, len(w), len(a), n, t, BlockBytesQ5_1)
-	if rows > 0 {
+	if rows > 0 && tileMatMulQ5_1 != nil && t >= tileTokens {
+		tileMatMulQ5_1(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		mmQ5_1(y, ldy, w, a, n, t, rows)
 	}
 }

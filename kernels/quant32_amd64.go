@@ -151,6 +151,9 @@ func q32Q5_1V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //go:noescape
 func q32Q5_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
+//go:noescape
+func q32ActZ(x *float32, a *byte, pairs, np, s int)
+
 // q32PanelBytes bounds the weight rows one pass of token blocks runs
 // over, so that they stay in L2 from one block of 4 tokens to the next.
 const q32PanelBytes = 512 << 10
@@ -231,6 +234,10 @@ func q32Driver(k [3]q32Kernel, bytes int) func([]float32, int, []byte, []byte, i
 // every AVX2 CPU this targets has; without it they stay in Go.
 func installQuant32(f Features) {
 	mmQ8_0, mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1 = matMulQ8_0Generic, matMulQ4_0Generic, matMulQ4_1Generic, matMulQ5_0Generic, matMulQ5_1Generic
+	actAsm = nil
+	if f.Has(FeatAVX512 | FeatVNNI) {
+		actAsm = q32ActZ
+	}
 	var s *q32Set
 	switch {
 	case f.Has(FeatAVX512|FeatVNNI) && cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI):

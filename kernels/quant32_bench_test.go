@@ -34,7 +34,7 @@ func bkQ32Sets() []Features {
 	return out
 }
 
-func bkQ32(b *testing.B, ty q32Type) {
+func bkQ32(b *testing.B, ty q32Type, ts []int) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
 	for _, sh := range bkQ32Shapes {
@@ -60,7 +60,7 @@ func bkQ32(b *testing.B, ty q32Type) {
 			if err := SetFeatures(f); err != nil {
 				b.Fatal(err)
 			}
-			for _, t := range []int{1, 2, 4, 8, 16, 64} {
+			for _, t := range ts {
 				x := make([]float32, t*sh.n)
 				bkFillF32(x)
 				ab := ActBytesQ8_0(sh.n)
@@ -106,14 +106,19 @@ func bkQ32(b *testing.B, ty q32Type) {
 	}
 }
 
-func BenchmarkMatMulQ4_0(b *testing.B) { bkQ32(b, q32Types[1]) }
-func BenchmarkMatMulQ8_0(b *testing.B) { bkQ32(b, q32Types[0]) }
-func BenchmarkMatMulQ4_1(b *testing.B) { bkQ32(b, q32Types[2]) }
-func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3]) }
-func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4]) }
+var bkQ32T = []int{1, 2, 4, 8, 16, 64}
+
+func BenchmarkMatMulQ4_0(b *testing.B) { bkQ32(b, q32Types[1], bkQ32T) }
+func BenchmarkMatMulQ8_0(b *testing.B) { bkQ32(b, q32Types[0], bkQ32T) }
+
+// The other types at decode and one batch size only.
+func BenchmarkMatMulQ4_1(b *testing.B) { bkQ32(b, q32Types[2], []int{1, 16}) }
+func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3], []int{1, 16}) }
+func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4], []int{1, 16}) }
 
 // BenchmarkQ32L2 runs the t=1 products on a 256x4096 matrix that stays
-// in L2: the kernels' compute speed, apart from memory.
+// in L2: the kernels' compute speed, apart from memory (GALE_Q32_N sets
+// the row length, 1 MiB/N rows, and GALE_Q32_ROWS the rows, e.g. 8 for L1).
 func BenchmarkQ32L2(b *testing.B) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
@@ -171,4 +176,22 @@ func BenchmarkQ32MemRead(b *testing.B) {
 		b.ReportMetric(float64(slice*4)*float64(b.N)/c.Seconds()/1e9, "cpuGB/s")
 	}
 	_ = sink
+}
+
+// BenchmarkQuantizeActQ8_0 quantizes one 4096-value activation row (per
+// matrix product input at decode).
+func BenchmarkQuantizeActQ8_0(b *testing.B) {
+	x := make([]float32, 4096)
+	bkFillF32(x)
+	a := make([]byte, ActBytesQ8_0(len(x)))
+	b.SetBytes(int64(4 * len(x)))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
+	for b.Loop() {
+		QuantizeActQ8_0(a, x)
+	}
+	if c := threadCPU() - c0; c > 0 {
+		b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
 }

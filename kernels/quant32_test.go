@@ -590,3 +590,57 @@ func TestQ32ShapePanics(t *testing.T) {
 		}()
 	}
 }
+
+// TestQuantizeActSets checks the activation quantizers of every feature
+// set byte for byte against the Go loop, on blocks with ties (id = 1:
+// x = k + 0.5), zeros, fp16-subnormal scales and odd block counts.
+func TestQuantizeActSets(t *testing.T) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	for _, n := range []int{32, 64, 96, 160, 4096 + 32} {
+		x := make([]float32, n)
+		s := uint32(n)
+		for i := range x {
+			s = s*1664525 + 1013904223
+			x[i] = float32(int32(s>>8)-1<<23) / (1 << 20)
+		}
+		for b := 0; b < n/32; b++ {
+			xb := x[b*32 : b*32+32]
+			switch b % 4 {
+			case 1: // amax 127: id = 1, every x.5 a tie
+				for j := range xb {
+					xb[j] = float32(int(s>>uint(j%16))%200-100) + 0.5
+				}
+				xb[7] = -127
+			case 2:
+				clear(xb)
+			case 3:
+				for j := range xb {
+					xb[j] *= 1e-8
+				}
+			}
+		}
+		for _, f := range FeatureSets() {
+			if err := SetFeatures(f); err != nil {
+				t.Fatal(err)
+			}
+			for _, act := range []func([]byte, []float32){QuantizeActQ8_0, QuantizeActQ8_1} {
+				got := make([]byte, ActBytesQ8_0(n))
+				want := make([]byte, ActBytesQ8_0(n))
+				for i := range got {
+					got[i], want[i] = 0xa5, 0x5a // every byte must be written
+				}
+				act(got, x)
+				saved := actAsm
+				actAsm = nil
+				act(want, x)
+				actAsm = saved
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s n=%d: byte %d = %#x, Go %#x", f, n, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

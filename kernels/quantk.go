@@ -860,13 +860,11 @@ func kDotQ2K(w, a []byte, nb int) float32 {
 }
 
 // kLanes8 accumulates scale*(q8·a) of 16 values into the eight lanes the
-// ggml scalar code uses (two passes of 8).
-func kLanes8(aux *[8]int32, q8, a []int8, scale int32) {
+// ggml scalar code uses (two passes of 8, added here before scaling:
+// the sums are exact integers either way).
+func kLanes8(aux *[8]int32, q8, a *[16]int8, scale int32) {
 	for l := 0; l < 8; l++ {
-		aux[l] += scale * int32(int16(q8[l])*int16(a[l]))
-	}
-	for l := 0; l < 8; l++ {
-		aux[l] += scale * int32(int16(q8[8+l])*int16(a[8+l]))
+		aux[l] += scale * (int32(q8[l])*int32(a[l]) + int32(q8[8+l])*int32(a[8+l]))
 	}
 }
 
@@ -877,27 +875,22 @@ func kDotQ3K(w, a []byte, nb int) float32 {
 		b := w[i*BlockBytesQ3_K:]
 		ab := a[i*kQ8KBytes:]
 		q8 := kActQs(ab)
-		hm := b[0:32]
-		m := uint8(1)
-		o := 0
+		hm := (*[32]byte)(b[0:32])
 		for j := 0; j < 2; j++ {
-			q3 := b[32+32*j : 32+32*j+32]
-			for shift := uint(0); shift < 8; shift += 2 {
+			q3 := (*[32]byte)(b[32+32*j : 64+32*j])
+			for s := 0; s < 4; s++ {
+				sh, bit := uint(2*s), uint(4*j+s)
+				o := (*[32]int8)(aux8[128*j+32*s:])
 				for l := 0; l < 32; l++ {
-					v := int8((q3[l] >> shift) & 3)
-					if hm[l]&m == 0 {
-						v -= 4
-					}
-					aux8[o+l] = v
+					// The value, minus 4 unless the high bit is set.
+					o[l] = int8((q3[l]>>sh)&3) + int8((hm[l]>>bit)&1)*4 - 4
 				}
-				o += 32
-				m <<= 1
 			}
 		}
 		scales := kQ3Scales(b[96:108])
 		var aux32 [8]int32
 		for j := 0; j < 16; j++ {
-			kLanes8(&aux32, q8[16*j:], aux8[16*j:], int32(scales[j]))
+			kLanes8(&aux32, (*[16]int8)(q8[16*j:]), (*[16]int8)(aux8[16*j:]), int32(scales[j]))
 		}
 		d := float32(kF16(b[108:]) * kActD(ab))
 		for l := range sums {
@@ -962,8 +955,8 @@ func kDotQ45K(w, a []byte, nb, bs int) float32 {
 		}
 		var aux32 [8]int32
 		for j := 0; j < 8; j++ {
-			kLanes8(&aux32, q8[32*j:], aux8[32*j:], int32(sc[j]))
-			kLanes8(&aux32, q8[32*j+16:], aux8[32*j+16:], int32(sc[j]))
+			kLanes8(&aux32, (*[16]int8)(q8[32*j:]), (*[16]int8)(aux8[32*j:]), int32(sc[j]))
+			kLanes8(&aux32, (*[16]int8)(q8[32*j+16:]), (*[16]int8)(aux8[32*j+16:]), int32(sc[j]))
 		}
 		dy := kActD(ab)
 		d := float32(kF16(b[0:]) * dy)
@@ -992,7 +985,7 @@ func kDotQ6K(w, a []byte, nb int) float32 {
 		kQ6Values(b, &aux8)
 		var aux32 [8]int32
 		for j := 0; j < 16; j++ {
-			kLanes8(&aux32, q8[16*j:], aux8[16*j:], int32(int8(b[192+j])))
+			kLanes8(&aux32, (*[16]int8)(q8[16*j:]), (*[16]int8)(aux8[16*j:]), int32(int8(b[192+j])))
 		}
 		d := float32(kF16(b[208:]) * kActD(ab))
 		for l := range sums {

@@ -2,13 +2,12 @@
 
 package kernels
 
-// The AVX-512 K-quant kernels of quantk_amd64.s and their drivers. A
+// The K-quant kernels of quantk_amd64.s (AVX-512) and quantk2_amd64.s
+// (AVX2) and their drivers. A
 // kernel runs R = 1..4 activation rows against a run of weight rows; the
 // driver cuts t into groups of four and, when there is more than one
 // group, the weight rows into tiles small enough to stay in L2 while
 // every group passes over them.
-
-import "unsafe"
 
 // kKernel is the signature of every kernel in quantk_amd64.s: y[i*ldy+r]
 // (ldy in bytes) for the R activation rows i at a (as bytes apart) and the
@@ -254,5 +253,3 @@ func kInstall(f Features) {
 		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512N, kMatMulQ3K512N, kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
 	}
 }
-
-var _ = unsafe.Pointer(nil)

@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// K-quant matrix-product kernels (Q4_K, Q5_K, Q6_K weights with this
+// AVX-512 K-quant matrix-product kernels (Q2_K..Q6_K weights with this
 // package's Q8_K activations; layout in quantk.go). Each function runs one
 // group of R = 1..4 activation rows against `rows` weight rows:
 //

@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// NEON + dotprod Q4_K and Q6_K products for one activation row:
+// NEON + dotprod Q4_K, Q5_K and Q6_K products for one activation row:
 //
 //	func kQ4KNeonDot(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 //	func kQ6KNeonDot(...same...)
@@ -125,6 +125,43 @@
 	KSDOT(15, 6, 21) \
 	KMLAE(16+(H0)+1, 3, 21, 20)
 
+// K5CHUNK: KCHUNK for Q5_K, with the fifth bits of chunk c taken from
+// qh (V25, V26: its 32 bytes) by the shifts LO and HI to bit 4.
+#define K5L0 VSHL $4, V25.B16, V8.B16; VSHL $4, V26.B16, V9.B16
+#define K5H0 VSHL $3, V25.B16, V8.B16; VSHL $3, V26.B16, V9.B16
+#define K5L1 VSHL $2, V25.B16, V8.B16; VSHL $2, V26.B16, V9.B16
+#define K5H1 VSHL $1, V25.B16, V8.B16; VSHL $1, V26.B16, V9.B16
+#define K5L2 VORR V25.B16, V25.B16, V8.B16; VORR V26.B16, V26.B16, V9.B16
+#define K5H2 VUSHR $1, V25.B16, V8.B16; VUSHR $1, V26.B16, V9.B16
+#define K5L3 VUSHR $2, V25.B16, V8.B16; VUSHR $2, V26.B16, V9.B16
+#define K5H3 VUSHR $3, V25.B16, V8.B16; VUSHR $3, V26.B16, V9.B16
+
+#define K5CHUNK(SV, SC0, SC1, LO, HI) \
+	VLD1.P 32(R11), [V0.B16, V1.B16] \
+	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16] \
+	VAND V31.B16, V0.B16, V2.B16 \
+	VAND V31.B16, V1.B16, V3.B16 \
+	VUSHR $4, V0.B16, V0.B16 \
+	VUSHR $4, V1.B16, V1.B16 \
+	LO \
+	VAND V27.B16, V8.B16, V8.B16 \
+	VAND V27.B16, V9.B16, V9.B16 \
+	VORR V8.B16, V2.B16, V2.B16 \
+	VORR V9.B16, V3.B16, V3.B16 \
+	HI \
+	VAND V27.B16, V8.B16, V8.B16 \
+	VAND V27.B16, V9.B16, V9.B16 \
+	VORR V8.B16, V0.B16, V0.B16 \
+	VORR V9.B16, V1.B16, V1.B16 \
+	VEOR V23.B16, V23.B16, V23.B16 \
+	VEOR V24.B16, V24.B16, V24.B16 \
+	KSDOT(4, 2, 23) \
+	KSDOT(5, 3, 23) \
+	KSDOT(6, 0, 24) \
+	KSDOT(7, 1, 24) \
+	KMLAE(SV, SC0, 23, 22) \
+	KMLAE(SV, SC1, 24, 22)
+
 TEXT ·kQ4KNeonDot(SB), NOSPLIT, $0-64
 	MOVD y+0(FP), R0
 	MOVD w+16(FP), R2
@@ -184,6 +221,78 @@ blockloop:
 	FSUBS F3, F2, F2
 	FADDS F2, F30, F30
 	ADD $144, R8
+	ADD $128, R9
+	SUBS $1, R10
+	BNE blockloop
+
+	FMOVS F30, (R0)
+	ADD $4, R0
+	ADD R3, R2
+	SUBS $1, R4
+	BNE rowloop
+	RET
+
+TEXT ·kQ5KNeonDot(SB), NOSPLIT, $0-64
+	MOVD y+0(FP), R0
+	MOVD w+16(FP), R2
+	MOVD rb+24(FP), R3
+	MOVD rows+32(FP), R4
+	MOVD a+40(FP), R5
+	MOVD nb+56(FP), R7
+	VMOVI $15, V31.B16
+	VMOVI $16, V27.B16
+
+rowloop:
+	MOVD R2, R8
+	MOVD R5, R9
+	MOVD R7, R10
+	VEOR V30.B16, V30.B16, V30.B16
+
+blockloop:
+	MOVD 4(R8), R11
+	MOVWU 12(R8), R12
+	AND $0x3f3f3f3f3f3f3f3f, R11, R13
+	LSR $6, R11, R14
+	AND $0x0303030303030303, R14, R14
+	LSL $4, R14, R14
+	ORR R12<<28, R12, R15
+	AND $0x0f0f0f0f0f0f0f0f, R15, R15
+	ORR R14, R15, R15
+	VMOV R13, V16.D[0]
+	VMOV R15, V16.D[1]
+	VUSHLL $0, V16.B8, V20.H8
+	VUSHLL2 $0, V16.B16, V21.H8
+	VUXTL V20.H4, V17.S4
+	VUXTL V21.H4, V18.S4
+	VUZP2 V21.D2, V20.D2, V19.D2
+	VEOR V22.B16, V22.B16, V22.B16
+	ADD $16, R8, R11
+	VLD1.P 32(R11), [V25.B16, V26.B16]
+	K5CHUNK(17, 0, 1, K5L0, K5H0)
+	K5CHUNK(17, 2, 3, K5L1, K5H1)
+	K5CHUNK(18, 0, 1, K5L2, K5H2)
+	K5CHUNK(18, 2, 3, K5L3, K5H3)
+	VLD1 (R9), [V8.H8, V9.H8]
+	VADDP V9.H8, V8.H8, V10.H8
+	KSMULL(19, 10, 11)
+	KSMLAL2(19, 10, 11)
+	VADDV V22.S4, V2
+	VADDV V11.S4, V3
+	VMOV V2.S[0], R12
+	SCVTFWS R12, F2
+	VMOV V3.S[0], R12
+	SCVTFWS R12, F3
+	FMOVS 64(R9), F13
+	VLD1 (R8), [V12.S2]
+	KFCVTL(12, 12)
+	VDUP V12.S[1], V14.S4
+	FMULS F13, F12, F12
+	FMULS F13, F14, F14
+	FMULS F12, F2, F2
+	FMULS F14, F3, F3
+	FSUBS F3, F2, F2
+	FADDS F2, F30, F30
+	ADD $176, R8
 	ADD $128, R9
 	SUBS $1, R10
 	BNE blockloop

@@ -112,9 +112,11 @@ func kBenchMatMul(b *testing.B, kt *kType, dOffs []int) {
 	}
 }
 
-func BenchmarkMatMulQ4_K(b *testing.B) { kBenchMatMul(b, &kTypes[2], []int{0, 2}) }
-func BenchmarkMatMulQ5_K(b *testing.B) { kBenchMatMul(b, &kTypes[3], []int{0, 2}) }
-func BenchmarkMatMulQ6_K(b *testing.B) { kBenchMatMul(b, &kTypes[4], []int{208}) }
+func BenchmarkMatMulQ2_K(b *testing.B) { kBenchMatMul(b, &kTypes[0], kDOffs["Q2_K"]) }
+func BenchmarkMatMulQ3_K(b *testing.B) { kBenchMatMul(b, &kTypes[1], kDOffs["Q3_K"]) }
+func BenchmarkMatMulQ4_K(b *testing.B) { kBenchMatMul(b, &kTypes[2], kDOffs["Q4_K"]) }
+func BenchmarkMatMulQ5_K(b *testing.B) { kBenchMatMul(b, &kTypes[3], kDOffs["Q5_K"]) }
+func BenchmarkMatMulQ6_K(b *testing.B) { kBenchMatMul(b, &kTypes[4], kDOffs["Q6_K"]) }
 
 // BenchmarkKMemRead measures the read bandwidth that the t=1 products are
 // bounded by: SumSquares over 1 GiB, split over the threads like them.
@@ -137,3 +139,44 @@ func BenchmarkKMemRead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatMulKL2 is the compute ceiling of the K-quant products: a
+// 512x4096 matrix (1.2-1.7 MB) that stays in L2 across calls, so GB per
+// CPU-second is what the kernels manage when memory is not the limit
+// (the DRAM benchmarks above reach the read bandwidth only when this is
+// comfortably higher).
+func BenchmarkMatMulKL2(b *testing.B) {
+	const rows, n = 512, 4096
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	r := rand.New(rand.NewPCG(11, 12))
+	for i := range kTypes {
+		kt := &kTypes[i]
+		w := make([]byte, rows*n/kQK*kt.blockBytes)
+		kRandBlocks(r, w, kt.blockBytes, kDOffs[kt.name])
+		a := kRandActs(r, 4, n)
+		y := make([]float32, 4*rows)
+		for _, f := range FeatureSets() {
+			if f == 0 || f.Has(FeatAMX) {
+				continue
+			}
+			if err := SetFeatures(f); err != nil {
+				b.Fatal(err)
+			}
+			for _, t := range []int{1, 2, 4} {
+				b.Run(fmt.Sprintf("%s/%s/t=%d", kt.name, f, t), func(b *testing.B) {
+					c0 := kCPUTime()
+					for b.Loop() {
+						kt.matMul(y, rows, w, a, n, t)
+					}
+					if c := kCPUTime() - c0; c > 0 {
+						b.ReportMetric(float64(len(w))*float64(b.N)/c.Seconds()/1e9, "GB/cpu-s")
+					}
+				})
+			}
+		}
+	}
+}
+
+// kDOffs are the offsets of each type's f16 scales in a block.
+var kDOffs = map[string][]int{"Q2_K": {80, 82}, "Q3_K": {108}, "Q4_K": {0, 2}, "Q5_K": {0, 2}, "Q6_K": {208}}

@@ -17,8 +17,9 @@ var (
 	// tileMatMulQ8_0 is MatMulQ8_0 on tiles, used from tileTokens
 	// activation rows; nil when no tile unit is in use.
 	tileMatMulQ8_0 func(y []float32, ldy int, w, a []byte, n, t, rows int)
-	// tileMatMulQ4_0: the same for MatMulQ4_0.
-	tileMatMulQ4_0 func(y []float32, ldy int, w, a []byte, n, t, rows int)
+	// The same for MatMulQ4_0, MatMulQ5_0, MatMulQ4_1, MatMulQ5_1.
+	tileMatMulQ4_0, tileMatMulQ5_0 func(y []float32, ldy int, w, a []byte, n, t, rows int)
+	tileMatMulQ4_1, tileMatMulQ5_1 func(y []float32, ldy int, w, a []byte, n, t, rows int)
 )
 
 // tileTokens is the number of tokens from which a product runs on tiles.

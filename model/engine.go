@@ -68,12 +68,6 @@ type rowRef struct {
 	i  int // index within the chunk
 }
 
-// startJob is the empty job NewEngine runs once on every worker.
-type startJob struct{}
-
-// Do does nothing.
-func (startJob) Do(_, _, _ int) {}
-
 // LogitsMode says which logits a chunk of a forward pass wants.
 type LogitsMode int
 
@@ -121,12 +115,6 @@ func (m *Model) NewEngine(opts EngineOptions) (*Engine, error) {
 	e.cos = make([]float32, rows*half)
 	e.sin = make([]float32, rows*half)
 	e.pool = tensor.NewPool(opts.Threads)
-	// One job that every worker takes part in, so that all of them have
-	// started (and read the pool's stop channel) before anything can
-	// Close the pool: tensor.Pool.Close clears that field, and a worker
-	// first scheduled after it would read nil and never stop (a data race
-	// the race detector reports for an engine closed unused).
-	e.pool.Run(e.pool.Size(), 1, startJob{})
 	e.scores = make([][]float32, e.pool.Size())
 	if rows >= attnMatMulMin {
 		e.attn = make([]attnScratch, e.pool.Size())

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gale-ai/gale/model"
@@ -24,7 +25,8 @@ type scheduler struct {
 	queue chan *job
 	stop  chan struct{}
 	done  chan struct{}
-	clock int64 // bumped per admission, for least-recently-used slots
+	clock int64        // bumped per admission, for least-recently-used slots
+	busy  atomic.Int32 // slots running a job, for /health
 
 	chunks []model.Chunk
 	owners []*job
@@ -240,6 +242,7 @@ func (s *scheduler) place(j *job) {
 	s.clock++
 	best.used = s.clock
 	best.job = j
+	s.busy.Add(1)
 	j.slot = best
 	if j.cache {
 		j.todo = best.seq.ReusePrefix(j.prompt)
@@ -365,6 +368,7 @@ func (s *scheduler) finish(j *job, res *model.GenerateResult, err error) {
 	if sl := j.slot; sl != nil {
 		sl.job = nil
 		j.slot = nil
+		s.busy.Add(-1)
 	}
 	now := time.Now()
 	j.publish() // text flushed by Finish

@@ -252,7 +252,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, &apiError{status: 503, typ: "unavailable_error", msg: "Loading model"})
 			return
 		}
-		writeJSON(w, 200, map[string]string{"status": "ok"})
+		busy := int(s.sched.busy.Load())
+		writeJSON(w, 200, map[string]any{"status": "ok", "slots_idle": s.opts.Parallel - busy,
+			"slots_processing": busy, "requests_queued": len(s.sched.queue)})
 		return
 	}
 	if !s.authorized(r) {
@@ -515,6 +517,11 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request, chat bool) {
 		s.fail(w, err)
 		return
 	}
+	if chat && req.Stream && len(req.Tools) > 0 && string(req.Tools) != "null" && s.m.Tokenizer.SpecialID("[TOOL_CALLS]") >= 0 {
+		// As llama-server: tool calls are parsed from the whole answer.
+		s.fail(w, invalid("Cannot use tools with stream"))
+		return
+	}
 	j, err := s.prepare(req, chat)
 	if err != nil {
 		s.fail(w, err)
@@ -536,7 +543,8 @@ func (s *Server) completion(w http.ResponseWriter, r *http.Request, chat bool) {
 	}
 	rs := &response{s: s, w: w, rc: http.NewResponseController(w), chat: chat, id: newID("chatcmpl-"),
 		created: time.Now().Unix(), model: name, logprobs: j.logprobs >= 0,
-		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
+		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+		tools:        len(req.Tools) > 0 && string(req.Tools) != "null"}
 	if !chat {
 		rs.id = newID("cmpl-")
 	}
@@ -558,6 +566,7 @@ type response struct {
 	model        string
 	logprobs     bool
 	includeUsage bool
+	tools        bool // the request gave tools: a tool-call answer comes back as tool_calls
 }
 
 // wait blocks until the job has news or the client is gone.
@@ -625,7 +634,13 @@ func (rs *response) whole(ctx context.Context, j *job, info *logInfo) {
 		choice["logprobs"] = map[string]any{"content": nonNil(lps)}
 	}
 	if rs.chat {
-		choice["message"] = map[string]any{"role": "assistant", "content": strings.TrimLeft(text.String(), " ")}
+		msg := map[string]any{"role": "assistant", "content": strings.TrimLeft(text.String(), " ")}
+		if calls, ok := toolCalls(rs.s.m.Tokenizer, j.res.Tokens, text.String()); ok && rs.tools {
+			msg["content"] = nil
+			msg["tool_calls"] = calls
+			choice["finish_reason"] = "tool_calls"
+		}
+		choice["message"] = msg
 	} else {
 		choice["text"] = text.String()
 	}

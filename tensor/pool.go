@@ -148,7 +148,7 @@ func NewPool(n int) *Pool {
 	p.panics = make([]any, n)
 	for w := 1; w < n; w++ {
 		p.workers[w] = newParker()
-		go p.worker(w)
+		go p.worker(w, p.stop)
 	}
 	return p
 }
@@ -164,12 +164,14 @@ func (p *Pool) Close() {
 	}
 }
 
-func (p *Pool) worker(w int) {
+// worker runs worker w's jobs until stop is closed. stop is passed in,
+// not read from p, because Close clears p.stop and may run before a new
+// worker goroutine has first been scheduled.
+func (p *Pool) worker(w int, stop <-chan struct{}) {
 	// Weights are memory-mapped: if the file shrinks under us, touching
 	// them raises SIGBUS. Turn that into a panic, which do recovers and
 	// Run re-raises, instead of a crash of the whole process.
 	debug.SetPanicOnFault(true)
-	stop := p.stop
 	// seen is the generation of the last job this worker ran. The pool
 	// was created at generation 0; a job may already be published by the
 	// time this goroutine first runs.

@@ -306,3 +306,12 @@ func TestMatMulsSharedInput(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestPoolCloseBeforeUse closes pools whose workers may not have started
+// yet: under -race this once reported Close racing with a worker reading
+// the stop channel, and such a worker could wait forever.
+func TestPoolCloseBeforeUse(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		NewPool(4).Close()
+	}
+}

@@ -25,7 +25,11 @@ import (
 	"strings"
 )
 
-var out = flag.String("out", "../quant32_amd64.s", "output file")
+var (
+	out = flag.String("out", "../quant32_amd64.s", "output file")
+	pf0 = flag.Int("pf0", 2048, "zmm kernels' L1 prefetch distance in bytes (0: none)")
+	pf1 = flag.Int("pf1", 16384, "zmm kernels' L2 prefetch distance in bytes (0: none)")
+)
 
 type qtype struct {
 	name  string
@@ -60,6 +64,7 @@ func main() {
 			zkernel(ty, t)
 		}
 	}
+	actKernel()
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t, false)
@@ -123,6 +128,9 @@ func consts() {
 	}
 	data("q32bit", bits)
 	data("q32pdlo", []uint32{0x0f0f0f0f, 0x0f0f0f0f})
+	data("q32abs", rep(0x7fffffff, 16))
+	data("q32c01", rep(0x01010101, 16))
+	data("q32f127", []uint32{0x42fe0000})
 	// GF2P8AFFINEQB matrices per qword: the lower 256 bits keep each
 	// byte's low nibble, the upper 256 bits shift each byte right by 4,
 	// so one instruction splits the duplicated quants into nibbles.
@@ -403,8 +411,12 @@ func zkernel(ty qtype, t int) {
 func zpair(ty qtype, t, k, acc0 int, single bool) {
 	wo := k * 2 * ty.bytes
 	if k%2 == 0 {
-		p("PREFETCHT0 %d(SI)", 1024+wo)
-		p("PREFETCHT1 %d(SI)", 8192+wo)
+		if *pf0 > 0 {
+			p("PREFETCHT0 %d(SI)", *pf0+wo)
+		}
+		if *pf1 > 0 {
+			p("PREFETCHT1 %d(SI)", *pf1+wo)
+		}
 	}
 	// Z1: the pair's quants as unsigned bytes, interleaved.
 	if ty.q8 {
@@ -636,4 +648,117 @@ func ypair(ty qtype, t int, vnni bool) {
 			p("VFMADD231PS Y7, Y0, %s", acc)
 		}
 	}
+}
+
+// actKernel emits q32ActZ, the AVX-512 (VNNI) activation quantizer:
+//
+//	func(x *float32, a *byte, pairs, np, s int)
+//
+// for the first pairs block pairs of a row of np pairs: per block amax,
+// d = amax/127 (stored fp16-rounded), id = 127/amax (0 for a zero
+// block), q = cvtps2dq(x·id) (round half to even), the pair's quants
+// interleaved by dwords (VPERMT2D), the 4-byte group sums by one dpbusd
+// with ones, and s = fp16(d·Σq) or Σq.
+//
+// Registers: SI x, DI quants, R8 lane sums, R9 scales, R10 s words, CX
+// pairs left; Z28 |x| mask, Z27 byte ones, Z20 the dword interleave, X26
+// 127.0, X7 zero.
+func actKernel() {
+	b.WriteString("// func q32ActZ(x *float32, a *byte, pairs int, np int, s int)\n")
+	b.WriteString("TEXT ·q32ActZ(SB), NOSPLIT, $0-40\n")
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ pairs+16(FP), CX")
+	p("MOVQ np+24(FP), DX")
+	p("MOVQ DX, R8")
+	p("SHLQ $6, R8")
+	p("ADDQ DI, R8")
+	p("MOVQ DX, R9")
+	p("SHLQ $7, R9")
+	p("ADDQ DI, R9")
+	p("LEAQ (R9)(DX*8), R10")
+	p("MOVQ s+32(FP), R11")
+	p("VMOVDQU64 q32abs<>(SB), Z28")
+	p("VMOVDQU64 q32c01<>(SB), Z27")
+	p("VMOVDQU64 q32idx8<>(SB), Z20")
+	p("VMOVSS q32f127<>(SB), X26")
+	p("VXORPS X7, X7, X7")
+	label("loop")
+	p("TESTQ CX, CX")
+	p("JZ done")
+	// Per block h (A at SI, B at SI+128): X8+h = d, X10+h = id, and the
+	// quants as int32 in Z0/Z1 (A) and Z2/Z3 (B).
+	for h := 0; h < 2; h++ {
+		z0, z1 := fmt.Sprintf("Z%d", 2*h), fmt.Sprintf("Z%d", 2*h+1)
+		p("VMOVUPS %d(SI), %s", 128*h, z0)
+		p("VMOVUPS %d(SI), %s", 128*h+64, z1)
+		p("VANDPS Z28, %s, Z4", z0)
+		p("VANDPS Z28, %s, Z5", z1)
+		p("VMAXPS Z5, Z4, Z4")
+		p("VEXTRACTF64X4 $1, Z4, Y5")
+		p("VMAXPS Y5, Y4, Y4")
+		p("VEXTRACTF128 $1, Y4, X5")
+		p("VMAXPS X5, X4, X4")
+		p("VMOVHLPS X4, X4, X5")
+		p("VMAXPS X5, X4, X4")
+		p("VMOVSHDUP X4, X5")
+		p("VMAXSS X5, X4, X4")
+		d, id := fmt.Sprintf("X%d", 8+h), fmt.Sprintf("X%d", 10+h)
+		p("VDIVSS X26, X4, %s", d)
+		p("VDIVSS X4, X26, %s", id)
+		p("VCMPSS $4, X7, X4, X5") // amax != 0
+		p("VANDPS X5, %s, %s", id, id)
+		p("VBROADCASTSS %s, Z6", id)
+		p("VMULPS Z6, %s, %s", z0, z0)
+		p("VMULPS Z6, %s, %s", z1, z1)
+		p("VCVTPS2DQ %s, %s", z0, z0)
+		p("VCVTPS2DQ %s, %s", z1, z1)
+		x0, x1 := fmt.Sprintf("X%d", 2*h), fmt.Sprintf("X%d", 2*h+1)
+		p("VPMOVDB %s, %s", z0, x0)
+		p("VPMOVDB %s, %s", z1, x1)
+		p("VINSERTI128 $1, %s, %s, %s", x1, "Y"+x0[1:], "Y"+x0[1:])
+	}
+	// [A0 B0 A1 B1 ... A7 B7] and its group sums.
+	p("VPERMT2D Z2, Z20, Z0")
+	p("VMOVDQU64 Z0, (DI)")
+	p("VPXORD Z12, Z12, Z12")
+	p("VPDPBUSD Z0, Z27, Z12")
+	p("VPSLLD $3, Z12, Z13")
+	p("VPXORD Z14, Z14, Z14")
+	p("VPSUBD Z13, Z14, Z14")
+	p("VMOVDQU64 Z14, (R8)")
+	// Block sums: even lanes A, odd lanes B.
+	p("VEXTRACTI64X4 $1, Z12, Y13")
+	p("VPADDD Y13, Y12, Y12")
+	p("VEXTRACTI128 $1, Y12, X13")
+	p("VPADDD X13, X12, X12")
+	p("VPSHUFD $0x4e, X12, X13")
+	p("VPADDD X13, X12, X12") // lanes 0, 1: ΣqA, ΣqB
+	// Scales, fp16-rounded.
+	p("VUNPCKLPS X9, X8, X8") // [dA, dB]
+	p("VCVTPS2PH $0, X8, X15")
+	p("VCVTPH2PS X15, X15")
+	p("VMOVQ X15, (R9)")
+	p("TESTQ R11, R11")
+	p("JNZ withs")
+	p("VMOVQ X12, (R10)")
+	p("JMP next")
+	label("withs")
+	p("VCVTDQ2PS X12, X12")
+	p("VMULPS X12, X8, X12")
+	p("VCVTPS2PH $0, X12, X12")
+	p("VCVTPH2PS X12, X12")
+	p("VMOVQ X12, (R10)")
+	label("next")
+	p("ADDQ $256, SI")
+	p("ADDQ $64, DI")
+	p("ADDQ $64, R8")
+	p("ADDQ $8, R9")
+	p("ADDQ $8, R10")
+	p("DECQ CX")
+	p("JMP loop")
+	label("done")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
 }
