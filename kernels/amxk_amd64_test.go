@@ -136,3 +136,39 @@ func amxCheckK(t *testing.T, kt *kType) {
 		}
 	}
 }
+
+// BenchmarkMatMulQ4_KAMX: the Q4_K prefill product on tiles against the
+// vector kernels (the best set without AMX) in the same run, T = 512,
+// 4096×4096, one goroutine; GOP/s counts 2 operations per weight and
+// token.
+func BenchmarkMatMulQ4_KAMX(b *testing.B) {
+	amxOn, ok := amxSet()
+	if !ok {
+		b.Skip("amx: not available on this CPU")
+	}
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	sets := []Features{amxOn}
+	for _, f := range FeatureSets() {
+		if f.Level() == AVX512 && f.Has(FeatVNNI) && !f.Has(FeatAMX) {
+			sets = append(sets, f)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	const tok, n, rows = 512, 4096, 4096
+	kt := &kTypes[2]
+	w, a := kRandWeights(r, kt, rows, n), kRandActs(r, tok, n)
+	y := make([]float32, tok*rows)
+	for _, f := range sets {
+		if err := SetFeatures(f); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%s/T%d/%dx%d", f, tok, rows, n), func(b *testing.B) {
+			for b.Loop() {
+				MatMulQ4_K(y, rows, w, a, n, tok)
+			}
+			ops := 2 * float64(tok) * float64(rows) * float64(n)
+			b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+		})
+	}
+}
