@@ -62,7 +62,7 @@ func amxLayoutActK(a []byte, n, t int, dup, withS bool) (b []byte, da []float32,
 				q := row[s/8*kQ8KBytes+s%8*32:]
 				o := out[k/2*64+k&1*4:]
 				for g := 0; g < 8; g++ {
-					copy(o[g*8:g*8+4], q[g*4:g*4+4])
+					binary.LittleEndian.PutUint32(o[g*8:], binary.LittleEndian.Uint32(q[g*4:]))
 				}
 			}
 		}
