@@ -325,9 +325,11 @@ func installAMX(on bool) {
 		tilePrepare, tileMatMulBF16, tileMatMulF16 = amxPrepare, amxMatMulBF16, amxMatMulF16
 		tileMatMulQ8_0, tileMatMulQ4_0, tileMatMulQ5_0 = amxMatMulQ8_0, amxMatMulQ4_0, amxMatMulQ5_0
 		tileMatMulQ4_1, tileMatMulQ5_1 = amxMatMulQ4_1, amxMatMulQ5_1
+		tileMatMulQ4_K, tileMatMulQ5_K, tileMatMulQ6_K = amxMatMulQ4_K, amxMatMulQ5_K, amxMatMulQ6_K
 	} else {
 		tilePrepare, tileMatMulBF16, tileMatMulF16 = nil, nil, nil
 		tileMatMulQ8_0, tileMatMulQ4_0, tileMatMulQ5_0 = nil, nil, nil
 		tileMatMulQ4_1, tileMatMulQ5_1 = nil, nil
+		tileMatMulQ4_K, tileMatMulQ5_K, tileMatMulQ6_K = nil, nil, nil
 	}
 }

@@ -273,8 +273,15 @@ func TestAMXStress(t *testing.T) {
 		qt     *q32Type
 		qw, qa []byte
 		n      int
+		// K-quant jobs (jobs 5 and 7): Q4_K or Q6_K weights qw, Q8_K
+		// activations qa
+		kt *kType
 	}
 	run := func(j *job, y []float32) {
+		if j.kt != nil {
+			j.kt.matMul(y, j.rows, j.qw, j.qa, j.n, j.tok)
+			return
+		}
 		if j.qt != nil {
 			j.qt.matmul(y, j.rows, j.qw, j.qa, j.n, j.tok)
 			return
@@ -287,6 +294,24 @@ func TestAMXStress(t *testing.T) {
 		tok, rows, n := 32+17*i, 33+9*i, 64+32*i
 		j := &job{tok: tok, rows: rows, n: n}
 		j.want = make([]float32, tok*rows)
+		if i == 5 || i == 7 {
+			j.kt, j.n = &kTypes[2], 512 // Q4_K
+			if i == 7 {
+				j.kt = &kTypes[4] // Q6_K
+			}
+			j.qw, j.qa = kRandWeights(r, j.kt, rows, j.n), kRandActs(r, tok, j.n)
+			run(j, j.want)
+			ref := make([]float32, tok*rows)
+			j.kt.generic(ref, rows, j.qw, j.qa, j.n, tok)
+			mag := amxKMag(j.kt, j.qw, j.qa, j.n, rows, tok)
+			for k, v := range j.want {
+				if d := math.Abs(float64(v - ref[k])); !(d <= 48*0x1p-23*mag[k]) {
+					t.Fatalf("stress job %d (%s) y[%d] = %v, generic %v", i, j.kt.name, k, v, ref[k])
+				}
+			}
+			jobs[i] = j
+			continue
+		}
 		if i%2 == 1 {
 			j.qt = &q32Types[i/2%2] // Q8_0, Q4_0
 			j.qw, j.qa = amxQ8Inputs(r, *j.qt, n, rows, tok, true)

@@ -21,8 +21,9 @@
 // bfloat16 chunk by chunk (0.3% of the largest output on random products,
 // against 0.2% for BF16 weights). Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 weights
 // run on int8 tiles with the same results as the vector kernels up to the
-// float rounding of the per-block scales. F32 weights, K-quants, and
-// products of fewer tokens stay on the vector units.
+// float rounding of the per-block scales; Q4_K, Q5_K and Q6_K too
+// (amxk_amd64.go: per-sub-block scales and minima in f32). F32, Q2_K and
+// Q3_K weights, and products of fewer tokens, stay on the vector units.
 //
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their

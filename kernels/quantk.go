@@ -1060,7 +1060,9 @@ var (
 // i) for i < t and every row r of w. The sums are ggml's: integers per
 // super-block, scaled in float32.
 func MatMulQ4_K(y []float32, ldy int, w, a []byte, n, t int) {
-	if rows, _ := kCheckMatMul("MatMulQ4_K", len(y), ldy, len(w), len(a), n, t, BlockBytesQ4_K); rows > 0 {
+	if rows, _ := kCheckMatMul("MatMulQ4_K", len(y), ldy, len(w), len(a), n, t, BlockBytesQ4_K); rows > 0 && tileMatMulQ4_K != nil && t >= tileTokens {
+		tileMatMulQ4_K(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		kMatMulQ4K(y, ldy, w, a, n, t)
 	}
 }
@@ -1081,14 +1083,18 @@ func MatMulQ3_K(y []float32, ldy int, w, a []byte, n, t int) {
 
 // MatMulQ5_K is MatMulQ4_K for Q5_K weights.
 func MatMulQ5_K(y []float32, ldy int, w, a []byte, n, t int) {
-	if rows, _ := kCheckMatMul("MatMulQ5_K", len(y), ldy, len(w), len(a), n, t, BlockBytesQ5_K); rows > 0 {
+	if rows, _ := kCheckMatMul("MatMulQ5_K", len(y), ldy, len(w), len(a), n, t, BlockBytesQ5_K); rows > 0 && tileMatMulQ5_K != nil && t >= tileTokens {
+		tileMatMulQ5_K(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		kMatMulQ5K(y, ldy, w, a, n, t)
 	}
 }
 
 // MatMulQ6_K is MatMulQ4_K for Q6_K weights.
 func MatMulQ6_K(y []float32, ldy int, w, a []byte, n, t int) {
-	if rows, _ := kCheckMatMul("MatMulQ6_K", len(y), ldy, len(w), len(a), n, t, BlockBytesQ6_K); rows > 0 {
+	if rows, _ := kCheckMatMul("MatMulQ6_K", len(y), ldy, len(w), len(a), n, t, BlockBytesQ6_K); rows > 0 && tileMatMulQ6_K != nil && t >= tileTokens {
+		tileMatMulQ6_K(y, ldy, w, a, n, t, rows)
+	} else if rows > 0 {
 		kMatMulQ6K(y, ldy, w, a, n, t)
 	}
 }

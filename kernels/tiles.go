@@ -20,6 +20,9 @@ var (
 	// The same for MatMulQ4_0, MatMulQ5_0, MatMulQ4_1, MatMulQ5_1.
 	tileMatMulQ4_0, tileMatMulQ5_0 func(y []float32, ldy int, w, a []byte, n, t, rows int)
 	tileMatMulQ4_1, tileMatMulQ5_1 func(y []float32, ldy int, w, a []byte, n, t, rows int)
+	// The same for the K-quants MatMulQ4_K, MatMulQ5_K, MatMulQ6_K
+	// (Q8_K activations).
+	tileMatMulQ4_K, tileMatMulQ5_K, tileMatMulQ6_K func(y []float32, ldy int, w, a []byte, n, t, rows int)
 )
 
 // tileTokens is the number of tokens from which a product runs on tiles.
