@@ -237,14 +237,14 @@ func init() {
 
 // kInstall sets the K-quant products for feature set f: the AVX-512
 // kernels (with VNNI when f has it), the AVX2 ones (Q4_K, Q5_K, Q6_K) on
-// an AVX2 set, the generic twins for the rest.
+// an AVX2 set (Q2_K, Q3_K in quantk3_amd64.s), the generic twins for the rest.
 func kInstall(f Features) {
 	kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = matMulQ2KGeneric, matMulQ3KGeneric, matMulQ4KGeneric, matMulQ5KGeneric, matMulQ6KGeneric
 	if !f.Has(FeatAVX2) {
 		return
 	}
 	if !f.Has(FeatAVX512) {
-		kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ4K2, kMatMulQ5K2, kMatMulQ6K2
+		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K2, kMatMulQ3K2, kMatMulQ4K2, kMatMulQ5K2, kMatMulQ6K2
 		return
 	}
 	if f.Has(FeatVNNI) {
@@ -253,3 +253,33 @@ func kInstall(f Features) {
 		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512N, kMatMulQ3K512N, kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
 	}
 }
+
+//go:noescape
+func kQ2K2x1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K2x2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K2x3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ2K2x4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+// kMatMulQ2K2 is the AVX2 Q2_K product (quantk3_amd64.s).
+var kMatMulQ2K2 = kDriver(&[4]kKernel{kQ2K2x1, kQ2K2x2, kQ2K2x3, kQ2K2x4}, BlockBytesQ2_K)
+
+//go:noescape
+func kQ3K2x1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K2x2(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K2x3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ3K2x4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+// kMatMulQ3K2 is the AVX2 Q3_K product (quantk3_amd64.s).
+var kMatMulQ3K2 = kDriver(&[4]kKernel{kQ3K2x1, kQ3K2x2, kQ3K2x3, kQ3K2x4}, BlockBytesQ3_K)
