@@ -202,13 +202,13 @@ func ggufConfig(f *gguf.File) (Config, error) {
 	return c, nil
 }
 
-// ggufFileType names llama_ftype values (llama.h) for display.
+// ggufFileType names a llama_ftype value (llama.h) for display, from the
+// same table gale quantize writes general.file_type from.
 func ggufFileType(v uint64) string {
-	names := map[uint64]string{0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
-		10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
-		17: "Q5_K_M", 18: "Q6_K", 32: "BF16"}
-	if s, ok := names[v]; ok {
-		return s
+	for _, ft := range FileTypes {
+		if uint64(ft.ID) == v {
+			return ft.Name
+		}
 	}
 	return fmt.Sprintf("ftype %d", v)
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -61,7 +62,7 @@ func TestGGUFLogits(t *testing.T) {
 			if m.Config.Format != FormatGGUF || m.Config.NLayers != 2 || m.Config.Dim != 256 || m.Config.TiedEmbeddings {
 				t.Fatalf("config %+v", m.Config)
 			}
-			if got := m.DTypes(); !equalStrings(got, withoutF32(fr.Types)) && !equalStrings(got, fr.Types) {
+			if got := m.DTypes(); !slices.Equal(got, withoutF32(fr.Types)) && !slices.Equal(got, fr.Types) {
 				t.Errorf("matrix types %v, the file has %v", got, fr.Types)
 			}
 			want := readLogits(t, filepath.Join(tinyLlamaDir, name+".logits.safetensors"))
@@ -162,18 +163,6 @@ func withoutF32(ts []string) []string {
 	return out
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // TestGGUFTokenizer checks that the tokenizer read from the GGUF metadata
 // encodes as the checkpoint's own tokenizer.model does.
 func TestGGUFTokenizer(t *testing.T) {
@@ -196,22 +185,10 @@ func TestGGUFTokenizer(t *testing.T) {
 	}
 	for _, s := range []string{"Once upon a time, there was a big dog.", "  two  spaces\nand a newline", string(text)} {
 		a, b := m.Tokenizer.Encode(s), hf.Tokenizer.Encode(s)
-		if !equalInts(a, b) {
+		if !slices.Equal(a, b) {
 			t.Errorf("%q: GGUF tokenizer %v, tokenizer.model %v", s, a, b)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestGGUFEndOfTurn checks that tokenizer.ggml.eot_token_id ends a
@@ -246,7 +223,7 @@ func TestGGUFEndOfTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if got := m.EOSIDs(); !equalInts(got, []int{2, 7}) {
+	if got := m.EOSIDs(); !slices.Equal(got, []int{2, 7}) {
 		t.Errorf("end ids %v, want [2 7]", got)
 	}
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gale-ai/gale/internal/gguf"
@@ -65,7 +66,7 @@ func testQuantizeAs(t *testing.T, src *Model, srcName, name string, ref *tinyLla
 				t.Errorf("tensor %s missing", wt.Name)
 				continue
 			}
-			if gt.Type != wt.Type || !equalDims(gt.Dims, wt.Dims) {
+			if gt.Type != wt.Type || !slices.Equal(gt.Dims, wt.Dims) {
 				t.Errorf("%s: %s %v, llama-quantize wrote %s %v", wt.Name, gt.Type, gt.Dims, wt.Type, wt.Dims)
 				continue
 			}
@@ -106,18 +107,6 @@ func testQuantizeAs(t *testing.T, src *Model, srcName, name string, ref *tinyLla
 		wantLogits := readLogits(t, filepath.Join(tinyLlamaDir, name+".logits.safetensors"))
 		compareGGUFLogits(t, name+"/written", runLogits(t, m, ref.Tokens, "whole"), wantLogits, fr.Argmax, ggufTolerance(name, fr.LogitAbsMax))
 	})
-}
-
-func equalDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // tieOnly reports whether two blocks of typ differ only as a rounding tie
