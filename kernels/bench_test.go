@@ -19,8 +19,8 @@ import (
 // bkLevels runs f as a sub-benchmark per supported level and restores the
 // level in use afterwards.
 func bkLevels(b *testing.B, f func(b *testing.B, l Level)) {
-	prev := Current()
-	defer SetLevel(prev)
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
 	for _, l := range Levels() {
 		if err := SetLevel(l); err != nil {
 			b.Fatal(err)

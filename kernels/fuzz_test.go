@@ -13,8 +13,8 @@ import (
 // fzLevels runs f at every supported level without sub-tests (the fuzz
 // engine forbids t.Run in some modes), restoring the level afterwards.
 func fzLevels(t *testing.T, f func(l Level)) {
-	prev := Current()
-	defer SetLevel(prev)
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
 	for _, l := range Levels() {
 		if err := SetLevel(l); err != nil {
 			t.Fatal(err)

@@ -27,9 +27,9 @@ import (
 // restores the level in use afterwards.
 func tkLevels(t *testing.T, f func(t *testing.T, l Level)) {
 	t.Helper()
-	prev := Current()
+	prev := CurrentFeatures()
 	defer func() {
-		if err := SetLevel(prev); err != nil {
+		if err := SetFeatures(prev); err != nil {
 			t.Fatal(err)
 		}
 	}()
@@ -336,8 +336,8 @@ func tkMatMulPrepared(kind string, y []float32, ldy int, p *Prepared, wf []float
 // TestPreparedOtherLevel: x prepared at one level and multiplied at
 // another gives the right product (the layout is the level's).
 func TestPreparedOtherLevel(t *testing.T) {
-	prev := Current()
-	defer SetLevel(prev)
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
 	r := rand.New(rand.NewPCG(13, 14))
 	const tok, rows, n = 37, 29, 70
 	x := tkF32(r, tok*n, 0)
@@ -833,8 +833,8 @@ func TestLevels(t *testing.T) {
 	if len(ls) == 0 || ls[0] != Generic {
 		t.Fatalf("Levels() = %v, want Generic first", ls)
 	}
-	prev := Current()
-	defer SetLevel(prev)
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
 	for _, l := range ls {
 		if err := SetLevel(l); err != nil || Current() != l {
 			t.Fatalf("SetLevel(%v): err %v, Current %v", l, err, Current())

@@ -21,11 +21,11 @@ import (
 // level afterwards.
 func useNEON(t *testing.T) {
 	t.Helper()
-	prev := Current()
+	prev := CurrentFeatures()
 	if err := SetLevel(NEON); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = SetLevel(prev) })
+	t.Cleanup(func() { _ = SetFeatures(prev) })
 }
 
 func checkClose(t *testing.T, what string, got float32, want, tol float64) {

@@ -61,8 +61,8 @@ func readLogits(t *testing.T, path string) [][]float32 {
 
 // forEachLevel runs f at every kernel level this machine supports.
 func forEachLevel(t *testing.T, f func(t *testing.T)) {
-	saved := kernels.Current()
-	defer kernels.SetLevel(saved)
+	saved := kernels.CurrentFeatures()
+	defer kernels.SetFeatures(saved)
 	for _, l := range kernels.Levels() {
 		if err := kernels.SetLevel(l); err != nil {
 			t.Fatal(err)

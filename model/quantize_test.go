@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gale-ai/gale/internal/gguf"
+	"github.com/gale-ai/gale/kernels"
 	"github.com/gale-ai/gale/tensor"
 )
 
@@ -97,7 +98,13 @@ func testQuantizeAs(t *testing.T, src *Model, srcName, name string, ref *tinyLla
 		}
 		t.Logf("%s: %d of %d blocks byte-identical, %d differ by a rounding tie", name, same, blocks, near)
 
-		// The written file runs like the fixture.
+		// The written file runs like the fixture, on the vector units:
+		// ggufTolerance is theirs (TestGGUFLogits covers the tiles).
+		saved := kernels.CurrentFeatures()
+		defer kernels.SetFeatures(saved)
+		if err := kernels.SetLevel(kernels.Current()); err != nil {
+			t.Fatal(err)
+		}
 		m, err := Load(out, LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
