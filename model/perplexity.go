@@ -215,15 +215,7 @@ func truncatedErr(err error) error {
 
 // logSoftmax writes ln softmax(l) into dst, in float64.
 func logSoftmax(dst []float64, l []float32) {
-	m := math.Inf(-1)
-	for _, v := range l {
-		m = math.Max(m, float64(v))
-	}
-	var sum float64
-	for _, v := range l {
-		sum += math.Exp(float64(v) - m)
-	}
-	lse := m + math.Log(sum)
+	lse := logSumExp(l)
 	for i, v := range l {
 		dst[i] = float64(v) - lse
 	}

@@ -81,11 +81,7 @@ func Quantize(m *Model, dst string, opts QuantizeOptions) error {
 	infos := make([]gguf.TensorInfo, len(ts))
 	var total int64
 	for i, t := range ts {
-		dims := make([]int64, len(t.shape))
-		for j, d := range t.shape {
-			dims[len(t.shape)-1-j] = int64(d)
-		}
-		infos[i] = gguf.TensorInfo{Name: t.name, Type: gguf.GGMLType(t.typ), Dims: dims}
+		infos[i] = ggufTensorInfo(t.name, t.typ, t.shape)
 		if t.src != nil {
 			total += t.src.Bytes()
 		}
@@ -108,6 +104,16 @@ func Quantize(m *Model, dst string, opts QuantizeOptions) error {
 		}
 	}
 	return fw.Close()
+}
+
+// ggufTensorInfo declares a tensor of a row-major shape ([rows, cols])
+// for the GGUF writer, which wants ne order (cols first).
+func ggufTensorInfo(name string, dt tensor.DType, shape []int) gguf.TensorInfo {
+	dims := make([]int64, len(shape))
+	for j, d := range shape {
+		dims[len(shape)-1-j] = int64(d)
+	}
+	return gguf.TensorInfo{Name: name, Type: gguf.GGMLType(dt), Dims: dims}
 }
 
 // quantPlan lists the output tensors in llama-quantize's order (tensors
@@ -160,6 +166,13 @@ func (m *Model) quantPlan(ft FileType) []quantTensor {
 		t.typ = typ
 	}
 	return ts
+}
+
+// blockFallback is llama-quantize's type for rows that are not whole
+// 256-element super-blocks (tensor_type_fallback).
+var blockFallback = map[tensor.DType]tensor.DType{
+	tensor.Q2_K: tensor.Q4_0, tensor.Q3_K: tensor.Q4_0, tensor.Q4_K: tensor.Q5_0,
+	tensor.Q5_K: tensor.Q5_1, tensor.Q6_K: tensor.Q8_0,
 }
 
 // useMoreBits is llama-quantize's choice of layers that get more bits in
@@ -240,11 +253,7 @@ func mixtureType(ft FileType, name string, cols int, c Config, iV, iDown *int, n
 		}
 	}
 	if blk := typ.Type().BlockElems; cols%blk != 0 {
-		fallback := map[tensor.DType]tensor.DType{
-			tensor.Q2_K: tensor.Q4_0, tensor.Q3_K: tensor.Q4_0, tensor.Q4_K: tensor.Q5_0,
-			tensor.Q5_K: tensor.Q5_1, tensor.Q6_K: tensor.Q8_0,
-		}
-		if f, ok := fallback[typ]; ok {
+		if f, ok := blockFallback[typ]; ok {
 			typ = f
 		}
 		if cols%typ.Type().BlockElems != 0 {

@@ -194,7 +194,11 @@ func (s *Session) Score(tokens []int, onLogits func(i int, logits []float32)) (*
 }
 
 // logSoftmaxAt is ln softmax(l)[i], computed in float64.
-func logSoftmaxAt(l []float32, i int) float64 {
+func logSoftmaxAt(l []float32, i int) float64 { return float64(l[i]) - logSumExp(l) }
+
+// logSumExp is ln Σ exp(l), computed in float64 from the largest value
+// so that no term overflows.
+func logSumExp(l []float32) float64 {
 	m := math.Inf(-1)
 	for _, v := range l {
 		m = math.Max(m, float64(v))
@@ -203,5 +207,5 @@ func logSoftmaxAt(l []float32, i int) float64 {
 	for _, v := range l {
 		sum += math.Exp(float64(v) - m)
 	}
-	return float64(l[i]) - m - math.Log(sum)
+	return m + math.Log(sum)
 }

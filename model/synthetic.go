@@ -386,11 +386,7 @@ func writeSyntheticGGUF(path, shape string, c Config, ft FileType, seed uint64, 
 	infos := make([]gguf.TensorInfo, len(specs))
 	var total int64
 	for i, sp := range specs {
-		dims := make([]int64, len(sp.shape))
-		for j, d := range sp.shape {
-			dims[len(sp.shape)-1-j] = int64(d)
-		}
-		infos[i] = gguf.TensorInfo{Name: sp.name, Type: gguf.GGMLType(types[i]), Dims: dims}
+		infos[i] = ggufTensorInfo(sp.name, types[i], sp.shape)
 		total += tensorBytes(types[i], sp.shape)
 	}
 	fw, err := gguf.Create(path, kvs, infos)
