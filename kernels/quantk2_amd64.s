@@ -13,42 +13,7 @@
 #define PFN 512
 #define PFF 4096
 
-#define PROLOGUE \
-	MOVQ y+0(FP), DI \
-	MOVQ ldy+8(FP), R8 \
-	MOVQ w+16(FP), R12 \
-	MOVQ a+40(FP), DX \
-	MOVQ as+48(FP), R9
-
-#define ROWLOOP_HEAD \
-	MOVQ R12, SI \
-	MOVQ DX, R10 \
-	LEAQ (DX)(R9*1), R11 \
-	MOVQ nb+56(FP), CX
-
-#define ROWLOOP_TAIL \
-	ADDQ rb+24(FP), R12 \
-	ADDQ $4, DI \
-	DECQ rows+32(FP) \
-	JNZ  rowloop \
-	VZEROUPPER \
-	RET
-
-#define NEXT_BLOCK(bbytes) \
-	ADDQ $bbytes, SI \
-	ADDQ $384, R10 \
-	ADDQ $384, R11 \
-	DECQ CX \
-	JNZ  blockloop
-
-#define HSUM(YY, XX, DST) \
-	VEXTRACTF128 $1, YY, X9 \
-	VADDPS X9, XX, XX \
-	VMOVHLPS XX, XX, X9 \
-	VADDPS X9, XX, XX \
-	VMOVSHDUP XX, X9 \
-	VADDSS X9, XX, XX \
-	VMOVSS XX, DST
+#include "quantk_avx2_amd64.h"
 
 // Q4_K: scales and mins as in the AVX-512 kernel into Y8 = s16 [s0..3,
 // m0..3, s4..7, m4..7]; the scales, each repeated in both halves of a
