@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -183,37 +182,17 @@ func FromBytes(name string, data []byte) (*File, error) {
 
 // openPart maps and parses one file.
 func openPart(path string) (*part, error) {
-	// Stat first: opening a FIFO would block, and a directory or device is
-	// never a model.
-	st, err := os.Stat(path)
+	fd, size, err := mmap.OpenRegular(path, "gguf", "GGUF")
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory, not a GGUF file", path)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	fd, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
+		return nil, err
 	}
 	defer fd.Close() // the mapping outlives the descriptor
-	// Validate against the size of the file we map, not of whatever the
-	// path named at the first stat.
-	if st, err = fd.Stat(); err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
+	if uint64(size) > math.MaxInt {
+		return nil, fmt.Errorf("%s: %d bytes is too large to map on this platform", path, size)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if uint64(st.Size()) > math.MaxInt {
-		return nil, fmt.Errorf("%s: %d bytes is too large to map on this platform", path, st.Size())
-	}
-	data, unmap, err := mmap.Map(fd, int(st.Size()))
+	data, unmap, err := mmap.Map(fd, int(size))
 	if err != nil {
-		return nil, fmt.Errorf("%s: mapping %d bytes: %w", path, st.Size(), err)
+		return nil, fmt.Errorf("%s: mapping %d bytes: %w", path, size, err)
 	}
 	p, err := parse(path, data)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
 	"sync"
 	"unsafe"
 
@@ -88,33 +87,11 @@ type File struct {
 // Open memory-maps the safetensors file at path read-only and validates its
 // header. Close the File when its tensors are no longer used.
 func Open(path string) (*File, error) {
-	// Stat before opening: opening a FIFO would block, and a directory or
-	// device is never a checkpoint.
-	st, err := os.Stat(path)
+	fd, size, err := mmap.OpenRegular(path, "safetensors", "safetensors")
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory, not a safetensors file", path)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	fd, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
+		return nil, err
 	}
 	defer fd.Close() // a mapping stays valid after its descriptor is closed
-	// The size is taken from the open descriptor, so the header is checked
-	// against the file we map, not whatever the path named a moment ago.
-	st, err = fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := st.Size()
 	hdr, err := readHeader(path, size, fd)
 	if err != nil {
 		return nil, err
