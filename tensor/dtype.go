@@ -6,6 +6,8 @@ package tensor
 
 import (
 	"fmt"
+
+	"github.com/gale-ai/gale/kernels"
 	"sort"
 	"strings"
 )
@@ -55,6 +57,9 @@ type Type struct {
 	// matMul is the product of quantized rows with Act-quantized
 	// activations (see kernels.MatMulQ4_0).
 	matMul func(y []float32, ldy int, w, a []byte, n, t int)
+	// panel is the type's panel product for prefill (nil: none), taking
+	// activations laid out by Act.Panel.
+	panel *kernels.PanelType
 	// float are the kernels of the float types.
 	float *floatKernels
 }
@@ -66,6 +71,9 @@ type ActFormat struct {
 	Name     string
 	Bytes    func(n int) int               // bytes of one row of n activations
 	Quantize func(dst []byte, x []float32) // one row
+	// Panel lays out t quantized rows for the panel products (see
+	// kernels.ActPanel).
+	Panel func(p *kernels.ActPanel, a []byte, n, t int)
 }
 
 // RowBytes is the size of a row of n elements (n a multiple of BlockElems).

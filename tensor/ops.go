@@ -55,6 +55,10 @@ type actBuf struct {
 	f    *ActFormat
 	data []byte
 	row  int // bytes per activation row
+	// panel is data laid out for the panel products, when one of the
+	// job's matrices uses them (paneled says it holds this call's rows).
+	panel   kernels.ActPanel
+	paneled bool
 }
 
 // linearOut is one weight matrix of a Linear job and where its rows start
@@ -64,6 +68,7 @@ type linearOut struct {
 	w     *Tensor
 	typ   *Type
 	a     *actBuf // the quantized x, for block types
+	panel bool    // the product runs on panels (a.panel)
 	start int
 }
 
@@ -84,6 +89,9 @@ func (l *Linear) rows(o *linearOut, lo, hi int) {
 	rows := o.w.Rows()
 	y := o.y[lo : (l.t-1)*rows+hi]
 	switch {
+	case o.panel:
+		rb := o.typ.RowBytes(o.w.Cols())
+		o.typ.panel.MatMul(y, rows, o.w.raw[lo*rb:hi*rb], &o.a.panel, o.w.Cols())
 	case o.a != nil:
 		rb := o.typ.RowBytes(o.w.Cols())
 		o.typ.matMul(y, rows, o.w.raw[lo*rb:hi*rb], o.a.data, o.w.Cols(), l.t)
@@ -136,6 +144,7 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 	*lin = Linear{x: x, t: t, n: len(ws), px: lin.px, acts: lin.acts}
 	for i := range lin.acts {
 		lin.acts[i].row = 0 // keep the buffer, forget the contents
+		lin.acts[i].paneled = false
 	}
 	total := 0
 	float := false
@@ -148,6 +157,15 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 		o := linearOut{y: ys[i], w: w, typ: typ, start: total}
 		if typ.Quantized() {
 			o.a = lin.quantized(typ.Act)
+			if typ.panel != nil && typ.Act.Panel != nil && typ.panel.Use(t) {
+				// Laid out once for every worker and every matrix of the
+				// job that shares the activations.
+				if !o.a.paneled {
+					typ.Act.Panel(&o.a.panel, o.a.data, n, t)
+					o.a.paneled = true
+				}
+				o.panel = true
+			}
 		} else {
 			float = true
 		}

@@ -81,6 +81,9 @@ type benchFlags struct {
 	kv        kvFlags
 	memBW     bool
 	roofline  bool
+	// cpuProfile names a file for a pprof CPU profile of the timed runs
+	// (the models' preparation and the ceilings are left out of it).
+	cpuProfile string
 }
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -118,6 +121,7 @@ func (a *app) newBenchCmd() *cobra.Command {
 	bf.kv.register(fs, "f16")
 	fs.BoolVar(&bf.memBW, "mem-bw", false, "also measure this machine's memory read bandwidth at each thread count (the decode ceiling)")
 	fs.BoolVar(&bf.roofline, "roofline", false, "measure the machine's ceilings first (read bandwidth, f32 FMA, int8 dot products, AMX) and print each row's percentage of its ceiling")
+	fs.StringVar(&bf.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the timed runs to this file (go tool pprof reads it)")
 	return cmd
 }
 
@@ -208,6 +212,8 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 	// the two sittings keeps a quiet spell of the models' run from
 	// showing as more than 100% of a ceiling measured in a busy one.
 	var results []benchResult
+	var profiler cpuProfiler
+	defer profiler.stop()
 	ceilOn := bf.memBW || bf.roofline
 	measure := func(when string) []benchResult {
 		var rows []benchResult
@@ -261,7 +267,12 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 				continue
 			}
 		}
+		if err := profiler.start(bf.cpuProfile); err != nil {
+			m.Close()
+			return fail("bench", err)
+		}
 		rows, err := a.benchOne(m, bf, threads, ceilOn, prefix)
+		profiler.pause()
 		m.Close()
 		m = nil
 		// Hand a synthetic model's gigabytes back before building the next.

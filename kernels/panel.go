@@ -1,0 +1,626 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+	"unsafe"
+)
+
+// Panel products: the int8 matrix product of prefill on the vector units.
+//
+// The dot-product kernels (MatMulQ4_0 ...) unpack every weight block again
+// for each group of four tokens and reduce across lanes for every block:
+// at 512 tokens that is most of their time. A panel product instead
+// unpacks 32 weight rows once into a layout the multiply-add instruction
+// takes directly (ActPanel's counterpart on the weight side) and runs all
+// the chunk's tokens over it, four at a time:
+//
+//   - lanes are weight rows: one zmm register holds 16 rows × 4 int8 of K,
+//     so VPDPBUSD adds four products into each row's int32 and nothing is
+//     reduced across lanes;
+//   - a group is the span of K that shares one weight scale (32 values for
+//     the 32-element types, Q4_K and Q5_K; 16 for Q2_K, Q3_K and Q6_K);
+//     each group's int32 sums are exact, then scaled in f32 by the weight
+//     scale times the token's activation scale, as ggml's vec_dot does
+//     block by block;
+//   - VPDPBUSD multiplies unsigned by signed bytes: the activations are
+//     made unsigned (a+128, in ActPanel) and the weights are signed codes,
+//     so each group's sum starts at -128·Σw (computed when unpacking);
+//   - types with a minimum (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K) add m·(da·Σa) per
+//     group, Σa coming with the activations (Q8_1's s, Q8_K's bsums).
+//
+// Weight bytes are read from the mapped file once per product, as by the
+// dot-product kernels; the unpacked panel (at most 32 × n codes and the
+// group tables) stays in L2 while every token block passes over it.
+
+// panelRows is the number of weight rows one panel holds: two zmm row
+// groups of 16.
+const panelRows = 32
+
+// panelTokens is the token block of the microkernel; ActPanel pads the
+// tokens to a multiple of it.
+const panelTokens = 4
+
+// panelMinTokens is the least number of activation rows for which the
+// products run on panels: below it the weights' unpacking (once per
+// product) costs more than the dot-product kernels' repeated unpacking.
+const panelMinTokens = 16
+
+// ActPanel is t activation rows of one activation format (Q8_0, Q8_1 or
+// Q8_K), laid out once per product for the panel kernels and shared,
+// read-only, by every goroutine that runs a share of the weight rows.
+// The zero value is ready to use; Prepare* reuse its buffers.
+type ActPanel struct {
+	n, t, tp int // values per row, tokens, tokens padded to panelTokens
+	format   int // panelQ8_0, panelQ8_1 or panelQ8_K
+	// u holds the quants as unsigned bytes (q+128): per block of 4 tokens,
+	// per 4 consecutive values of K, the 4 tokens' 4 bytes.
+	u []byte
+	// as32/asum32 and as16/asum16 hold, per block of 4 tokens, per group
+	// of 32 (16) values, the 4 tokens' activation scales da and da·Σq.
+	// The 16-groups are filled for Q8_K only.
+	as32, asum32, as16, asum16 []float32
+}
+
+// The activation formats an ActPanel is prepared from.
+const (
+	panelQ8_0 = iota + 1
+	panelQ8_1
+	panelQ8_K
+)
+
+// Tokens reports the number of activation rows p holds.
+func (p *ActPanel) Tokens() int { return p.t }
+
+func (p *ActPanel) reset(n, t, format int) {
+	k16 := format == panelQ8_K
+	p.n, p.t, p.tp, p.format = n, t, (t+panelTokens-1)/panelTokens*panelTokens, format
+	grow := func(b []float32, m int) []float32 {
+		if cap(b) < m {
+			return make([]float32, m)
+		}
+		b = b[:m]
+		clear(b)
+		return b
+	}
+	if cap(p.u) < p.tp*n {
+		p.u = make([]byte, p.tp*n)
+	}
+	p.u = p.u[:p.tp*n]
+	if p.tp > t {
+		// Padding tokens: quants 0 (stored as 128), scales 0.
+		for i := t * n; i < p.tp*n; i++ {
+			p.u[i] = 0x80
+		}
+	}
+	p.as32, p.asum32 = grow(p.as32, p.tp*(n/32)), grow(p.asum32, p.tp*(n/32))
+	if k16 {
+		p.as16, p.asum16 = grow(p.as16, p.tp*(n/16)), grow(p.asum16, p.tp*(n/16))
+	} else {
+		p.as16, p.asum16 = p.as16[:0], p.asum16[:0]
+	}
+}
+
+// putQuad stores the 4 quants x (as a little-endian word) of values
+// 4j..4j+3 of token i, made unsigned.
+func (p *ActPanel) putQuad(i, j int, x uint32) {
+	o := (i/panelTokens*(p.n/4)+j)*16 + i%panelTokens*4
+	binary.LittleEndian.PutUint32(p.u[o:], x^0x80808080)
+}
+
+// scaleAt is the index of token i's entry for group g (of ng per row).
+func scaleAt(i, g, ng int) int { return (i/panelTokens*ng+g)*panelTokens + i%panelTokens }
+
+// PrepareQ8_0 lays out t activation rows a in the Q8_0 activation format
+// (QuantizeActQ8_0, ActBytesQ8_0(n) bytes each).
+func (p *ActPanel) PrepareQ8_0(a []byte, n, t int) { p.prepare8(a, n, t, false) }
+
+// PrepareQ8_1 lays out t activation rows a in the Q8_1 activation format
+// (QuantizeActQ8_1), with each block's s for the weights' minimum.
+func (p *ActPanel) PrepareQ8_1(a []byte, n, t int) { p.prepare8(a, n, t, true) }
+
+func (p *ActPanel) prepare8(a []byte, n, t int, withS bool) {
+	ab := ActBytesQ8_0(n)
+	if n <= 0 || n%qk != 0 || t <= 0 || len(a) < t*ab {
+		panic("kernels: ActPanel.Prepare: a is not t activation rows of n values")
+	}
+	f := panelQ8_0
+	if withS {
+		f = panelQ8_1
+	}
+	p.reset(n, t, f)
+	nb := n / qk
+	for i := 0; i < t; i++ {
+		r := splitAct(a[i*ab:(i+1)*ab], n)
+		for b := 0; b < nb; b++ {
+			base := b / 2 * 64
+			if b&1 == 1 {
+				base += 4
+			}
+			for j := 0; j < 8; j++ {
+				p.putQuad(i, b*8+j, binary.LittleEndian.Uint32(r.qs[base+8*j:]))
+			}
+			k := scaleAt(i, b, nb)
+			p.as32[k] = r.d(b)
+			if withS {
+				p.asum32[k] = r.s(b)
+			}
+		}
+	}
+}
+
+// PrepareQ8_K lays out t activation rows a in the Q8_K activation format
+// (QuantizeActQ8_K, ActBytesQ8_K(n) bytes each).
+func (p *ActPanel) PrepareQ8_K(a []byte, n, t int) {
+	ab := ActBytesQ8_K(n)
+	if n <= 0 || n%kQK != 0 || t <= 0 || len(a) < t*ab {
+		panic("kernels: ActPanel.PrepareQ8_K: a is not t activation rows of n values")
+	}
+	p.reset(n, t, panelQ8_K)
+	nb := n / kQK
+	for i := 0; i < t; i++ {
+		for b := 0; b < nb; b++ {
+			blk := a[i*ab+b*kQ8KBytes : i*ab+(b+1)*kQ8KBytes]
+			for j := 0; j < kQK/4; j++ {
+				p.putQuad(i, b*kQK/4+j, binary.LittleEndian.Uint32(blk[kQ8KQs+4*j:]))
+			}
+			d := kActD(blk)
+			for g := 0; g < 16; g++ {
+				k := scaleAt(i, b*16+g, n/16)
+				p.as16[k] = d
+				p.asum16[k] = d * float32(kActBsum(blk, g))
+			}
+			for g := 0; g < 8; g++ {
+				k := scaleAt(i, b*8+g, n/32)
+				p.as32[k] = d
+				p.asum32[k] = d * float32(kActBsum(blk, 2*g)+kActBsum(blk, 2*g+1))
+			}
+		}
+	}
+}
+
+// The weight side. A panel is, per group g of G values, one record:
+//
+//	[G/4][32][4]int8 codes   values 4j..4j+3 of each of the 32 rows
+//	[32]float32 ws           each row's scale of the group
+//	[32]int32 init           -128 times the sum of the row's codes
+//	[32]float32 wm           the row's minimum term (types with one)
+//
+// Rows past the matrix's end are zero (codes, scales and all).
+
+// PanelType is one block type's panel product: how its rows unpack into
+// panels, and the microkernel that runs over them.
+type PanelType struct {
+	name       string
+	blockElems int
+	blockBytes int
+	group      int  // values per group: 16 or 32
+	min        bool // the type has a minimum term
+	act        int  // the activation format: panelQ8_0, panelQ8_1, panelQ8_K
+	// unpack writes the groups of one weight row r (< 32) of nb blocks
+	// into the panel.
+	unpack func(pw *panelWriter, row []byte, r, nb int)
+	// tile is the type's tile product, which takes precedence when set.
+	tile *func(y []float32, ldy int, w, a []byte, n, t, rows int)
+}
+
+func (pt *PanelType) recBytes() int {
+	b := pt.group/4*128 + 2*128
+	if pt.min {
+		b += 128
+	}
+	return b
+}
+
+// Use reports whether the products of t activation rows of this type run
+// on panels in the current feature set (otherwise the caller keeps the
+// type's MatMul).
+func (pt *PanelType) Use(t int) bool {
+	return panelKernel != nil && t >= panelMinTokens && (pt.tile == nil || *pt.tile == nil)
+}
+
+// panelWriter writes codes and group tables into one panel.
+type panelWriter struct {
+	buf []byte
+	rec int
+	g   int // the group's code bytes: G/4*128
+}
+
+// codes stores the 4-code words of row r in group g (len(w) = G/4) and
+// returns nothing; sum is the sum of the signed codes.
+func (pw *panelWriter) group(g, r int, w []uint32, sum int32, ws, wm float32) {
+	o := g*pw.rec + r/16*64 + r%16*4
+	for j, x := range w {
+		binary.LittleEndian.PutUint32(pw.buf[o+j*128:], x)
+	}
+	t := g*pw.rec + pw.g + r*4
+	binary.LittleEndian.PutUint32(pw.buf[t:], math.Float32bits(ws))
+	binary.LittleEndian.PutUint32(pw.buf[t+128:], uint32(-128*sum))
+	if pw.rec > pw.g+256 {
+		binary.LittleEndian.PutUint32(pw.buf[t+256:], math.Float32bits(wm))
+	}
+}
+
+// Byte-lane helpers: codes are packed 4 per little-endian word.
+
+// subBytes subtracts c (< 128) from each byte of x, each byte < 128 + c,
+// without borrows between bytes; the results are the signed codes.
+func subBytes(x uint32, c uint32) uint32 { return ((x | 0x80808080) - c*0x01010101) ^ 0x80808080 }
+
+// sumBytes is the sum of the 4 unsigned bytes of x.
+func sumBytes(x uint32) int32 {
+	s := x&0x00ff00ff + x>>8&0x00ff00ff
+	return int32(s&0xffff + s>>16)
+}
+
+// spread4 places bit i of a nibble at bit 0 of byte i.
+var spread4 = func() (t [16]uint32) {
+	for v := range t {
+		for i := 0; i < 4; i++ {
+			t[v] |= uint32(v>>i&1) << (8 * i)
+		}
+	}
+	return
+}()
+
+func unpackPanelQ8_0(pw *panelWriter, row []byte, r, nb int) {
+	var w [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ8_0 : (b+1)*BlockBytesQ8_0]
+		var s int32
+		for j := range w {
+			w[j] = binary.LittleEndian.Uint32(blk[2+4*j:])
+			s += sumBytes(w[j] ^ 0x80808080)
+		}
+		pw.group(b, r, w[:], s-128*32, f16at(blk, 0), 0)
+	}
+}
+
+func unpackPanelQ4_0(pw *panelWriter, row []byte, r, nb int) {
+	var w [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ4_0 : (b+1)*BlockBytesQ4_0]
+		var s int32
+		for j := 0; j < 4; j++ {
+			x := binary.LittleEndian.Uint32(blk[2+4*j:])
+			lo, hi := x&0x0f0f0f0f, x>>4&0x0f0f0f0f
+			s += sumBytes(lo) + sumBytes(hi)
+			w[j], w[j+4] = subBytes(lo, 8), subBytes(hi, 8)
+		}
+		pw.group(b, r, w[:], s-8*32, f16at(blk, 0), 0)
+	}
+}
+
+func unpackPanelQ4_1(pw *panelWriter, row []byte, r, nb int) {
+	var w [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ4_1 : (b+1)*BlockBytesQ4_1]
+		var s int32
+		for j := 0; j < 4; j++ {
+			x := binary.LittleEndian.Uint32(blk[4+4*j:])
+			w[j], w[j+4] = x&0x0f0f0f0f, x>>4&0x0f0f0f0f
+			s += sumBytes(w[j]) + sumBytes(w[j+4])
+		}
+		pw.group(b, r, w[:], s, f16at(blk, 0), f16at(blk, 2))
+	}
+}
+
+// q5Words are the 5-bit values of a Q5 block as 8 words of 4 codes.
+func q5Words(w *[8]uint32, qh uint32, qs []byte) (s int32) {
+	for j := 0; j < 4; j++ {
+		x := binary.LittleEndian.Uint32(qs[4*j:])
+		w[j] = x&0x0f0f0f0f | spread4[qh>>(4*j)&15]<<4
+		w[j+4] = x>>4&0x0f0f0f0f | spread4[qh>>(16+4*j)&15]<<4
+		s += sumBytes(w[j]) + sumBytes(w[j+4])
+	}
+	return s
+}
+
+func unpackPanelQ5_0(pw *panelWriter, row []byte, r, nb int) {
+	var w [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ5_0 : (b+1)*BlockBytesQ5_0]
+		s := q5Words(&w, binary.LittleEndian.Uint32(blk[2:]), blk[6:22])
+		for j := range w {
+			w[j] = subBytes(w[j], 16)
+		}
+		pw.group(b, r, w[:], s-16*32, f16at(blk, 0), 0)
+	}
+}
+
+func unpackPanelQ5_1(pw *panelWriter, row []byte, r, nb int) {
+	var w [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ5_1 : (b+1)*BlockBytesQ5_1]
+		s := q5Words(&w, binary.LittleEndian.Uint32(blk[4:]), blk[8:24])
+		pw.group(b, r, w[:], s, f16at(blk, 0), f16at(blk, 2))
+	}
+}
+
+func unpackPanelQ4_K(pw *panelWriter, row []byte, r, nb int) {
+	var lo, hi [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ4_K : (b+1)*BlockBytesQ4_K]
+		d, dmin := kF16(blk[0:]), kF16(blk[2:])
+		for c := 0; c < 4; c++ {
+			q := blk[16+32*c : 16+32*c+32]
+			var sl, sh int32
+			for j := 0; j < 8; j++ {
+				x := binary.LittleEndian.Uint32(q[4*j:])
+				lo[j], hi[j] = x&0x0f0f0f0f, x>>4&0x0f0f0f0f
+				sl += sumBytes(lo[j])
+				sh += sumBytes(hi[j])
+			}
+			sc, m := kScaleMin(2*c, blk[4:16])
+			pw.group(b*8+2*c, r, lo[:], sl, d*float32(sc), -(dmin * float32(m)))
+			sc, m = kScaleMin(2*c+1, blk[4:16])
+			pw.group(b*8+2*c+1, r, hi[:], sh, d*float32(sc), -(dmin * float32(m)))
+		}
+	}
+}
+
+func unpackPanelQ5_K(pw *panelWriter, row []byte, r, nb int) {
+	var lo, hi [8]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ5_K : (b+1)*BlockBytesQ5_K]
+		d, dmin := kF16(blk[0:]), kF16(blk[2:])
+		qh := blk[16:48]
+		for c := 0; c < 4; c++ {
+			q := blk[48+32*c : 48+32*c+32]
+			var sl, sh int32
+			for j := 0; j < 8; j++ {
+				x := binary.LittleEndian.Uint32(q[4*j:])
+				h := binary.LittleEndian.Uint32(qh[4*j:]) >> (2 * c)
+				lo[j] = x&0x0f0f0f0f | (h&0x01010101)<<4
+				hi[j] = x>>4&0x0f0f0f0f | (h>>1&0x01010101)<<4
+				sl += sumBytes(lo[j])
+				sh += sumBytes(hi[j])
+			}
+			sc, m := kScaleMin(2*c, blk[4:16])
+			pw.group(b*8+2*c, r, lo[:], sl, d*float32(sc), -(dmin * float32(m)))
+			sc, m = kScaleMin(2*c+1, blk[4:16])
+			pw.group(b*8+2*c+1, r, hi[:], sh, d*float32(sc), -(dmin * float32(m)))
+		}
+	}
+}
+
+func unpackPanelQ6_K(pw *panelWriter, row []byte, r, nb int) {
+	var w [4]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ6_K : (b+1)*BlockBytesQ6_K]
+		d := kF16(blk[208:])
+		for h := 0; h < 2; h++ {
+			ql := blk[64*h : 64*h+64]
+			qh := blk[128+32*h : 128+32*h+32]
+			// Quarter q of the half: values 32q..32q+31, two groups.
+			for q := 0; q < 4; q++ {
+				for half := 0; half < 2; half++ {
+					var s int32
+					for j := 0; j < 4; j++ {
+						l := 16*half + 4*j
+						x := binary.LittleEndian.Uint32(ql[32*(q&1)+l:]) >> (4 * (q >> 1)) & 0x0f0f0f0f
+						x |= (binary.LittleEndian.Uint32(qh[l:]) >> (2 * q) & 0x03030303) << 4
+						s += sumBytes(x)
+						w[j] = subBytes(x, 32)
+					}
+					g := h*8 + 2*q + half
+					pw.group(b*16+g, r, w[:], s-32*16, d*float32(int8(blk[192+g])), 0)
+				}
+			}
+		}
+	}
+}
+
+func unpackPanelQ3_K(pw *panelWriter, row []byte, r, nb int) {
+	var w [4]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ3_K : (b+1)*BlockBytesQ3_K]
+		d := kF16(blk[108:])
+		scales := kQ3Scales(blk[96:108])
+		hm := blk[0:32]
+		g := 0
+		for n := 0; n < 2; n++ {
+			q := blk[32+32*n : 32+32*n+32]
+			for shift := 0; shift < 8; shift += 2 {
+				bit := 4*n + shift/2
+				for half := 0; half < 2; half++ {
+					var s int32
+					for j := 0; j < 4; j++ {
+						l := 16*half + 4*j
+						x := binary.LittleEndian.Uint32(q[l:]) >> shift & 0x03030303
+						x |= (binary.LittleEndian.Uint32(hm[l:]) >> bit & 0x01010101) << 2
+						s += sumBytes(x)
+						w[j] = subBytes(x, 4)
+					}
+					pw.group(b*16+g, r, w[:], s-4*16, d*float32(scales[g]), 0)
+					g++
+				}
+			}
+		}
+	}
+}
+
+func unpackPanelQ2_K(pw *panelWriter, row []byte, r, nb int) {
+	var w [4]uint32
+	for b := 0; b < nb; b++ {
+		blk := row[b*BlockBytesQ2_K : (b+1)*BlockBytesQ2_K]
+		d, dmin := kF16(blk[80:]), kF16(blk[82:])
+		g := 0
+		for n := 0; n < 2; n++ {
+			q := blk[16+32*n : 16+32*n+32]
+			for shift := 0; shift < 8; shift += 2 {
+				for half := 0; half < 2; half++ {
+					var s int32
+					for j := 0; j < 4; j++ {
+						w[j] = binary.LittleEndian.Uint32(q[16*half+4*j:]) >> shift & 0x03030303
+						s += sumBytes(w[j])
+					}
+					sc := blk[g]
+					pw.group(b*16+g, r, w[:], s, d*float32(sc&15), -(dmin * float32(sc>>4)))
+					g++
+				}
+			}
+		}
+	}
+}
+
+// The panel products of the block types.
+var (
+	PanelQ8_0 = &PanelType{name: "Q8_0", blockElems: qk, blockBytes: BlockBytesQ8_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ8_0, tile: &tileMatMulQ8_0}
+	PanelQ4_0 = &PanelType{name: "Q4_0", blockElems: qk, blockBytes: BlockBytesQ4_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ4_0, tile: &tileMatMulQ4_0}
+	PanelQ4_1 = &PanelType{name: "Q4_1", blockElems: qk, blockBytes: BlockBytesQ4_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ4_1, tile: &tileMatMulQ4_1}
+	PanelQ5_0 = &PanelType{name: "Q5_0", blockElems: qk, blockBytes: BlockBytesQ5_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ5_0, tile: &tileMatMulQ5_0}
+	PanelQ5_1 = &PanelType{name: "Q5_1", blockElems: qk, blockBytes: BlockBytesQ5_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ5_1, tile: &tileMatMulQ5_1}
+	PanelQ2_K = &PanelType{name: "Q2_K", blockElems: kQK, blockBytes: BlockBytesQ2_K, group: 16, min: true, act: panelQ8_K, unpack: unpackPanelQ2_K}
+	PanelQ3_K = &PanelType{name: "Q3_K", blockElems: kQK, blockBytes: BlockBytesQ3_K, group: 16, act: panelQ8_K, unpack: unpackPanelQ3_K}
+	PanelQ4_K = &PanelType{name: "Q4_K", blockElems: kQK, blockBytes: BlockBytesQ4_K, group: 32, min: true, act: panelQ8_K, unpack: unpackPanelQ4_K, tile: &tileMatMulQ4_K}
+	PanelQ5_K = &PanelType{name: "Q5_K", blockElems: kQK, blockBytes: BlockBytesQ5_K, group: 32, min: true, act: panelQ8_K, unpack: unpackPanelQ5_K, tile: &tileMatMulQ5_K}
+	PanelQ6_K = &PanelType{name: "Q6_K", blockElems: kQK, blockBytes: BlockBytesQ6_K, group: 16, act: panelQ8_K, unpack: unpackPanelQ6_K, tile: &tileMatMulQ6_K}
+)
+
+// panelKernelFunc computes a 32-row × 4-token block: y[i*ldy+r] for
+// i < 4, r < 32, over ng groups of the panel w and the token block's
+// quants a, scales as and (for types with a minimum) sums asum.
+type panelKernelFunc func(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
+
+// panelKernels are the microkernels by group size and minimum term:
+// [group 16, group 32][no min, min].
+type panelKernels [2][2]panelKernelFunc
+
+// panelKernel is the installed microkernel set; nil when the feature set
+// has none (the products then stay on the dot-product kernels).
+var panelKernel *panelKernels
+
+// panelScratch holds the panels and edge outputs of running products,
+// one per goroutine at a time.
+var panelScratch = sync.Pool{New: func() any { return new(panelBuf) }}
+
+type panelBuf struct {
+	w []byte
+	y [panelTokens * panelRows]float32
+}
+
+// MatMul multiplies the activation rows of p (prepared from the type's
+// activation format) by the weight rows w (n values each), writing
+// y[i*ldy+r] for i < p.Tokens() and every row r of w. Use must hold.
+func (pt *PanelType) MatMul(y []float32, ldy int, w []byte, p *ActPanel, n int) {
+	pt.matMul(panelKernel, y, ldy, w, p, n)
+}
+
+func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p *ActPanel, n int) {
+	if n <= 0 || n%pt.blockElems != 0 || p.n != n || p.format != pt.act {
+		panic("kernels: PanelType.MatMul: " + pt.name + ": n does not match the weights or the activations")
+	}
+	nb := n / pt.blockElems
+	rb := nb * pt.blockBytes
+	if len(w)%rb != 0 {
+		panic("kernels: PanelType.MatMul: " + pt.name + ": len(w) is not a whole number of rows")
+	}
+	rows := len(w) / rb
+	t := p.t
+	if rows > 0 && (ldy < rows || len(y) < (t-1)*ldy+rows) {
+		panic("kernels: PanelType.MatMul: " + pt.name + ": y too short for t rows of stride ldy")
+	}
+	if rows == 0 {
+		return
+	}
+	ng := n / pt.group
+	rec := pt.recBytes()
+	buf := panelScratch.Get().(*panelBuf)
+	defer panelScratch.Put(buf)
+	if cap(buf.w) < ng*rec {
+		buf.w = make([]byte, ng*rec)
+	}
+	pw := panelWriter{buf: buf.w[:ng*rec], rec: rec, g: pt.group / 4 * 128}
+	as, asum := p.as32, p.asum32
+	gi := 1
+	if pt.group == 16 {
+		as, asum, gi = p.as16, p.asum16, 0
+	}
+	mi := 0
+	if pt.min {
+		mi = 1
+	}
+	kern := ks[gi][mi]
+	for r0 := 0; r0 < rows; r0 += panelRows {
+		nr := min(panelRows, rows-r0)
+		if nr < panelRows {
+			clear(pw.buf)
+		}
+		for r := 0; r < nr; r++ {
+			pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, nb)
+		}
+		wp := &pw.buf[0]
+		for i := 0; i < t; i += panelTokens {
+			a := &p.u[i*n]
+			s := &as[i*ng]
+			sm := s
+			if pt.min {
+				sm = &asum[i*ng]
+			}
+			if nr == panelRows && i+panelTokens <= t {
+				kern(wp, a, s, sm, ng, &y[i*ldy+r0], ldy)
+				continue
+			}
+			kern(wp, a, s, sm, ng, &buf.y[0], panelRows)
+			for k := i; k < min(t, i+panelTokens); k++ {
+				copy(y[k*ldy+r0:k*ldy+r0+nr], buf.y[(k-i)*panelRows:])
+			}
+		}
+	}
+}
+
+// panelKernelGo is the pure-Go microkernel, the twin of the assembly: the
+// same integer sums per group and the same f32 operations in the same
+// order (scale product rounded, then one multiply-add).
+func panelKernelGo(group int, hasMin bool) panelKernelFunc {
+	return func(wp, ap *byte, asp, asump *float32, ng int, yp *float32, ldy int) {
+		rec := group/4*128 + 256
+		if hasMin {
+			rec += 128
+		}
+		w := unsafe.Slice(wp, ng*rec)
+		a := unsafe.Slice(ap, ng*group*panelTokens)
+		as := unsafe.Slice(asp, ng*panelTokens)
+		asum := unsafe.Slice(asump, ng*panelTokens)
+		y := unsafe.Slice(yp, (panelTokens-1)*ldy+panelRows)
+		var acc [panelTokens][panelRows]float32
+		for g := 0; g < ng; g++ {
+			rw := w[g*rec : (g+1)*rec]
+			tab := rw[group/4*128:]
+			for r := 0; r < panelRows; r++ {
+				ws := math.Float32frombits(binary.LittleEndian.Uint32(tab[4*r:]))
+				init := int32(binary.LittleEndian.Uint32(tab[128+4*r:]))
+				var wm float32
+				if hasMin {
+					wm = math.Float32frombits(binary.LittleEndian.Uint32(tab[256+4*r:]))
+				}
+				for i := 0; i < panelTokens; i++ {
+					s := init
+					for j := 0; j < group/4; j++ {
+						for k := 0; k < 4; k++ {
+							c := int32(int8(rw[j*128+r/16*64+r%16*4+k]))
+							u := int32(a[(g*group/4+j)*16+i*4+k])
+							s += c * u
+						}
+					}
+					prod := float32(ws * as[g*panelTokens+i])
+					acc[i][r] = float32(math.FMA(float64(s), float64(prod), float64(acc[i][r])))
+					if hasMin {
+						acc[i][r] = float32(math.FMA(float64(wm), float64(asum[g*panelTokens+i]), float64(acc[i][r])))
+					}
+				}
+			}
+		}
+		for i := 0; i < panelTokens; i++ {
+			copy(y[i*ldy:i*ldy+panelRows], acc[i][:])
+		}
+	}
+}
+
+// panelGo is the pure-Go microkernel set.
+var panelGo = &panelKernels{
+	{panelKernelGo(16, false), panelKernelGo(16, true)},
+	{panelKernelGo(32, false), panelKernelGo(32, true)},
+}

@@ -1,0 +1,193 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// panelCase is one block type with its independent reference: the
+// pure-Go dot-product matrix product of the same quantized operands.
+type panelCase struct {
+	pt       *PanelType
+	quantize func(dst []byte, src []float32)
+	act      func(dst []byte, x []float32)
+	actBytes func(n int) int
+	prepare  func(p *ActPanel, a []byte, n, t int)
+	ref      func(y []float32, ldy int, w, a []byte, n, t, rows int)
+}
+
+func kRef(f func(y []float32, ldy int, w, a []byte, n, t int)) func(y []float32, ldy int, w, a []byte, n, t, rows int) {
+	return func(y []float32, ldy int, w, a []byte, n, t, _ int) { f(y, ldy, w, a, n, t) }
+}
+
+var panelCases = []panelCase{
+	{PanelQ8_0, QuantizeQ8_0, QuantizeActQ8_0, ActBytesQ8_0, (*ActPanel).PrepareQ8_0, matMulQ8_0Generic},
+	{PanelQ4_0, QuantizeQ4_0, QuantizeActQ8_0, ActBytesQ8_0, (*ActPanel).PrepareQ8_0, matMulQ4_0Generic},
+	{PanelQ4_1, QuantizeQ4_1, QuantizeActQ8_1, ActBytesQ8_1, (*ActPanel).PrepareQ8_1, matMulQ4_1Generic},
+	{PanelQ5_0, QuantizeQ5_0, QuantizeActQ8_0, ActBytesQ8_0, (*ActPanel).PrepareQ8_0, matMulQ5_0Generic},
+	{PanelQ5_1, QuantizeQ5_1, QuantizeActQ8_1, ActBytesQ8_1, (*ActPanel).PrepareQ8_1, matMulQ5_1Generic},
+	{PanelQ2_K, QuantizeQ2_K, QuantizeActQ8_K, ActBytesQ8_K, (*ActPanel).PrepareQ8_K, kRef(matMulQ2KGeneric)},
+	{PanelQ3_K, QuantizeQ3_K, QuantizeActQ8_K, ActBytesQ8_K, (*ActPanel).PrepareQ8_K, kRef(matMulQ3KGeneric)},
+	{PanelQ4_K, QuantizeQ4_K, QuantizeActQ8_K, ActBytesQ8_K, (*ActPanel).PrepareQ8_K, kRef(matMulQ4KGeneric)},
+	{PanelQ5_K, QuantizeQ5_K, QuantizeActQ8_K, ActBytesQ8_K, (*ActPanel).PrepareQ8_K, kRef(matMulQ5KGeneric)},
+	{PanelQ6_K, QuantizeQ6_K, QuantizeActQ8_K, ActBytesQ8_K, (*ActPanel).PrepareQ8_K, kRef(matMulQ6KGeneric)},
+}
+
+// panelInputs quantizes random weights (rows × n) and activations (t × n).
+func panelInputs(r *rand.Rand, c panelCase, n, rows, t int) (w, a []byte) {
+	x := make([]float32, n)
+	w = make([]byte, rows*n/c.pt.blockElems*c.pt.blockBytes)
+	rb := len(w) / max(rows, 1)
+	for i := 0; i < rows; i++ {
+		for j := range x {
+			x[j] = float32(r.NormFloat64())
+		}
+		c.quantize(w[i*rb:(i+1)*rb], x)
+	}
+	ab := c.actBytes(n)
+	a = make([]byte, t*ab)
+	for i := 0; i < t; i++ {
+		for j := range x {
+			x[j] = float32(r.NormFloat64() * 3)
+		}
+		c.act(a[i*ab:(i+1)*ab], x)
+	}
+	return w, a
+}
+
+// panelTol is the float tolerance of a product over n values: the integer
+// sums are exact, only the order of the f32 scaling differs.
+func panelTol(n int) float64 { return 2e-5 * math.Sqrt(float64(n)) * 30 }
+
+// TestPanelMatMul checks every block type's panel product, through the
+// pure-Go microkernel and the assembly one, against the dot-product
+// reference, at odd shapes: rows not a multiple of 32, tokens not a
+// multiple of 4, blocks not a multiple of 2, an output stride wider than
+// the rows.
+func TestPanelMatMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	type shape struct{ n, rows, tok int }
+	for _, c := range panelCases {
+		var shapes []shape
+		if c.pt.blockElems == qk {
+			shapes = []shape{{32, 1, 1}, {96, 33, 5}, {256, 64, 16}, {160, 70, 13}, {512, 31, 4}}
+		} else {
+			shapes = []shape{{256, 1, 1}, {256, 33, 5}, {512, 64, 16}, {768, 70, 13}}
+		}
+		for _, sh := range shapes {
+			w, a := panelInputs(r, c, sh.n, sh.rows, sh.tok)
+			ldy := sh.rows + 3
+			want := make([]float32, sh.tok*ldy)
+			c.ref(want, ldy, w, a, sh.n, sh.tok, sh.rows)
+			var p ActPanel
+			c.prepare(&p, a, sh.n, sh.tok)
+			sets := []struct {
+				name string
+				ks   *panelKernels
+			}{{"go", panelGo}}
+			if panelZ := panelAsmKernels(); panelZ != nil {
+				sets = append(sets, struct {
+					name string
+					ks   *panelKernels
+				}{"asm", panelZ})
+			}
+			var goY []float32
+			for _, s := range sets {
+				y := make([]float32, sh.tok*ldy)
+				for i := range y {
+					y[i] = 12345 // the gaps between rows stay as they were
+				}
+				c.pt.matMul(s.ks, y, ldy, w, &p, sh.n)
+				for i := 0; i < sh.tok; i++ {
+					for j := 0; j < ldy; j++ {
+						got, exp := y[i*ldy+j], want[i*ldy+j]
+						if j >= sh.rows {
+							if got != 12345 {
+								t.Fatalf("%s %s n=%d rows=%d t=%d: y[%d][%d] beyond the rows written (%v)", c.pt.name, s.name, sh.n, sh.rows, sh.tok, i, j, got)
+							}
+							continue
+						}
+						if d := math.Abs(float64(got - exp)); d > panelTol(sh.n)*max(1, math.Abs(float64(exp))/10) {
+							t.Fatalf("%s %s n=%d rows=%d t=%d: y[%d][%d] = %v, reference %v", c.pt.name, s.name, sh.n, sh.rows, sh.tok, i, j, got, exp)
+						}
+					}
+				}
+				if s.name == "go" {
+					goY = y
+					continue
+				}
+				// The assembly against its twin: the same operations in the
+				// same order, so only the twin's float64 FMA's double
+				// rounding can differ (an ulp or so).
+				for i := range y {
+					if d := math.Abs(float64(y[i] - goY[i])); d > 1e-5*max(1, math.Abs(float64(goY[i]))) {
+						t.Fatalf("%s asm n=%d rows=%d t=%d: y[%d] = %v, Go twin %v", c.pt.name, sh.n, sh.rows, sh.tok, i, y[i], goY[i])
+					}
+				}
+			}
+		}
+	}
+	if panelAsmKernels() == nil {
+		t.Log("SKIP panel assembly: this CPU or build has no AVX-512 VNNI; the Go twin was tested")
+	}
+}
+
+// TestPanelUse checks when the products take the panel path: from
+// panelMinTokens rows, only in feature sets with the microkernels, and
+// never where a tile kernel serves the type.
+func TestPanelUse(t *testing.T) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	for _, f := range FeatureSets() {
+		if err := SetFeatures(f); err != nil {
+			t.Fatal(err)
+		}
+		want := f.Has(FeatAVX512|FeatVNNI) && panelAsmKernels() != nil
+		for _, c := range panelCases {
+			tiled := c.pt.tile != nil && *c.pt.tile != nil
+			if got := c.pt.Use(panelMinTokens); got != (want && !tiled) {
+				t.Errorf("%s: %s.Use(%d) = %v, want %v", f, c.pt.name, panelMinTokens, got, want && !tiled)
+			}
+			if c.pt.Use(panelMinTokens - 1) {
+				t.Errorf("%s: %s.Use(%d) = true below the threshold", f, c.pt.name, panelMinTokens-1)
+			}
+		}
+	}
+}
+
+// BenchmarkPanelMatMul: the prefill product of one goroutine on panels
+// against the dot-product kernels of the same feature set, 512 tokens;
+// GOP/s counts 2 operations per weight and token.
+func BenchmarkPanelMatMul(b *testing.B) {
+	if panelAsmKernels() == nil {
+		b.Skip("panel assembly: this CPU or build has no AVX-512 VNNI")
+	}
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	r := rand.New(rand.NewPCG(1, 2))
+	const tok = 512
+	for _, c := range panelCases {
+		if c.pt != PanelQ4_0 && c.pt != PanelQ8_0 && c.pt != PanelQ4_K && c.pt != PanelQ6_K {
+			continue
+		}
+		n, rows := 4096, 256
+		w, a := panelInputs(r, c, n, rows, tok)
+		y := make([]float32, tok*rows)
+		var p ActPanel
+		ops := 2 * float64(tok) * float64(rows) * float64(n)
+		b.Run(fmt.Sprintf("%s/panel", c.pt.name), func(b *testing.B) {
+			c.prepare(&p, a, n, tok)
+			for b.Loop() {
+				c.pt.matMul(panelAsmKernels(), y, rows, w, &p, n)
+			}
+			b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+		})
+		b.Run(fmt.Sprintf("%s/prepare", c.pt.name), func(b *testing.B) {
+			for b.Loop() {
+				c.prepare(&p, a, n, tok)
+			}
+		})
+	}
+}
