@@ -154,6 +154,20 @@ func q32Q5_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //go:noescape
 func q32ActZ(x *float32, a *byte, pairs, np, s int)
 
+// q32PF1 is the distance in bytes at which the zmm kernels prefetch
+// weights into L2 (read into R14 on entry, so that it can follow the CPU).
+// Intel's cores gained from 16 KiB ahead (Sapphire Rapids, 2 threads: the
+// decode at 86-92% of the read bandwidth); on AMD's Zen 4 that distance
+// halved the single-row product's speed (Q8_0, one thread: 5.8-7.0 GB/s
+// against 14.5-16.7 at 4 KiB, BenchmarkMatMulQ8_0 on an EPYC host).
+var q32PF1 = 16384
+
+func init() {
+	if cpuid.CPU.VendorID == cpuid.AMD {
+		q32PF1 = 4096
+	}
+}
+
 // q32PanelBytes bounds the weight rows one pass of token blocks runs
 // over, so that they stay in L2 from one block of 4 tokens to the next.
 const q32PanelBytes = 512 << 10

@@ -28,7 +28,7 @@ import (
 var (
 	out = flag.String("out", "../quant32_amd64.s", "output file")
 	pf0 = flag.Int("pf0", 2048, "zmm kernels' L1 prefetch distance in bytes (0: none)")
-	pf1 = flag.Int("pf1", 16384, "zmm kernels' L2 prefetch distance in bytes (0: none)")
+	pf1 = flag.Bool("pf1", true, "zmm kernels prefetch to L2 at the distance in the Go variable q32PF1 (kept in R14)")
 )
 
 type qtype struct {
@@ -312,6 +312,9 @@ func zkernel(ty qtype, t int) {
 	fmt.Fprintf(&b, "// func q32%sZ%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, t)
 	fmt.Fprintf(&b, "TEXT ·q32%sZ%d(SB), NOSPLIT, $%d-56\n", ty.name, t, frame)
 	prologue(ty)
+	if *pf1 {
+		p("MOVQ ·q32PF1(SB), R14")
+	}
 	p("MOVQ CX, R15")
 	p("SHLQ $1, R15")
 	p("SUBQ tail+32(FP), R15")
@@ -414,8 +417,8 @@ func zpair(ty qtype, t, k, acc0 int, single bool) {
 		if *pf0 > 0 {
 			p("PREFETCHT0 %d(SI)", *pf0+wo)
 		}
-		if *pf1 > 0 {
-			p("PREFETCHT1 %d(SI)", *pf1+wo)
+		if *pf1 {
+			p("PREFETCHT1 %d(SI)(R14*1)", wo)
 		}
 	}
 	// Z1: the pair's quants as unsigned bytes, interleaved.
