@@ -198,9 +198,15 @@ type PanelType struct {
 	group      int  // values per group: 16 or 32
 	min        bool // the type has a minimum term
 	act        int  // the activation format: panelQ8_0, panelQ8_1, panelQ8_K
-	// unpack writes the groups of one weight row r (< 32) of nb blocks
-	// into the panel.
-	unpack func(pw *panelWriter, row []byte, r, nb int)
+	// unpack writes the groups of blocks [b0, b1) of one weight row r
+	// (< 32) into the panel.
+	unpack func(pw *panelWriter, row []byte, r, b0, b1 int)
+	// codes, when set (assembly), writes a whole 32-row panel's codes
+	// straight from the weights, rows rb bytes apart; tables then writes
+	// each row's scales and minimum terms (nil: codes wrote them too, and
+	// the sums' starts). Only the assembly kernel set uses them.
+	codes  func(w *byte, rb, nb int, dst *byte)
+	tables func(pw *panelWriter, row []byte, r, b0, b1 int)
 	// tile is the type's tile product, which takes precedence when set.
 	tile *func(y []float32, ldy int, w, a []byte, n, t, rows int)
 }
@@ -220,25 +226,61 @@ func (pt *PanelType) Use(t int) bool {
 	return panelKernel != nil && t >= panelMinTokens && (pt.tile == nil || *pt.tile == nil)
 }
 
-// panelWriter writes codes and group tables into one panel.
+// panelWriter writes one panel: the group tables straight into it, the
+// codes row by row into a staging area of panelStage values per row, which
+// pack then turns into the panel's layout (and the sums' starts).
 type panelWriter struct {
-	buf []byte
-	rec int
-	g   int // the group's code bytes: G/4*128
+	buf   []byte
+	rec   int
+	g     int // the group's code bytes: G/4*128
+	gs    int // values per group
+	stage []byte
+	g0    int // the first group staged
 }
 
-// codes stores the 4-code words of row r in group g (len(w) = G/4) and
-// returns nothing; sum is the sum of the signed codes.
-func (pw *panelWriter) group(g, r int, w []uint32, sum int32, ws, wm float32) {
-	o := g*pw.rec + r/16*64 + r%16*4
+// panelStage is the number of values of each row staged at a time: one
+// K-quant super-block, 8 blocks of the 32-element types.
+const panelStage = 256
+
+// group stages the 4-code words w of row r in group g (len(w) = G/4) and
+// stores the row's scale and minimum term of the group.
+func (pw *panelWriter) group(g, r int, w []uint32, ws, wm float32) {
+	o := r*panelStage + (g-pw.g0)*pw.gs
+	st := pw.stage[o : o+4*len(w)]
 	for j, x := range w {
-		binary.LittleEndian.PutUint32(pw.buf[o+j*128:], x)
+		binary.LittleEndian.PutUint32(st[4*j:], x)
 	}
+	pw.table(g, r, ws, wm)
+}
+
+// table stores row r's scale and minimum term of group g.
+func (pw *panelWriter) table(g, r int, ws, wm float32) {
 	t := g*pw.rec + pw.g + r*4
 	binary.LittleEndian.PutUint32(pw.buf[t:], math.Float32bits(ws))
-	binary.LittleEndian.PutUint32(pw.buf[t+128:], uint32(-128*sum))
 	if pw.rec > pw.g+256 {
 		binary.LittleEndian.PutUint32(pw.buf[t+256:], math.Float32bits(wm))
+	}
+}
+
+// panelPackGo is the pure-Go pack, the twin of the assembly: groups
+// [g0, g0+ng) of the staged codes (panelRows rows of panelStage values)
+// into their records, with each row's -128·Σcodes.
+func panelPackGo(stage, dst *byte, ng, rec, steps int) {
+	st := unsafe.Slice(stage, panelRows*panelStage)
+	out := unsafe.Slice(dst, ng*rec)
+	for g := 0; g < ng; g++ {
+		o := out[g*rec : (g+1)*rec]
+		for r := 0; r < panelRows; r++ {
+			var sum int32
+			for j := 0; j < steps; j++ {
+				src := st[r*panelStage+(g*steps+j)*4:]
+				copy(o[j*128+r/16*64+r%16*4:][:4], src[:4])
+				for _, c := range src[:4] {
+					sum += int32(int8(c))
+				}
+			}
+			binary.LittleEndian.PutUint32(o[steps*128+128+4*r:], uint32(-128*sum))
+		}
 	}
 }
 
@@ -247,12 +289,6 @@ func (pw *panelWriter) group(g, r int, w []uint32, sum int32, ws, wm float32) {
 // subBytes subtracts c (< 128) from each byte of x, each byte < 128 + c,
 // without borrows between bytes; the results are the signed codes.
 func subBytes(x uint32, c uint32) uint32 { return ((x | 0x80808080) - c*0x01010101) ^ 0x80808080 }
-
-// sumBytes is the sum of the 4 unsigned bytes of x.
-func sumBytes(x uint32) int32 {
-	s := x&0x00ff00ff + x>>8&0x00ff00ff
-	return int32(s&0xffff + s>>16)
-}
 
 // spread4 places bit i of a nibble at bit 0 of byte i.
 var spread4 = func() (t [16]uint32) {
@@ -264,130 +300,140 @@ var spread4 = func() (t [16]uint32) {
 	return
 }()
 
-func unpackPanelQ8_0(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ8_0(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ8_0 : (b+1)*BlockBytesQ8_0]
-		var s int32
 		for j := range w {
 			w[j] = binary.LittleEndian.Uint32(blk[2+4*j:])
-			s += sumBytes(w[j] ^ 0x80808080)
 		}
-		pw.group(b, r, w[:], s-128*32, f16at(blk, 0), 0)
+		pw.group(b, r, w[:], f16at(blk, 0), 0)
 	}
 }
 
-func unpackPanelQ4_0(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ4_0(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ4_0 : (b+1)*BlockBytesQ4_0]
-		var s int32
 		for j := 0; j < 4; j++ {
 			x := binary.LittleEndian.Uint32(blk[2+4*j:])
 			lo, hi := x&0x0f0f0f0f, x>>4&0x0f0f0f0f
-			s += sumBytes(lo) + sumBytes(hi)
 			w[j], w[j+4] = subBytes(lo, 8), subBytes(hi, 8)
 		}
-		pw.group(b, r, w[:], s-8*32, f16at(blk, 0), 0)
+		pw.group(b, r, w[:], f16at(blk, 0), 0)
 	}
 }
 
-func unpackPanelQ4_1(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ4_1(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ4_1 : (b+1)*BlockBytesQ4_1]
-		var s int32
 		for j := 0; j < 4; j++ {
 			x := binary.LittleEndian.Uint32(blk[4+4*j:])
 			w[j], w[j+4] = x&0x0f0f0f0f, x>>4&0x0f0f0f0f
-			s += sumBytes(w[j]) + sumBytes(w[j+4])
 		}
-		pw.group(b, r, w[:], s, f16at(blk, 0), f16at(blk, 2))
+		pw.group(b, r, w[:], f16at(blk, 0), f16at(blk, 2))
 	}
 }
 
 // q5Words are the 5-bit values of a Q5 block as 8 words of 4 codes.
-func q5Words(w *[8]uint32, qh uint32, qs []byte) (s int32) {
+func q5Words(w *[8]uint32, qh uint32, qs []byte) {
 	for j := 0; j < 4; j++ {
 		x := binary.LittleEndian.Uint32(qs[4*j:])
 		w[j] = x&0x0f0f0f0f | spread4[qh>>(4*j)&15]<<4
 		w[j+4] = x>>4&0x0f0f0f0f | spread4[qh>>(16+4*j)&15]<<4
-		s += sumBytes(w[j]) + sumBytes(w[j+4])
 	}
-	return s
 }
 
-func unpackPanelQ5_0(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ5_0(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ5_0 : (b+1)*BlockBytesQ5_0]
-		s := q5Words(&w, binary.LittleEndian.Uint32(blk[2:]), blk[6:22])
+		q5Words(&w, binary.LittleEndian.Uint32(blk[2:]), blk[6:22])
 		for j := range w {
 			w[j] = subBytes(w[j], 16)
 		}
-		pw.group(b, r, w[:], s-16*32, f16at(blk, 0), 0)
+		pw.group(b, r, w[:], f16at(blk, 0), 0)
 	}
 }
 
-func unpackPanelQ5_1(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ5_1(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ5_1 : (b+1)*BlockBytesQ5_1]
-		s := q5Words(&w, binary.LittleEndian.Uint32(blk[4:]), blk[8:24])
-		pw.group(b, r, w[:], s, f16at(blk, 0), f16at(blk, 2))
+		q5Words(&w, binary.LittleEndian.Uint32(blk[4:]), blk[8:24])
+		pw.group(b, r, w[:], f16at(blk, 0), f16at(blk, 2))
 	}
 }
 
-func unpackPanelQ4_K(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ4_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var lo, hi [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ4_K : (b+1)*BlockBytesQ4_K]
 		d, dmin := kF16(blk[0:]), kF16(blk[2:])
 		for c := 0; c < 4; c++ {
 			q := blk[16+32*c : 16+32*c+32]
-			var sl, sh int32
 			for j := 0; j < 8; j++ {
 				x := binary.LittleEndian.Uint32(q[4*j:])
 				lo[j], hi[j] = x&0x0f0f0f0f, x>>4&0x0f0f0f0f
-				sl += sumBytes(lo[j])
-				sh += sumBytes(hi[j])
 			}
 			sc, m := kScaleMin(2*c, blk[4:16])
-			pw.group(b*8+2*c, r, lo[:], sl, d*float32(sc), -(dmin * float32(m)))
+			pw.group(b*8+2*c, r, lo[:], d*float32(sc), -(dmin * float32(m)))
 			sc, m = kScaleMin(2*c+1, blk[4:16])
-			pw.group(b*8+2*c+1, r, hi[:], sh, d*float32(sc), -(dmin * float32(m)))
+			pw.group(b*8+2*c+1, r, hi[:], d*float32(sc), -(dmin * float32(m)))
 		}
 	}
 }
 
-func unpackPanelQ5_K(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ5_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var lo, hi [8]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ5_K : (b+1)*BlockBytesQ5_K]
 		d, dmin := kF16(blk[0:]), kF16(blk[2:])
 		qh := blk[16:48]
 		for c := 0; c < 4; c++ {
 			q := blk[48+32*c : 48+32*c+32]
-			var sl, sh int32
 			for j := 0; j < 8; j++ {
 				x := binary.LittleEndian.Uint32(q[4*j:])
 				h := binary.LittleEndian.Uint32(qh[4*j:]) >> (2 * c)
 				lo[j] = x&0x0f0f0f0f | (h&0x01010101)<<4
 				hi[j] = x>>4&0x0f0f0f0f | (h>>1&0x01010101)<<4
-				sl += sumBytes(lo[j])
-				sh += sumBytes(hi[j])
 			}
 			sc, m := kScaleMin(2*c, blk[4:16])
-			pw.group(b*8+2*c, r, lo[:], sl, d*float32(sc), -(dmin * float32(m)))
+			pw.group(b*8+2*c, r, lo[:], d*float32(sc), -(dmin * float32(m)))
 			sc, m = kScaleMin(2*c+1, blk[4:16])
-			pw.group(b*8+2*c+1, r, hi[:], sh, d*float32(sc), -(dmin * float32(m)))
+			pw.group(b*8+2*c+1, r, hi[:], d*float32(sc), -(dmin * float32(m)))
 		}
 	}
 }
 
-func unpackPanelQ6_K(pw *panelWriter, row []byte, r, nb int) {
+// tablesPanelQ4_K writes the scales and minimum terms of Q4_K rows (the
+// codes come from panelCodesQ4_K).
+func tablesPanelQ4_K(pw *panelWriter, row []byte, r, b0, b1 int) {
+	for b := b0; b < b1; b++ {
+		blk := row[b*BlockBytesQ4_K : (b+1)*BlockBytesQ4_K]
+		d, dmin := kF16(blk[0:]), kF16(blk[2:])
+		for j := 0; j < 8; j++ {
+			sc, m := kScaleMin(j, blk[4:16])
+			pw.table(b*8+j, r, d*float32(sc), -(dmin * float32(m)))
+		}
+	}
+}
+
+// tablesPanelQ6_K writes the scales of Q6_K rows.
+func tablesPanelQ6_K(pw *panelWriter, row []byte, r, b0, b1 int) {
+	for b := b0; b < b1; b++ {
+		blk := row[b*BlockBytesQ6_K : (b+1)*BlockBytesQ6_K]
+		d := kF16(blk[208:])
+		for g := 0; g < 16; g++ {
+			pw.table(b*16+g, r, d*float32(int8(blk[192+g])), 0)
+		}
+	}
+}
+
+func unpackPanelQ6_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ6_K : (b+1)*BlockBytesQ6_K]
 		d := kF16(blk[208:])
 		for h := 0; h < 2; h++ {
@@ -396,25 +442,23 @@ func unpackPanelQ6_K(pw *panelWriter, row []byte, r, nb int) {
 			// Quarter q of the half: values 32q..32q+31, two groups.
 			for q := 0; q < 4; q++ {
 				for half := 0; half < 2; half++ {
-					var s int32
 					for j := 0; j < 4; j++ {
 						l := 16*half + 4*j
 						x := binary.LittleEndian.Uint32(ql[32*(q&1)+l:]) >> (4 * (q >> 1)) & 0x0f0f0f0f
 						x |= (binary.LittleEndian.Uint32(qh[l:]) >> (2 * q) & 0x03030303) << 4
-						s += sumBytes(x)
 						w[j] = subBytes(x, 32)
 					}
 					g := h*8 + 2*q + half
-					pw.group(b*16+g, r, w[:], s-32*16, d*float32(int8(blk[192+g])), 0)
+					pw.group(b*16+g, r, w[:], d*float32(int8(blk[192+g])), 0)
 				}
 			}
 		}
 	}
 }
 
-func unpackPanelQ3_K(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ3_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ3_K : (b+1)*BlockBytesQ3_K]
 		d := kF16(blk[108:])
 		scales := kQ3Scales(blk[96:108])
@@ -425,15 +469,13 @@ func unpackPanelQ3_K(pw *panelWriter, row []byte, r, nb int) {
 			for shift := 0; shift < 8; shift += 2 {
 				bit := 4*n + shift/2
 				for half := 0; half < 2; half++ {
-					var s int32
 					for j := 0; j < 4; j++ {
 						l := 16*half + 4*j
 						x := binary.LittleEndian.Uint32(q[l:]) >> shift & 0x03030303
 						x |= (binary.LittleEndian.Uint32(hm[l:]) >> bit & 0x01010101) << 2
-						s += sumBytes(x)
 						w[j] = subBytes(x, 4)
 					}
-					pw.group(b*16+g, r, w[:], s-4*16, d*float32(scales[g]), 0)
+					pw.group(b*16+g, r, w[:], d*float32(scales[g]), 0)
 					g++
 				}
 			}
@@ -441,9 +483,9 @@ func unpackPanelQ3_K(pw *panelWriter, row []byte, r, nb int) {
 	}
 }
 
-func unpackPanelQ2_K(pw *panelWriter, row []byte, r, nb int) {
+func unpackPanelQ2_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
-	for b := 0; b < nb; b++ {
+	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ2_K : (b+1)*BlockBytesQ2_K]
 		d, dmin := kF16(blk[80:]), kF16(blk[82:])
 		g := 0
@@ -451,13 +493,11 @@ func unpackPanelQ2_K(pw *panelWriter, row []byte, r, nb int) {
 			q := blk[16+32*n : 16+32*n+32]
 			for shift := 0; shift < 8; shift += 2 {
 				for half := 0; half < 2; half++ {
-					var s int32
 					for j := 0; j < 4; j++ {
 						w[j] = binary.LittleEndian.Uint32(q[16*half+4*j:]) >> shift & 0x03030303
-						s += sumBytes(w[j])
 					}
 					sc := blk[g]
-					pw.group(b*16+g, r, w[:], s, d*float32(sc&15), -(dmin * float32(sc>>4)))
+					pw.group(b*16+g, r, w[:], d*float32(sc&15), -(dmin * float32(sc>>4)))
 					g++
 				}
 			}
@@ -484,9 +524,16 @@ var (
 // quants a, scales as and (for types with a minimum) sums asum.
 type panelKernelFunc func(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
-// panelKernels are the microkernels by group size and minimum term:
-// [group 16, group 32][no min, min].
-type panelKernels [2][2]panelKernelFunc
+// panelKernels is one implementation of the panel products: the
+// microkernels by group size and minimum term ([group 16, group 32][no
+// min, min]) and the pack of staged codes (see panelPackGo).
+type panelKernels struct {
+	k    [2][2]panelKernelFunc
+	pack func(stage, dst *byte, ng, rec, steps int)
+	// sums stores the sums' starts of ng groups from the codes in
+	// their records (after a PanelType's codes); nil without assembly.
+	sums func(dst *byte, ng, rec, steps int)
+}
 
 // panelKernel is the installed microkernel set; nil when the feature set
 // has none (the products then stay on the dot-product kernels).
@@ -497,8 +544,9 @@ var panelKernel *panelKernels
 var panelScratch = sync.Pool{New: func() any { return new(panelBuf) }}
 
 type panelBuf struct {
-	w []byte
-	y [panelTokens * panelRows]float32
+	w     []byte
+	stage [panelRows * panelStage]byte
+	y     [panelTokens * panelRows]float32
 }
 
 // MatMul multiplies the activation rows of p (prepared from the type's
@@ -532,7 +580,7 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	if cap(buf.w) < ng*rec {
 		buf.w = make([]byte, ng*rec)
 	}
-	pw := panelWriter{buf: buf.w[:ng*rec], rec: rec, g: pt.group / 4 * 128}
+	pw := panelWriter{buf: buf.w[:ng*rec], rec: rec, g: pt.group / 4 * 128, gs: pt.group, stage: buf.stage[:]}
 	as, asum := p.as32, p.asum32
 	gi := 1
 	if pt.group == 16 {
@@ -542,14 +590,35 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	if pt.min {
 		mi = 1
 	}
-	kern := ks[gi][mi]
+	kern := ks.k[gi][mi]
+	step := panelStage / pt.blockElems // blocks staged at a time
+	if step == 0 {
+		step = 1
+	}
+	gsPerBlock := pt.blockElems / pt.group
 	for r0 := 0; r0 < rows; r0 += panelRows {
 		nr := min(panelRows, rows-r0)
 		if nr < panelRows {
+			// The rows past the matrix: zero codes, scales and terms.
 			clear(pw.buf)
+			clear(pw.stage[nr*panelStage:])
 		}
-		for r := 0; r < nr; r++ {
-			pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, nb)
+		if nr == panelRows && pt.codes != nil && ks.sums != nil {
+			pt.codes(&w[r0*rb], rb, nb, &pw.buf[0])
+			if pt.tables != nil {
+				for r := 0; r < nr; r++ {
+					pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
+				}
+				ks.sums(&pw.buf[0], ng, rec, pt.group/4)
+			}
+		}
+		for b0 := 0; b0 < nb && !(nr == panelRows && pt.codes != nil && ks.sums != nil); b0 += step {
+			b1 := min(nb, b0+step)
+			pw.g0 = b0 * gsPerBlock
+			for r := 0; r < nr; r++ {
+				pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, b0, b1)
+			}
+			ks.pack(&pw.stage[0], &pw.buf[pw.g0*rec], (b1-b0)*gsPerBlock, rec, pt.group/4)
 		}
 		wp := &pw.buf[0]
 		for i := 0; i < t; i += panelTokens {
@@ -621,6 +690,9 @@ func panelKernelGo(group int, hasMin bool) panelKernelFunc {
 
 // panelGo is the pure-Go microkernel set.
 var panelGo = &panelKernels{
-	{panelKernelGo(16, false), panelKernelGo(16, true)},
-	{panelKernelGo(32, false), panelKernelGo(32, true)},
+	k: [2][2]panelKernelFunc{
+		{panelKernelGo(16, false), panelKernelGo(16, true)},
+		{panelKernelGo(32, false), panelKernelGo(32, true)},
+	},
+	pack: panelPackGo,
 }

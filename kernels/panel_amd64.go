@@ -17,7 +17,14 @@ func panelG32S(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 //go:noescape
 func panelG32M(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
-var panelZ = &panelKernels{{panelG16S, panelG16M}, {panelG32S, panelG32M}}
+//go:noescape
+func panelPackZ(stage, dst *byte, ng, rec, steps int)
+
+var panelZ = &panelKernels{
+	k:    [2][2]panelKernelFunc{{panelG16S, panelG16M}, {panelG32S, panelG32M}},
+	pack: panelPackZ,
+	sums: panelSumsZ,
+}
 
 func init() {
 	installers = append(installers, installPanel)
@@ -41,4 +48,32 @@ func panelAsmKernels() *panelKernels {
 		return panelZ
 	}
 	return nil
+}
+
+// The code writers of panel_amd64.s: the codes (and, for Q4_0 and Q8_0,
+// the scales and sums' starts) of a whole 32-row panel, nb blocks, rows
+// rb bytes apart from w, gathered straight from the weights.
+
+//go:noescape
+func panelCodesQ4_0(w *byte, rb, nb int, dst *byte)
+
+//go:noescape
+func panelCodesQ8_0(w *byte, rb, nb int, dst *byte)
+
+//go:noescape
+func panelCodesQ4_K(w *byte, rb, nb int, dst *byte)
+
+//go:noescape
+func panelCodesQ6_K(w *byte, rb, nb int, dst *byte)
+
+// panelSumsZ stores the sums' starts of ng groups from their codes.
+//
+//go:noescape
+func panelSumsZ(dst *byte, ng, rec, steps int)
+
+func init() {
+	PanelQ4_0.codes = panelCodesQ4_0
+	PanelQ8_0.codes = panelCodesQ8_0
+	PanelQ4_K.codes, PanelQ4_K.tables = panelCodesQ4_K, tablesPanelQ4_K
+	PanelQ6_K.codes, PanelQ6_K.tables = panelCodesQ6_K, tablesPanelQ6_K
 }

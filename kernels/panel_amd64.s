@@ -190,3 +190,349 @@ panelG32M_group:
 	JNZ panelG32M_group
 	EPILOGUE
 	RET
+
+// panelIdx are the byte offsets of 16 staged rows (panelStage apart).
+DATA panelIdx<>+0(SB)/4, $0
+DATA panelIdx<>+4(SB)/4, $256
+DATA panelIdx<>+8(SB)/4, $512
+DATA panelIdx<>+12(SB)/4, $768
+DATA panelIdx<>+16(SB)/4, $1024
+DATA panelIdx<>+20(SB)/4, $1280
+DATA panelIdx<>+24(SB)/4, $1536
+DATA panelIdx<>+28(SB)/4, $1792
+DATA panelIdx<>+32(SB)/4, $2048
+DATA panelIdx<>+36(SB)/4, $2304
+DATA panelIdx<>+40(SB)/4, $2560
+DATA panelIdx<>+44(SB)/4, $2816
+DATA panelIdx<>+48(SB)/4, $3072
+DATA panelIdx<>+52(SB)/4, $3328
+DATA panelIdx<>+56(SB)/4, $3584
+DATA panelIdx<>+60(SB)/4, $3840
+GLOBL panelIdx<>(SB), RODATA|NOPTR, $64
+
+// func panelPackZ(stage, dst *byte, ng, rec, steps int)
+//
+// For each of ng groups of steps 4-value steps: gathers each step's word
+// of the 32 staged rows into the two 64-byte halves of the step's 128
+// bytes, sums the codes per row with VPDPBUSD by ones, and stores
+// -128·Σ as the group's sum starts.
+TEXT ·panelPackZ(SB), NOSPLIT, $0-40
+	MOVQ stage+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ ng+16(FP), CX
+	MOVQ rec+24(FP), R8
+	MOVQ steps+32(FP), R9
+	VMOVDQU32 panelIdx<>(SB), Z31
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z30
+	VPXORD Z29, Z29, Z29
+
+pack_group:
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ DI, R10
+	MOVQ R9, DX
+
+pack_step:
+	KXNORW K1, K1, K1
+	VPGATHERDD (SI)(Z31*1), K1, Z0
+	KXNORW K2, K2, K2
+	VPGATHERDD 4096(SI)(Z31*1), K2, Z1
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	VPDPBUSD Z0, Z30, Z2
+	VPDPBUSD Z1, Z30, Z3
+	ADDQ $4, SI
+	ADDQ $128, R10
+	DECQ DX
+	JNZ pack_step
+
+	VPSUBD Z2, Z29, Z2
+	VPSLLD $7, Z2, Z2
+	VPSUBD Z3, Z29, Z3
+	VPSLLD $7, Z3, Z3
+	VMOVDQU32 Z2, 128(R10)
+	VMOVDQU32 Z3, 192(R10)
+	ADDQ R8, DI
+	DECQ CX
+	JNZ pack_group
+	VZEROUPPER
+	RET
+
+// panelLane are the lane numbers 0-15.
+DATA panelLane<>+0(SB)/4, $0
+DATA panelLane<>+4(SB)/4, $1
+DATA panelLane<>+8(SB)/4, $2
+DATA panelLane<>+12(SB)/4, $3
+DATA panelLane<>+16(SB)/4, $4
+DATA panelLane<>+20(SB)/4, $5
+DATA panelLane<>+24(SB)/4, $6
+DATA panelLane<>+28(SB)/4, $7
+DATA panelLane<>+32(SB)/4, $8
+DATA panelLane<>+36(SB)/4, $9
+DATA panelLane<>+40(SB)/4, $10
+DATA panelLane<>+44(SB)/4, $11
+DATA panelLane<>+48(SB)/4, $12
+DATA panelLane<>+52(SB)/4, $13
+DATA panelLane<>+56(SB)/4, $14
+DATA panelLane<>+60(SB)/4, $15
+GLOBL panelLane<>(SB), RODATA|NOPTR, $64
+
+// The code writers read 32 weight rows (rb bytes apart) with gathers: Z31
+// holds the 16 rows' offsets of one row group (SI: rows 0-15, R11: rows
+// 16-31), so one VPGATHERDD brings the same 4 bytes of 16 rows into the
+// lanes, which is the panel's layout. DI walks the group records.
+#define CODES_SETUP \
+	MOVQ w+0(FP), SI; \
+	MOVQ rb+8(FP), AX; \
+	MOVQ nb+16(FP), CX; \
+	MOVQ dst+24(FP), DI; \
+	VPBROADCASTD AX, Z26; \
+	VPMULLD panelLane<>(SB), Z26, Z31; \
+	MOVQ AX, R11; \
+	SHLQ $4, R11; \
+	ADDQ SI, R11; \
+	MOVL $0x01010101, AX; \
+	VPBROADCASTD AX, Z30; \
+	VPXORD Z29, Z29, Z29; \
+	MOVL $0x0f0f0f0f, AX; \
+	VPBROADCASTD AX, Z28; \
+	MOVL $0x08080808, AX; \
+	VPBROADCASTD AX, Z27
+
+// GATHER loads the 4 bytes at off of the 16 rows from base into z.
+#define GATHER(off, base, z) \
+	KXNORW K1, K1, K1; \
+	VPGATHERDD off(base)(Z31*1), K1, z
+
+// Q4_0 one row group: base the group's block pointer, h its half (0/64).
+#define Q4_0_WORD(j, base, h) \
+	GATHER(2+4*j, base, Z0); \
+	VPSRLD $4, Z0, Z1; \
+	VPANDD Z28, Z0, Z0; \
+	VPANDD Z28, Z1, Z1; \
+	VPSUBB Z27, Z0, Z0; \
+	VPSUBB Z27, Z1, Z1; \
+	VMOVDQU32 Z0, (j*128+h)(DI); \
+	VMOVDQU32 Z1, ((j+4)*128+h)(DI); \
+	VPDPBUSD Z0, Z30, Z2; \
+	VPDPBUSD Z1, Z30, Z2
+
+// F16SCALE stores the 16 rows' fp16 block scale at off (widened) at dst.
+#define F16SCALE(off, base, dst) \
+	GATHER(off, base, Z3); \
+	VPMOVDW Z3, Y3; \
+	VCVTPH2PS Y3, Z3; \
+	VMOVUPS Z3, dst(DI)
+
+// INIT stores -128·Σ (Z2) at dst and clears Z2.
+#define INIT(dst) \
+	VPSUBD Z2, Z29, Z2; \
+	VPSLLD $7, Z2, Z2; \
+	VMOVDQU32 Z2, dst(DI); \
+	VPXORD Z2, Z2, Z2
+
+#define Q4_0_HALF(base, h) \
+	Q4_0_WORD(0, base, h); \
+	Q4_0_WORD(1, base, h); \
+	Q4_0_WORD(2, base, h); \
+	Q4_0_WORD(3, base, h); \
+	F16SCALE(0, base, 1024+h); \
+	INIT(1152+h)
+
+// func panelCodesQ4_0(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ4_0(SB), NOSPLIT, $0-32
+	CODES_SETUP
+	VPXORD Z2, Z2, Z2
+
+q4_0_block:
+	Q4_0_HALF(SI, 0)
+	Q4_0_HALF(R11, 64)
+	ADDQ $18, SI
+	ADDQ $18, R11
+	ADDQ $1280, DI
+	DECQ CX
+	JNZ q4_0_block
+	VZEROUPPER
+	RET
+
+#define Q8_0_WORD(j, base, h) \
+	GATHER(2+4*j, base, Z0); \
+	VMOVDQU32 Z0, (j*128+h)(DI); \
+	VPDPBUSD Z0, Z30, Z2
+
+#define Q8_0_HALF(base, h) \
+	Q8_0_WORD(0, base, h); \
+	Q8_0_WORD(1, base, h); \
+	Q8_0_WORD(2, base, h); \
+	Q8_0_WORD(3, base, h); \
+	Q8_0_WORD(4, base, h); \
+	Q8_0_WORD(5, base, h); \
+	Q8_0_WORD(6, base, h); \
+	Q8_0_WORD(7, base, h); \
+	F16SCALE(0, base, 1024+h); \
+	INIT(1152+h)
+
+// func panelCodesQ8_0(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ8_0(SB), NOSPLIT, $0-32
+	CODES_SETUP
+	VPXORD Z2, Z2, Z2
+
+q8_0_block:
+	Q8_0_HALF(SI, 0)
+	Q8_0_HALF(R11, 64)
+	ADDQ $34, SI
+	ADDQ $34, R11
+	ADDQ $1280, DI
+	DECQ CX
+	JNZ q8_0_block
+	VZEROUPPER
+	RET
+
+// Q4_K: the 32 bytes of quants c (0-3) of a super-block hold groups 2c
+// (low nibbles) and 2c+1 (high); records are 1408 bytes; the sums'
+// starts are left to panelSumsZ and the tables to Go.
+#define Q4_K_WORD(c, j, base, h) \
+	GATHER(16+32*c+4*j, base, Z0); \
+	VPSRLD $4, Z0, Z1; \
+	VPANDD Z28, Z0, Z0; \
+	VPANDD Z28, Z1, Z1; \
+	VMOVDQU32 Z0, ((2*c)*1408+j*128+h)(DI); \
+	VMOVDQU32 Z1, ((2*c+1)*1408+j*128+h)(DI)
+
+#define Q4_K_PAIR(c, base, h) \
+	Q4_K_WORD(c, 0, base, h); \
+	Q4_K_WORD(c, 1, base, h); \
+	Q4_K_WORD(c, 2, base, h); \
+	Q4_K_WORD(c, 3, base, h); \
+	Q4_K_WORD(c, 4, base, h); \
+	Q4_K_WORD(c, 5, base, h); \
+	Q4_K_WORD(c, 6, base, h); \
+	Q4_K_WORD(c, 7, base, h)
+
+#define Q4_K_HALF(base, h) \
+	Q4_K_PAIR(0, base, h); \
+	Q4_K_PAIR(1, base, h); \
+	Q4_K_PAIR(2, base, h); \
+	Q4_K_PAIR(3, base, h)
+
+// func panelCodesQ4_K(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ4_K(SB), NOSPLIT, $0-32
+	CODES_SETUP
+
+q4_k_block:
+	Q4_K_HALF(SI, 0)
+	Q4_K_HALF(R11, 64)
+	ADDQ $144, SI
+	ADDQ $144, R11
+	ADDQ $(8*1408), DI
+	DECQ CX
+	JNZ q4_k_block
+	VZEROUPPER
+	RET
+
+// Q6_K: per half hh (0/1) and 4 values l of 32: the low bits of quarters
+// 0/2 in ql[64hh+l], of quarters 1/3 in ql[64hh+32+l], the high 2 bits of
+// all four in qh[32hh+l]. Value l is group hh*8 + 2q + l/16, word l%16/4;
+// records are 768 bytes. Z27 holds 0x03 bytes, Z25 0x20 (the offset 32).
+#define Q6_K_QUAD(hh, l, base, h) \
+	GATHER(64*hh+l, base, Z0); \
+	GATHER(64*hh+32+l, base, Z1); \
+	GATHER(128+32*hh+l, base, Z2); \
+	VPANDD Z28, Z0, Z4; \
+	VPANDD Z27, Z2, Z5; \
+	VPSLLD $4, Z5, Z5; \
+	VPORD Z5, Z4, Z4; \
+	VPSUBB Z25, Z4, Z4; \
+	VMOVDQU32 Z4, ((hh*8+0+l/16)*768+(l%16/4)*128+h)(DI); \
+	VPANDD Z28, Z1, Z4; \
+	VPSRLD $2, Z2, Z5; \
+	VPANDD Z27, Z5, Z5; \
+	VPSLLD $4, Z5, Z5; \
+	VPORD Z5, Z4, Z4; \
+	VPSUBB Z25, Z4, Z4; \
+	VMOVDQU32 Z4, ((hh*8+2+l/16)*768+(l%16/4)*128+h)(DI); \
+	VPSRLD $4, Z0, Z4; \
+	VPANDD Z28, Z4, Z4; \
+	VPSRLD $4, Z2, Z5; \
+	VPANDD Z27, Z5, Z5; \
+	VPSLLD $4, Z5, Z5; \
+	VPORD Z5, Z4, Z4; \
+	VPSUBB Z25, Z4, Z4; \
+	VMOVDQU32 Z4, ((hh*8+4+l/16)*768+(l%16/4)*128+h)(DI); \
+	VPSRLD $4, Z1, Z4; \
+	VPANDD Z28, Z4, Z4; \
+	VPSRLD $6, Z2, Z5; \
+	VPANDD Z27, Z5, Z5; \
+	VPSLLD $4, Z5, Z5; \
+	VPORD Z5, Z4, Z4; \
+	VPSUBB Z25, Z4, Z4; \
+	VMOVDQU32 Z4, ((hh*8+6+l/16)*768+(l%16/4)*128+h)(DI)
+
+#define Q6_K_HH(hh, base, h) \
+	Q6_K_QUAD(hh, 0, base, h); \
+	Q6_K_QUAD(hh, 4, base, h); \
+	Q6_K_QUAD(hh, 8, base, h); \
+	Q6_K_QUAD(hh, 12, base, h); \
+	Q6_K_QUAD(hh, 16, base, h); \
+	Q6_K_QUAD(hh, 20, base, h); \
+	Q6_K_QUAD(hh, 24, base, h); \
+	Q6_K_QUAD(hh, 28, base, h)
+
+// func panelCodesQ6_K(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ6_K(SB), NOSPLIT, $0-32
+	CODES_SETUP
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z27
+	MOVL $0x20202020, AX
+	VPBROADCASTD AX, Z25
+
+q6_k_block:
+	Q6_K_HH(0, SI, 0)
+	Q6_K_HH(1, SI, 0)
+	Q6_K_HH(0, R11, 64)
+	Q6_K_HH(1, R11, 64)
+	ADDQ $210, SI
+	ADDQ $210, R11
+	ADDQ $(16*768), DI
+	DECQ CX
+	JNZ q6_k_block
+	VZEROUPPER
+	RET
+
+// func panelSumsZ(dst *byte, ng, rec, steps int)
+//
+// Stores each group's sum starts, -128·Σcodes per row, from the codes
+// already in its record.
+TEXT ·panelSumsZ(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ ng+8(FP), CX
+	MOVQ rec+16(FP), R8
+	MOVQ steps+24(FP), R9
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z30
+	VPXORD Z29, Z29, Z29
+
+sums_group:
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ DI, R10
+	MOVQ R9, DX
+
+sums_step:
+	VPDPBUSD (R10), Z30, Z2
+	VPDPBUSD 64(R10), Z30, Z3
+	ADDQ $128, R10
+	DECQ DX
+	JNZ sums_step
+	VPSUBD Z2, Z29, Z2
+	VPSLLD $7, Z2, Z2
+	VPSUBD Z3, Z29, Z3
+	VPSLLD $7, Z3, Z3
+	VMOVDQU32 Z2, 128(R10)
+	VMOVDQU32 Z3, 192(R10)
+	ADDQ R8, DI
+	DECQ CX
+	JNZ sums_group
+	VZEROUPPER
+	RET

@@ -191,3 +191,29 @@ func BenchmarkPanelMatMul(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPanelUnpack: one panel of 32 rows × 4096 values; MB/s counts
+// the weight bytes read.
+func BenchmarkPanelUnpack(b *testing.B) {
+	ks := panelAsmKernels()
+	if ks == nil {
+		ks = panelGo
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range panelCases {
+		n := 4096
+		w, _ := panelInputs(r, c, n, panelRows, 1)
+		var y [panelTokens * panelRows]float32
+		var p ActPanel
+		p.reset(n, 1, c.pt.act)
+		b.Run(c.pt.name, func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			// One token of a panel product: the unpacking and one
+			// microkernel call, which is a small part of it.
+			for b.Loop() {
+				c.pt.matMul(ks, y[:], panelRows, w, &p, n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(panelRows*n), "ns/value")
+		})
+	}
+}
