@@ -408,10 +408,19 @@ func unpackPanelQ5_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 }
 
 // tablesPanelQ4_K writes the scales and minimum terms of Q4_K rows (the
-// codes come from panelCodesQ4_K).
+// codes come from panelCodesQ4_K); tablesPanelQ5_K the same for Q5_K,
+// whose super-blocks start alike.
 func tablesPanelQ4_K(pw *panelWriter, row []byte, r, b0, b1 int) {
+	tablesPanelQ45K(pw, row, r, b0, b1, BlockBytesQ4_K)
+}
+
+func tablesPanelQ5_K(pw *panelWriter, row []byte, r, b0, b1 int) {
+	tablesPanelQ45K(pw, row, r, b0, b1, BlockBytesQ5_K)
+}
+
+func tablesPanelQ45K(pw *panelWriter, row []byte, r, b0, b1, bs int) {
 	for b := b0; b < b1; b++ {
-		blk := row[b*BlockBytesQ4_K : (b+1)*BlockBytesQ4_K]
+		blk := row[b*bs : (b+1)*bs]
 		d, dmin := kF16(blk[0:]), kF16(blk[2:])
 		for j := 0; j < 8; j++ {
 			sc, m := kScaleMin(j, blk[4:16])

@@ -64,6 +64,9 @@ func panelCodesQ8_0(w *byte, rb, nb int, dst *byte)
 func panelCodesQ4_K(w *byte, rb, nb int, dst *byte)
 
 //go:noescape
+func panelCodesQ5_K(w *byte, rb, nb int, dst *byte)
+
+//go:noescape
 func panelCodesQ6_K(w *byte, rb, nb int, dst *byte)
 
 // panelSumsZ stores the sums' starts of ng groups from their codes.
@@ -75,5 +78,6 @@ func init() {
 	PanelQ4_0.codes = panelCodesQ4_0
 	PanelQ8_0.codes = panelCodesQ8_0
 	PanelQ4_K.codes, PanelQ4_K.tables = panelCodesQ4_K, tablesPanelQ4_K
+	PanelQ5_K.codes, PanelQ5_K.tables = panelCodesQ5_K, tablesPanelQ5_K
 	PanelQ6_K.codes, PanelQ6_K.tables = panelCodesQ6_K, tablesPanelQ6_K
 }

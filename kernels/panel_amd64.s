@@ -536,3 +536,56 @@ sums_step:
 	JNZ sums_group
 	VZEROUPPER
 	RET
+
+// Q5_K: Q4_K's nibbles (quants at 48) plus a fifth bit from qh[l] (at 16),
+// bit 2c for group 2c and 2c+1 for group 2c+1; Z2 holds the qh word of
+// step j, Z27 0x01 bytes.
+#define Q5_K_WORD(c, j, base, h) \
+	GATHER(48+32*c+4*j, base, Z0); \
+	VPSRLD $4, Z0, Z1; \
+	VPANDD Z28, Z0, Z0; \
+	VPANDD Z28, Z1, Z1; \
+	VPSRLD $(2*c), Z2, Z4; \
+	VPANDD Z27, Z4, Z4; \
+	VPSLLD $4, Z4, Z4; \
+	VPORD Z4, Z0, Z0; \
+	VPSRLD $(2*c+1), Z2, Z4; \
+	VPANDD Z27, Z4, Z4; \
+	VPSLLD $4, Z4, Z4; \
+	VPORD Z4, Z1, Z1; \
+	VMOVDQU32 Z0, ((2*c)*1408+j*128+h)(DI); \
+	VMOVDQU32 Z1, ((2*c+1)*1408+j*128+h)(DI)
+
+#define Q5_K_STEP(j, base, h) \
+	GATHER(16+4*j, base, Z2); \
+	Q5_K_WORD(0, j, base, h); \
+	Q5_K_WORD(1, j, base, h); \
+	Q5_K_WORD(2, j, base, h); \
+	Q5_K_WORD(3, j, base, h)
+
+#define Q5_K_HALF(base, h) \
+	Q5_K_STEP(0, base, h); \
+	Q5_K_STEP(1, base, h); \
+	Q5_K_STEP(2, base, h); \
+	Q5_K_STEP(3, base, h); \
+	Q5_K_STEP(4, base, h); \
+	Q5_K_STEP(5, base, h); \
+	Q5_K_STEP(6, base, h); \
+	Q5_K_STEP(7, base, h)
+
+// func panelCodesQ5_K(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ5_K(SB), NOSPLIT, $0-32
+	CODES_SETUP
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z27
+
+q5_k_block:
+	Q5_K_HALF(SI, 0)
+	Q5_K_HALF(R11, 64)
+	ADDQ $176, SI
+	ADDQ $176, R11
+	ADDQ $(8*1408), DI
+	DECQ CX
+	JNZ q5_k_block
+	VZEROUPPER
+	RET
