@@ -217,3 +217,41 @@ func BenchmarkPanelUnpack(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPanelCrossover: panels against the dot-product kernels at the
+// token counts around panelMinTokens, one goroutine, a 4096×4096 matrix.
+func BenchmarkPanelCrossover(b *testing.B) {
+	ks := panelAsmKernels()
+	if ks == nil {
+		b.Skip("panel assembly: this CPU or build has no AVX-512 VNNI")
+	}
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	if err := SetFeatures(best(AVX512, false)); err != nil {
+		b.Skip(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range panelCases[:2] {
+		n, rows := 4096, 4096
+		for _, tok := range []int{4, 8, 12, 16, 24, 32} {
+			w, a := panelInputs(r, c, n, rows, tok)
+			y := make([]float32, tok*rows)
+			var p ActPanel
+			b.Run(fmt.Sprintf("%s/t%d/panel", c.pt.name, tok), func(b *testing.B) {
+				for b.Loop() {
+					c.prepare(&p, a, n, tok)
+					c.pt.matMul(ks, y, rows, w, &p, n)
+				}
+			})
+			mm := MatMulQ8_0
+			if c.pt == PanelQ4_0 {
+				mm = MatMulQ4_0
+			}
+			b.Run(fmt.Sprintf("%s/t%d/dot", c.pt.name, tok), func(b *testing.B) {
+				for b.Loop() {
+					mm(y, rows, w, a, n, tok)
+				}
+			})
+		}
+	}
+}
