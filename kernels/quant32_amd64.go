@@ -157,14 +157,23 @@ func q32ActZ(x *float32, a *byte, pairs, np, s int)
 // q32PF1 is the distance in bytes at which the zmm kernels prefetch
 // weights into L2 (read into R14 on entry, so that it can follow the CPU).
 // Intel's cores gained from 16 KiB ahead (Sapphire Rapids, 2 threads: the
-// decode at 86-92% of the read bandwidth); on AMD's Zen 4 that distance
-// halved the single-row product's speed (Q8_0, one thread: 5.8-7.0 GB/s
-// against 14.5-16.7 at 4 KiB, BenchmarkMatMulQ8_0 on an EPYC host).
+// decode at 86-92% of the read bandwidth). On AMD's Zen 4 the zmm kernels
+// are not used (see q32Zen4) and the distance stays 0 (the line being
+// read) for whoever forces them.
 var q32PF1 = 16384
 
+// q32Zen4 is set on AMD family 19h, whose AVX-512 units are 256 bits
+// wide: there the ymm kernels of the dot products beat the zmm ones for
+// the 1-4 rows they serve (panels take 8 and more). Measured from memory
+// (a 16384×4096 matrix, one thread, EPYC host; GB/s of weights): Q8_0
+// 1 row zmm 6.3 / ymm 14-15, 2 rows 9.4 / 14-16, 4 rows 6.5-7.3 / 7.4-9.8;
+// Q4_0 1 row 9.5-9.8 / 10.6, 2 rows 7.4-7.7 / 7.4-9.2, 4 rows 4.3-5.2 /
+// 4.6-4.8.
+var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19
+
 func init() {
-	if cpuid.CPU.VendorID == cpuid.AMD {
-		q32PF1 = 4096
+	if q32Zen4 {
+		q32PF1 = 0
 	}
 }
 
@@ -256,6 +265,9 @@ func installQuant32(f Features) {
 	switch {
 	case f.Has(FeatAVX512|FeatVNNI) && cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI):
 		s = &q32Z
+		if q32Zen4 {
+			s = &q32Y
+		}
 	case f.Has(FeatAVX2|FeatVNNI) && cpuid.CPU.Supports(cpuid.AVXVNNI):
 		s = &q32V
 	case f.Has(FeatAVX2):

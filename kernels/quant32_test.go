@@ -494,8 +494,9 @@ func TestMatMulQ32Sets(t *testing.T) {
 				ty.generic(want, ldy, w, a, sh.n, tt, sh.rows)
 				mag := q32Mag(ty, w, a, sh.n, sh.rows, tt)
 				got := make([]float32, tt*ldy)
-				for _, f := range sets {
-					if err := SetFeatures(f); err != nil {
+				for _, v := range q32Variants(sets) {
+					f := v.f
+					if err := v.install(); err != nil {
 						t.Fatal(err)
 					}
 					for i := range got {
@@ -510,7 +511,7 @@ func TestMatMulQ32Sets(t *testing.T) {
 								tol = 0 // the padding must stay untouched
 							}
 							if abs32(g-wv) > tol || g != g {
-								t.Fatalf("%s %s n=%d rows=%d t=%d: y[%d,%d] = %v, generic %v", f, ty.name, sh.n, sh.rows, tt, i, r, g, wv)
+								t.Fatalf("%s%s %s n=%d rows=%d t=%d: y[%d,%d] = %v, generic %v", f, v.note, ty.name, sh.n, sh.rows, tt, i, r, g, wv)
 							}
 						}
 					}
@@ -643,4 +644,12 @@ func TestQuantizeActSets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// q32Variant is a feature set as the tests install it, with a note naming
+// kernels chosen other than by default (q32Variants, per architecture).
+type q32Variant struct {
+	f       Features
+	note    string
+	install func() error
 }
