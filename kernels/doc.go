@@ -25,6 +25,16 @@
 // (amxk_amd64.go: per-sub-block scales and minima in f32). F32, Q2_K and
 // Q3_K weights, and products of fewer tokens, stay on the vector units.
 //
+// With avx512+vnni, products of the block types with at least 8
+// activation rows (prefill, batched decode) run as panel products
+// (panel.go) where no tile kernel serves the type: 32 weight rows unpacked
+// once into int8 codes whose lanes are rows, every token over them with
+// VPDPBUSD, each 32- or 16-value group scaled in f32 as ggml does, so the
+// results equal the dot-product kernels' up to float rounding. Fewer rows
+// keep the dot-product kernels. On AMD family 19h (Zen 4, 256-bit
+// AVX-512 units) the 32-element types' dot products use the ymm kernels,
+// which measured faster there.
+//
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their
 // raw uint16 bit patterns, and all accumulation is in float32. Length

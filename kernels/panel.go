@@ -117,24 +117,64 @@ func scaleAt(i, g, ng int) int { return (i/panelTokens*ng+g)*panelTokens + i%pan
 
 // PrepareQ8_0 lays out t activation rows a in the Q8_0 activation format
 // (QuantizeActQ8_0, ActBytesQ8_0(n) bytes each).
-func (p *ActPanel) PrepareQ8_0(a []byte, n, t int) { p.prepare8(a, n, t, false) }
+func (p *ActPanel) PrepareQ8_0(a []byte, n, t int) {
+	p.BeginQ8_0(n, t)
+	p.Rows(a, 0, t)
+}
 
 // PrepareQ8_1 lays out t activation rows a in the Q8_1 activation format
 // (QuantizeActQ8_1), with each block's s for the weights' minimum.
-func (p *ActPanel) PrepareQ8_1(a []byte, n, t int) { p.prepare8(a, n, t, true) }
+func (p *ActPanel) PrepareQ8_1(a []byte, n, t int) {
+	p.BeginQ8_1(n, t)
+	p.Rows(a, 0, t)
+}
 
-func (p *ActPanel) prepare8(a []byte, n, t int, withS bool) {
+// PrepareQ8_K lays out t activation rows a in the Q8_K activation format
+// (QuantizeActQ8_K, ActBytesQ8_K(n) bytes each).
+func (p *ActPanel) PrepareQ8_K(a []byte, n, t int) {
+	p.BeginQ8_K(n, t)
+	p.Rows(a, 0, t)
+}
+
+// BeginQ8_0 readies p for t rows of n values in the Q8_0 activation
+// format, to be laid out by Rows (which several goroutines may call for
+// disjoint row ranges); BeginQ8_1 and BeginQ8_K the same for theirs.
+func (p *ActPanel) BeginQ8_0(n, t int) { p.begin(n, t, panelQ8_0) }
+
+// BeginQ8_1: see BeginQ8_0.
+func (p *ActPanel) BeginQ8_1(n, t int) { p.begin(n, t, panelQ8_1) }
+
+// BeginQ8_K: see BeginQ8_0.
+func (p *ActPanel) BeginQ8_K(n, t int) { p.begin(n, t, panelQ8_K) }
+
+func (p *ActPanel) begin(n, t, format int) {
+	blk := qk
+	if format == panelQ8_K {
+		blk = kQK
+	}
+	if n <= 0 || n%blk != 0 || t <= 0 {
+		panic("kernels: ActPanel.Begin: n is not a positive multiple of the block or t is not positive")
+	}
+	p.reset(n, t, format)
+}
+
+// Rows lays out activation rows [i0, i1) of the Begin call, a holding all
+// t rows in its format.
+func (p *ActPanel) Rows(a []byte, i0, i1 int) {
+	n := p.n
 	ab := ActBytesQ8_0(n)
-	if n <= 0 || n%qk != 0 || t <= 0 || len(a) < t*ab {
-		panic("kernels: ActPanel.Prepare: a is not t activation rows of n values")
+	if p.format == panelQ8_K {
+		ab = ActBytesQ8_K(n)
 	}
-	f := panelQ8_0
-	if withS {
-		f = panelQ8_1
+	if i0 < 0 || i1 > p.t || i0 > i1 || len(a) < p.t*ab {
+		panic("kernels: ActPanel.Rows: rows outside the Begin call's, or a too short")
 	}
-	p.reset(n, t, f)
+	if p.format == panelQ8_K {
+		p.rowsQ8K(a, ab, i0, i1)
+		return
+	}
 	nb := n / qk
-	for i := 0; i < t; i++ {
+	for i := i0; i < i1; i++ {
 		r := splitAct(a[i*ab:(i+1)*ab], n)
 		for b := 0; b < nb; b++ {
 			base := b / 2 * 64
@@ -146,23 +186,17 @@ func (p *ActPanel) prepare8(a []byte, n, t int, withS bool) {
 			}
 			k := scaleAt(i, b, nb)
 			p.as32[k] = r.d(b)
-			if withS {
+			if p.format == panelQ8_1 {
 				p.asum32[k] = r.s(b)
 			}
 		}
 	}
 }
 
-// PrepareQ8_K lays out t activation rows a in the Q8_K activation format
-// (QuantizeActQ8_K, ActBytesQ8_K(n) bytes each).
-func (p *ActPanel) PrepareQ8_K(a []byte, n, t int) {
-	ab := ActBytesQ8_K(n)
-	if n <= 0 || n%kQK != 0 || t <= 0 || len(a) < t*ab {
-		panic("kernels: ActPanel.PrepareQ8_K: a is not t activation rows of n values")
-	}
-	p.reset(n, t, panelQ8_K)
+func (p *ActPanel) rowsQ8K(a []byte, ab, i0, i1 int) {
+	n := p.n
 	nb := n / kQK
-	for i := 0; i < t; i++ {
+	for i := i0; i < i1; i++ {
 		for b := 0; b < nb; b++ {
 			blk := a[i*ab+b*kQ8KBytes : i*ab+(b+1)*kQ8KBytes]
 			for j := 0; j < kQK/4; j++ {

@@ -71,9 +71,9 @@ type ActFormat struct {
 	Name     string
 	Bytes    func(n int) int               // bytes of one row of n activations
 	Quantize func(dst []byte, x []float32) // one row
-	// Panel lays out t quantized rows for the panel products (see
-	// kernels.ActPanel).
-	Panel func(p *kernels.ActPanel, a []byte, n, t int)
+	// PanelBegin readies a kernels.ActPanel for t rows of n values in
+	// this format (its Rows then lays them out) for the panel products.
+	PanelBegin func(p *kernels.ActPanel, n, t int)
 }
 
 // RowBytes is the size of a row of n elements (n a multiple of BlockElems).

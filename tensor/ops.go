@@ -102,8 +102,8 @@ func (l *Linear) rows(o *linearOut, lo, hi int) {
 	}
 }
 
-// quantized returns x quantized to format f, quantizing it on first use in
-// this job.
+// quantized returns the buffer of x quantized to format f, claiming one
+// for this job on first use; fillActs quantizes them.
 func (l *Linear) quantized(f *ActFormat) *actBuf {
 	for i := range l.acts {
 		if b := &l.acts[i]; b.f == f && b.row > 0 {
@@ -121,13 +121,35 @@ func (l *Linear) quantized(f *ActFormat) *actBuf {
 			b.data = make([]byte, l.t*b.row)
 		}
 		b.data = b.data[:l.t*b.row]
-		for r := 0; r < l.t; r++ {
-			f.Quantize(b.data[r*b.row:(r+1)*b.row], l.x[r*n:(r+1)*n])
-		}
 		return b
 	}
 	panic("tensor: more activation formats than matrices in one Linear")
 }
+
+// actJob quantizes rows [lo, hi) of x into every buffer the job claimed,
+// and lays them out in the buffers' panels where those are used.
+type actJob struct{ l *Linear }
+
+// Do quantizes activation rows [lo, hi).
+func (j actJob) Do(_, lo, hi int) {
+	l := j.l
+	n := len(l.x) / l.t
+	for i := range l.acts {
+		b := &l.acts[i]
+		if b.row == 0 {
+			continue
+		}
+		for r := lo; r < hi; r++ {
+			b.f.Quantize(b.data[r*b.row:(r+1)*b.row], l.x[r*n:(r+1)*n])
+		}
+		if b.paneled {
+			b.panel.Rows(b.data, lo, hi)
+		}
+	}
+}
+
+// actGrain is the block of activation rows one worker quantizes at a time.
+const actGrain = 4
 
 // MatMul computes y [t, rows] = x [t, n] · W^T on the pool. lin is the
 // caller's reusable job value (so the hot path allocates nothing).
@@ -157,11 +179,11 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 		o := linearOut{y: ys[i], w: w, typ: typ, start: total}
 		if typ.Quantized() {
 			o.a = lin.quantized(typ.Act)
-			if typ.panel != nil && typ.Act.Panel != nil && typ.panel.Use(t) {
+			if typ.panel != nil && typ.Act.PanelBegin != nil && typ.panel.Use(t) {
 				// Laid out once for every worker and every matrix of the
 				// job that shares the activations.
 				if !o.a.paneled {
-					typ.Act.Panel(&o.a.panel, o.a.data, n, t)
+					typ.Act.PanelBegin(&o.a.panel, n, t)
 					o.a.paneled = true
 				}
 				o.panel = true
@@ -171,6 +193,13 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 		}
 		lin.outs[i] = o
 		total += rows
+	}
+	// The activations are quantized once for all the matrices, by the
+	// workers when there are enough rows to share.
+	if t >= 2*actGrain {
+		p.Run(t, actGrain, actJob{lin})
+	} else {
+		actJob{lin}.Do(0, 0, t)
 	}
 	if t == 1 {
 		// Matrix-vector products stream weights at memory speed: hand

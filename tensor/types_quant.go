@@ -4,9 +4,9 @@ import "github.com/gale-ai/gale/kernels"
 
 // The activation formats of the block types (llama.cpp's vec_dot_type).
 var (
-	actQ8_0 = &ActFormat{Name: "Q8_0", Bytes: kernels.ActBytesQ8_0, Quantize: kernels.QuantizeActQ8_0, Panel: (*kernels.ActPanel).PrepareQ8_0}
-	actQ8_1 = &ActFormat{Name: "Q8_1", Bytes: kernels.ActBytesQ8_1, Quantize: kernels.QuantizeActQ8_1, Panel: (*kernels.ActPanel).PrepareQ8_1}
-	actQ8K  = &ActFormat{Name: "Q8_K", Bytes: kernels.ActBytesQ8_K, Quantize: kernels.QuantizeActQ8_K, Panel: (*kernels.ActPanel).PrepareQ8_K}
+	actQ8_0 = &ActFormat{Name: "Q8_0", Bytes: kernels.ActBytesQ8_0, Quantize: kernels.QuantizeActQ8_0, PanelBegin: (*kernels.ActPanel).BeginQ8_0}
+	actQ8_1 = &ActFormat{Name: "Q8_1", Bytes: kernels.ActBytesQ8_1, Quantize: kernels.QuantizeActQ8_1, PanelBegin: (*kernels.ActPanel).BeginQ8_1}
+	actQ8K  = &ActFormat{Name: "Q8_K", Bytes: kernels.ActBytesQ8_K, Quantize: kernels.QuantizeActQ8_K, PanelBegin: (*kernels.ActPanel).BeginQ8_K}
 )
 
 // The block types, with ggml's block sizes (ggml-common.h).
