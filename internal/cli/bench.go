@@ -354,28 +354,56 @@ func addSpeedUps(rows []benchResult) {
 	type key struct {
 		test    string
 		threads int
+		dtype   string // "" unless the comparison is per dtype
 	}
-	slowest := map[key]float64{}
 	names := map[string]bool{}
+	models := map[string]map[string]bool{} // dtype -> models
 	for _, r := range rows {
 		if r.ceilRow {
 			continue
 		}
 		names[r.Model+"\x00"+r.DType] = true
-		k := key{r.Test, r.Threads}
-		if v, ok := slowest[k]; !ok || r.AvgTS < v {
-			slowest[k] = r.AvgTS
+		if models[r.DType] == nil {
+			models[r.DType] = map[string]bool{}
 		}
+		models[r.DType][r.Model] = true
 	}
 	if len(names) < 2 {
 		return
+	}
+	// Several models at each of several dtypes (--synthetic
+	// mistral-7b,llama-2-13b --dtype q4_0,q8_0): each row is compared
+	// with the slowest model of its own dtype, the Mistral-vs-Llama
+	// question; otherwise with the slowest row of its test.
+	perDType := len(models) > 1
+	for _, m := range models {
+		if len(m) < 2 {
+			perDType = false
+		}
+	}
+	keyOf := func(r benchResult) key {
+		k := key{test: r.Test, threads: r.Threads}
+		if perDType {
+			k.dtype = r.DType
+		}
+		return k
+	}
+	slowest := map[key]float64{}
+	for _, r := range rows {
+		if r.ceilRow {
+			continue
+		}
+		k := keyOf(r)
+		if v, ok := slowest[k]; !ok || r.AvgTS < v {
+			slowest[k] = r.AvgTS
+		}
 	}
 	for i := range rows {
 		r := &rows[i]
 		if r.ceilRow {
 			continue
 		}
-		if v := slowest[key{r.Test, r.Threads}]; v > 0 {
+		if v := slowest[keyOf(*r)]; v > 0 {
 			r.SpeedUp = r.AvgTS / v
 		}
 	}

@@ -193,6 +193,25 @@ func TestBenchSpeedUp(t *testing.T) {
 	if !strings.Contains(out, "speed-up |") || !strings.Contains(out, " 1.00x |") {
 		t.Errorf("md table lacks the speed-up column:\n%s", out)
 	}
+	// Two models at each of two dtypes: each compared with the slower
+	// model of its own dtype.
+	rows = benchJSON(t, "--synthetic", "tiny,small", "--dtype", "q4_0,q8_0", "-p", "8", "-n", "0", "-r", "1", "-t", "1")
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
+	}
+	slow := map[string]float64{}
+	for _, r := range rows {
+		k := r["dtype"].(string)
+		if v, ok := slow[k]; !ok || num(t, r, "avg_ts") < v {
+			slow[k] = num(t, r, "avg_ts")
+		}
+	}
+	for _, r := range rows {
+		want := num(t, r, "avg_ts") / slow[r["dtype"].(string)]
+		if got := num(t, r, "speedup"); math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s %s: speedup %v, want %v (per dtype)", r["model"], r["dtype"], got, want)
+		}
+	}
 	// One model: no speed-up column.
 	if out := runBench(t, "--synthetic", "tiny", "--dtype", "q4_k_m", "-p", "8", "-n", "4", "-r", "1", "-t", "1"); strings.Contains(out, "speed-up") || !strings.Contains(out, "Q4_K_M") {
 		t.Errorf("one model's table:\n%s", out)

@@ -48,6 +48,13 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%v: [%d, +%d) outside %d-byte file", &ti, start+ti.Offset, ti.Size, len(data))
 			}
 		}
+		if file.Alignment() > 1<<16 {
+			// A valid file may ask for any power-of-2 alignment that
+			// fits a UINT32; rewriting it into memory would pad
+			// gigabytes (a fuzzing worker hung on 2^30), so the round
+			// trip is for alignments files really use.
+			return
+		}
 		var buf bytes.Buffer
 		w, err := NewWriter(&buf, file.KVs(), ts)
 		if a, ok := file.Get(KeyAlignment); ok && a.Type() != TypeUint32 {
