@@ -477,6 +477,30 @@ func tablesPanelQ6_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	}
 }
 
+// tablesPanelQ2_K writes the scales and minimum terms of Q2_K rows.
+func tablesPanelQ2_K(pw *panelWriter, row []byte, r, b0, b1 int) {
+	for b := b0; b < b1; b++ {
+		blk := row[b*BlockBytesQ2_K : (b+1)*BlockBytesQ2_K]
+		d, dmin := kF16(blk[80:]), kF16(blk[82:])
+		for g := 0; g < 16; g++ {
+			sc := blk[g]
+			pw.table(b*16+g, r, d*float32(sc&15), -(dmin * float32(sc>>4)))
+		}
+	}
+}
+
+// tablesPanelQ3_K writes the scales of Q3_K rows.
+func tablesPanelQ3_K(pw *panelWriter, row []byte, r, b0, b1 int) {
+	for b := b0; b < b1; b++ {
+		blk := row[b*BlockBytesQ3_K : (b+1)*BlockBytesQ3_K]
+		d := kF16(blk[108:])
+		scales := kQ3Scales(blk[96:108])
+		for g := 0; g < 16; g++ {
+			pw.table(b*16+g, r, d*float32(scales[g]), 0)
+		}
+	}
+}
+
 func unpackPanelQ6_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
 	for b := b0; b < b1; b++ {

@@ -64,6 +64,12 @@ func panelCodesQ8_0(w *byte, rb, nb int, dst *byte)
 func panelCodesQ4_K(w *byte, rb, nb int, dst *byte)
 
 //go:noescape
+func panelCodesQ2_K(w *byte, rb, nb int, dst *byte)
+
+//go:noescape
+func panelCodesQ3_K(w *byte, rb, nb int, dst *byte)
+
+//go:noescape
 func panelCodesQ5_K(w *byte, rb, nb int, dst *byte)
 
 //go:noescape
@@ -80,4 +86,6 @@ func init() {
 	PanelQ4_K.codes, PanelQ4_K.tables = panelCodesQ4_K, tablesPanelQ4_K
 	PanelQ5_K.codes, PanelQ5_K.tables = panelCodesQ5_K, tablesPanelQ5_K
 	PanelQ6_K.codes, PanelQ6_K.tables = panelCodesQ6_K, tablesPanelQ6_K
+	PanelQ2_K.codes, PanelQ2_K.tables = panelCodesQ2_K, tablesPanelQ2_K
+	PanelQ3_K.codes, PanelQ3_K.tables = panelCodesQ3_K, tablesPanelQ3_K
 }

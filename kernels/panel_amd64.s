@@ -621,3 +621,109 @@ q5_k_block:
 	JNZ q5_k_block
 	VZEROUPPER
 	RET
+
+// Q2_K and Q3_K: group g (16 values) of a super-block takes the 2 bits at
+// shift 2·(g%8/2) of quants 32·(g/8) + 16·(g%2) + l; Q3_K adds the
+// third bit from hmask[16·(g%2) + l], bit 4·(g/8) + g%8/2, and takes 4
+// off. So one gathered word serves four groups. Records are 896 (Q2_K,
+// with minimum terms) and 768 bytes. Z27 holds 0x03 bytes, Z25 0x01,
+// Z24 0x04.
+// Q2_K_WORDS gathers step j of the quants of half hf (0/1) of the
+// super-block's 128-value half n once and stores its four 2-bit fields,
+// groups 8n + 2s + hf for s = 0..3.
+#define Q2_K_FIELD(n, hf, s, j, h) \
+	VPSRLD $(2*s), Z0, Z1; \
+	VPANDD Z27, Z1, Z1; \
+	VMOVDQU32 Z1, ((8*n+2*s+hf)*896+j*128+h)(DI)
+
+#define Q2_K_WORDS(n, hf, j, base, h) \
+	GATHER(16+32*n+16*hf+4*j, base, Z0); \
+	Q2_K_FIELD(n, hf, 0, j, h); \
+	Q2_K_FIELD(n, hf, 1, j, h); \
+	Q2_K_FIELD(n, hf, 2, j, h); \
+	Q2_K_FIELD(n, hf, 3, j, h)
+
+#define Q2_K_HH(n, hf, base, h) \
+	Q2_K_WORDS(n, hf, 0, base, h); \
+	Q2_K_WORDS(n, hf, 1, base, h); \
+	Q2_K_WORDS(n, hf, 2, base, h); \
+	Q2_K_WORDS(n, hf, 3, base, h)
+
+#define Q2_K_HALF(base, h) \
+	Q2_K_HH(0, 0, base, h); \
+	Q2_K_HH(0, 1, base, h); \
+	Q2_K_HH(1, 0, base, h); \
+	Q2_K_HH(1, 1, base, h)
+
+// func panelCodesQ2_K(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ2_K(SB), NOSPLIT, $0-32
+	CODES_SETUP
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z27
+
+q2_k_block:
+	PREFETCH32(640)
+	Q2_K_HALF(SI, 0)
+	Q2_K_HALF(R11, 64)
+	ADDQ $84, SI
+	ADDQ $84, R11
+	ADDQ $(16*896), DI
+	DECQ CX
+	JNZ q2_k_block
+	VZEROUPPER
+	RET
+
+// Q3_K_WORDS: as Q2_K_WORDS, with the third bits of the same 4 values
+// gathered once from hmask (Z2): bit 4n + s for field s.
+#define Q3_K_FIELD(n, hf, s, j, h) \
+	VPSRLD $(2*s), Z0, Z1; \
+	VPANDD Z27, Z1, Z1; \
+	VPSRLD $(4*n+s), Z2, Z3; \
+	VPANDD Z25, Z3, Z3; \
+	VPSLLD $2, Z3, Z3; \
+	VPORD Z3, Z1, Z1; \
+	VPSUBB Z24, Z1, Z1; \
+	VMOVDQU32 Z1, ((8*n+2*s+hf)*768+j*128+h)(DI)
+
+#define Q3_K_WORDS(n, hf, j, base, h) \
+	GATHER(32+32*n+16*hf+4*j, base, Z0); \
+	GATHER(16*hf+4*j, base, Z2); \
+	Q3_K_FIELD(n, hf, 0, j, h); \
+	Q3_K_FIELD(n, hf, 1, j, h); \
+	Q3_K_FIELD(n, hf, 2, j, h); \
+	Q3_K_FIELD(n, hf, 3, j, h)
+
+#define Q3_K_HH(n, hf, base, h) \
+	Q3_K_WORDS(n, hf, 0, base, h); \
+	Q3_K_WORDS(n, hf, 1, base, h); \
+	Q3_K_WORDS(n, hf, 2, base, h); \
+	Q3_K_WORDS(n, hf, 3, base, h)
+
+#define Q3_K_HALF(base, h) \
+	Q3_K_HH(0, 0, base, h); \
+	Q3_K_HH(0, 1, base, h); \
+	Q3_K_HH(1, 0, base, h); \
+	Q3_K_HH(1, 1, base, h)
+
+// func panelCodesQ3_K(w *byte, rb, nb int, dst *byte)
+TEXT ·panelCodesQ3_K(SB), NOSPLIT, $0-32
+	CODES_SETUP
+	MOVL $0x03030303, AX
+	VPBROADCASTD AX, Z27
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z25
+	MOVL $0x04040404, AX
+	VPBROADCASTD AX, Z24
+
+q3_k_block:
+	PREFETCH32(704)
+	PREFETCH32(768)
+	Q3_K_HALF(SI, 0)
+	Q3_K_HALF(R11, 64)
+	ADDQ $110, SI
+	ADDQ $110, R11
+	ADDQ $(16*768), DI
+	DECQ CX
+	JNZ q3_k_block
+	VZEROUPPER
+	RET
