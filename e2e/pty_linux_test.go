@@ -24,6 +24,9 @@ type ptyRun struct {
 	mu     sync.Mutex
 	out    strings.Builder
 	done   chan error
+	// drained is closed when the reader has seen the terminal's end
+	// (EIO once the process and every copy of the slave are gone).
+	drained chan struct{}
 }
 
 func startPTY(t *testing.T, env []string, args ...string) *ptyRun {
@@ -51,8 +54,9 @@ func startPTY(t *testing.T, env []string, args ...string) *ptyRun {
 		t.Fatal(err)
 	}
 	slave.Close()
-	p := &ptyRun{t: t, master: master, cmd: cmd, done: make(chan error, 1)}
+	p := &ptyRun{t: t, master: master, cmd: cmd, done: make(chan error, 1), drained: make(chan struct{})}
 	go func() {
+		defer close(p.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -107,6 +111,13 @@ func (p *ptyRun) wait() int {
 	p.t.Helper()
 	select {
 	case err := <-p.done:
+		// The process has exited, but what it wrote may still sit in
+		// the terminal: read it all before anyone looks (a test once saw
+		// an empty terminal after a successful bench).
+		select {
+		case <-p.drained:
+		case <-time.After(10 * time.Second):
+		}
 		if ee, ok := err.(*exec.ExitError); ok {
 			return ee.ExitCode()
 		}
