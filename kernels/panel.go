@@ -73,9 +73,6 @@ const (
 	panelQ8_K
 )
 
-// Tokens reports the number of activation rows p holds.
-func (p *ActPanel) Tokens() int { return p.t }
-
 func (p *ActPanel) reset(n, t, format int) {
 	k16 := format == panelQ8_K
 	p.n, p.t, p.tp, p.format = n, t, (t+panelTokens-1)/panelTokens*panelTokens, format
@@ -235,22 +232,30 @@ type PanelType struct {
 	group      int  // values per group: 16 or 32
 	min        bool // the type has a minimum term
 	act        int  // the activation format: panelQ8_0, panelQ8_1, panelQ8_K
-	// unpack writes the groups of blocks [b0, b1) of one weight row r
-	// (< 32) into the panel.
+	// unpack stages the codes of blocks [b0, b1) of one weight row r
+	// (< 32), and writes their scales and minimum terms unless tables
+	// does.
 	unpack func(pw *panelWriter, row []byte, r, b0, b1 int)
-	// codes, when set (assembly), writes a whole 32-row panel's codes
-	// straight from the weights, rows rb bytes apart; tables then writes
-	// each row's scales and minimum terms (nil: codes wrote them too, and
-	// the sums' starts). Only the assembly kernel set uses them.
-	codes  func(w *byte, rb, nb int, dst *byte)
+	// tables, when set, writes the scales and minimum terms of blocks
+	// [b0, b1) of row r (the K-quants, whose scales take decoding);
+	// unpack and codes then write codes only.
 	tables func(pw *panelWriter, row []byte, r, b0, b1 int)
+	// codes, when set (assembly), writes a whole 32-row panel's codes
+	// straight from the weights, rows rb bytes apart, and, when tables
+	// is nil, the scales and the sums' starts too. Only the assembly
+	// kernel set uses it.
+	codes func(w *byte, rb, nb int, dst *byte)
 	// tile is the type's tile product, which takes precedence when set.
 	tile *func(y []float32, ldy int, w, a []byte, n, t, rows int)
 }
 
-func (pt *PanelType) recBytes() int {
-	b := pt.group/4*128 + 2*128
-	if pt.min {
+func (pt *PanelType) recBytes() int { return panelRecBytes(pt.group, pt.min) }
+
+// panelRecBytes is the size of one group record: the codes of group
+// values, the scales and sums' starts, and the minimum terms if any.
+func panelRecBytes(group int, hasMin bool) int {
+	b := group/4*128 + 2*128
+	if hasMin {
 		b += 128
 	}
 	return b
@@ -282,12 +287,17 @@ const panelStage = 256
 // group stages the 4-code words w of row r in group g (len(w) = G/4) and
 // stores the row's scale and minimum term of the group.
 func (pw *panelWriter) group(g, r int, w []uint32, ws, wm float32) {
+	pw.codes(g, r, w)
+	pw.table(g, r, ws, wm)
+}
+
+// codes stages the 4-code words w of row r in group g (len(w) = G/4).
+func (pw *panelWriter) codes(g, r int, w []uint32) {
 	o := r*panelStage + (g-pw.g0)*pw.gs
 	st := pw.stage[o : o+4*len(w)]
 	for j, x := range w {
 		binary.LittleEndian.PutUint32(st[4*j:], x)
 	}
-	pw.table(g, r, ws, wm)
 }
 
 // table stores row r's scale and minimum term of group g.
@@ -407,17 +417,14 @@ func unpackPanelQ4_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var lo, hi [8]uint32
 	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ4_K : (b+1)*BlockBytesQ4_K]
-		d, dmin := kF16(blk[0:]), kF16(blk[2:])
 		for c := 0; c < 4; c++ {
 			q := blk[16+32*c : 16+32*c+32]
 			for j := 0; j < 8; j++ {
 				x := binary.LittleEndian.Uint32(q[4*j:])
 				lo[j], hi[j] = x&0x0f0f0f0f, x>>4&0x0f0f0f0f
 			}
-			sc, m := kScaleMin(2*c, blk[4:16])
-			pw.group(b*8+2*c, r, lo[:], d*float32(sc), -(dmin * float32(m)))
-			sc, m = kScaleMin(2*c+1, blk[4:16])
-			pw.group(b*8+2*c+1, r, hi[:], d*float32(sc), -(dmin * float32(m)))
+			pw.codes(b*8+2*c, r, lo[:])
+			pw.codes(b*8+2*c+1, r, hi[:])
 		}
 	}
 }
@@ -426,7 +433,6 @@ func unpackPanelQ5_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var lo, hi [8]uint32
 	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ5_K : (b+1)*BlockBytesQ5_K]
-		d, dmin := kF16(blk[0:]), kF16(blk[2:])
 		qh := blk[16:48]
 		for c := 0; c < 4; c++ {
 			q := blk[48+32*c : 48+32*c+32]
@@ -436,10 +442,8 @@ func unpackPanelQ5_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 				lo[j] = x&0x0f0f0f0f | (h&0x01010101)<<4
 				hi[j] = x>>4&0x0f0f0f0f | (h>>1&0x01010101)<<4
 			}
-			sc, m := kScaleMin(2*c, blk[4:16])
-			pw.group(b*8+2*c, r, lo[:], d*float32(sc), -(dmin * float32(m)))
-			sc, m = kScaleMin(2*c+1, blk[4:16])
-			pw.group(b*8+2*c+1, r, hi[:], d*float32(sc), -(dmin * float32(m)))
+			pw.codes(b*8+2*c, r, lo[:])
+			pw.codes(b*8+2*c+1, r, hi[:])
 		}
 	}
 }
@@ -505,7 +509,6 @@ func unpackPanelQ6_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
 	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ6_K : (b+1)*BlockBytesQ6_K]
-		d := kF16(blk[208:])
 		for h := 0; h < 2; h++ {
 			ql := blk[64*h : 64*h+64]
 			qh := blk[128+32*h : 128+32*h+32]
@@ -518,8 +521,7 @@ func unpackPanelQ6_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 						x |= (binary.LittleEndian.Uint32(qh[l:]) >> (2 * q) & 0x03030303) << 4
 						w[j] = subBytes(x, 32)
 					}
-					g := h*8 + 2*q + half
-					pw.group(b*16+g, r, w[:], d*float32(int8(blk[192+g])), 0)
+					pw.codes(b*16+h*8+2*q+half, r, w[:])
 				}
 			}
 		}
@@ -530,8 +532,6 @@ func unpackPanelQ3_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
 	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ3_K : (b+1)*BlockBytesQ3_K]
-		d := kF16(blk[108:])
-		scales := kQ3Scales(blk[96:108])
 		hm := blk[0:32]
 		g := 0
 		for n := 0; n < 2; n++ {
@@ -545,7 +545,7 @@ func unpackPanelQ3_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 						x |= (binary.LittleEndian.Uint32(hm[l:]) >> bit & 0x01010101) << 2
 						w[j] = subBytes(x, 4)
 					}
-					pw.group(b*16+g, r, w[:], d*float32(scales[g]), 0)
+					pw.codes(b*16+g, r, w[:])
 					g++
 				}
 			}
@@ -557,7 +557,6 @@ func unpackPanelQ2_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 	var w [4]uint32
 	for b := b0; b < b1; b++ {
 		blk := row[b*BlockBytesQ2_K : (b+1)*BlockBytesQ2_K]
-		d, dmin := kF16(blk[80:]), kF16(blk[82:])
 		g := 0
 		for n := 0; n < 2; n++ {
 			q := blk[16+32*n : 16+32*n+32]
@@ -566,8 +565,7 @@ func unpackPanelQ2_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 					for j := 0; j < 4; j++ {
 						w[j] = binary.LittleEndian.Uint32(q[16*half+4*j:]) >> shift & 0x03030303
 					}
-					sc := blk[g]
-					pw.group(b*16+g, r, w[:], d*float32(sc&15), -(dmin * float32(sc>>4)))
+					pw.codes(b*16+g, r, w[:])
 					g++
 				}
 			}
@@ -582,11 +580,11 @@ var (
 	PanelQ4_1 = &PanelType{name: "Q4_1", blockElems: qk, blockBytes: BlockBytesQ4_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ4_1, tile: &tileMatMulQ4_1}
 	PanelQ5_0 = &PanelType{name: "Q5_0", blockElems: qk, blockBytes: BlockBytesQ5_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ5_0, tile: &tileMatMulQ5_0}
 	PanelQ5_1 = &PanelType{name: "Q5_1", blockElems: qk, blockBytes: BlockBytesQ5_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ5_1, tile: &tileMatMulQ5_1}
-	PanelQ2_K = &PanelType{name: "Q2_K", blockElems: kQK, blockBytes: BlockBytesQ2_K, group: 16, min: true, act: panelQ8_K, unpack: unpackPanelQ2_K}
-	PanelQ3_K = &PanelType{name: "Q3_K", blockElems: kQK, blockBytes: BlockBytesQ3_K, group: 16, act: panelQ8_K, unpack: unpackPanelQ3_K}
-	PanelQ4_K = &PanelType{name: "Q4_K", blockElems: kQK, blockBytes: BlockBytesQ4_K, group: 32, min: true, act: panelQ8_K, unpack: unpackPanelQ4_K, tile: &tileMatMulQ4_K}
-	PanelQ5_K = &PanelType{name: "Q5_K", blockElems: kQK, blockBytes: BlockBytesQ5_K, group: 32, min: true, act: panelQ8_K, unpack: unpackPanelQ5_K, tile: &tileMatMulQ5_K}
-	PanelQ6_K = &PanelType{name: "Q6_K", blockElems: kQK, blockBytes: BlockBytesQ6_K, group: 16, act: panelQ8_K, unpack: unpackPanelQ6_K, tile: &tileMatMulQ6_K}
+	PanelQ2_K = &PanelType{name: "Q2_K", blockElems: kQK, blockBytes: BlockBytesQ2_K, group: 16, min: true, act: panelQ8_K, unpack: unpackPanelQ2_K, tables: tablesPanelQ2_K}
+	PanelQ3_K = &PanelType{name: "Q3_K", blockElems: kQK, blockBytes: BlockBytesQ3_K, group: 16, act: panelQ8_K, unpack: unpackPanelQ3_K, tables: tablesPanelQ3_K}
+	PanelQ4_K = &PanelType{name: "Q4_K", blockElems: kQK, blockBytes: BlockBytesQ4_K, group: 32, min: true, act: panelQ8_K, unpack: unpackPanelQ4_K, tables: tablesPanelQ4_K, tile: &tileMatMulQ4_K}
+	PanelQ5_K = &PanelType{name: "Q5_K", blockElems: kQK, blockBytes: BlockBytesQ5_K, group: 32, min: true, act: panelQ8_K, unpack: unpackPanelQ5_K, tables: tablesPanelQ5_K, tile: &tileMatMulQ5_K}
+	PanelQ6_K = &PanelType{name: "Q6_K", blockElems: kQK, blockBytes: BlockBytesQ6_K, group: 16, act: panelQ8_K, unpack: unpackPanelQ6_K, tables: tablesPanelQ6_K, tile: &tileMatMulQ6_K}
 )
 
 // panelKernelFunc computes a 32-row × 4-token block: y[i*ldy+r] for
@@ -621,7 +619,8 @@ type panelBuf struct {
 
 // MatMul multiplies the activation rows of p (prepared from the type's
 // activation format) by the weight rows w (n values each), writing
-// y[i*ldy+r] for i < p.Tokens() and every row r of w. Use must hold.
+// y[i*ldy+r] for each of p's activation rows i and every row r of w. Use
+// must hold.
 func (pt *PanelType) MatMul(y []float32, ldy int, w []byte, p *ActPanel, n int) {
 	pt.matMul(panelKernel, y, ldy, w, p, n)
 }
@@ -662,9 +661,6 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	}
 	kern := ks.k[gi][mi]
 	step := panelStage / pt.blockElems // blocks staged at a time
-	if step == 0 {
-		step = 1
-	}
 	gsPerBlock := pt.blockElems / pt.group
 	for r0 := 0; r0 < rows; r0 += panelRows {
 		nr := min(panelRows, rows-r0)
@@ -673,22 +669,26 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 			clear(pw.buf)
 			clear(pw.stage[nr*panelStage:])
 		}
-		if nr == panelRows && pt.codes != nil && ks.sums != nil {
+		asm := nr == panelRows && pt.codes != nil && ks.sums != nil
+		if asm {
 			pt.codes(&w[r0*rb], rb, nb, &pw.buf[0])
-			if pt.tables != nil {
+		} else {
+			for b0 := 0; b0 < nb; b0 += step {
+				b1 := min(nb, b0+step)
+				pw.g0 = b0 * gsPerBlock
 				for r := 0; r < nr; r++ {
-					pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
+					pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, b0, b1)
 				}
-				ks.sums(&pw.buf[0], ng, rec, pt.group/4)
+				ks.pack(&pw.stage[0], &pw.buf[pw.g0*rec], (b1-b0)*gsPerBlock, rec, pt.group/4)
 			}
 		}
-		for b0 := 0; b0 < nb && !(nr == panelRows && pt.codes != nil && ks.sums != nil); b0 += step {
-			b1 := min(nb, b0+step)
-			pw.g0 = b0 * gsPerBlock
+		if pt.tables != nil {
 			for r := 0; r < nr; r++ {
-				pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, b0, b1)
+				pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
 			}
-			ks.pack(&pw.stage[0], &pw.buf[pw.g0*rec], (b1-b0)*gsPerBlock, rec, pt.group/4)
+			if asm {
+				ks.sums(&pw.buf[0], ng, rec, pt.group/4)
+			}
 		}
 		wp := &pw.buf[0]
 		for i := 0; i < t; i += panelTokens {
@@ -715,10 +715,7 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 // order (scale product rounded, then one multiply-add).
 func panelKernelGo(group int, hasMin bool) panelKernelFunc {
 	return func(wp, ap *byte, asp, asump *float32, ng int, yp *float32, ldy int) {
-		rec := group/4*128 + 256
-		if hasMin {
-			rec += 128
-		}
+		rec := panelRecBytes(group, hasMin)
 		w := unsafe.Slice(wp, ng*rec)
 		a := unsafe.Slice(ap, ng*group*panelTokens)
 		as := unsafe.Slice(asp, ng*panelTokens)

@@ -51,7 +51,7 @@ func panelAsmKernels() *panelKernels {
 }
 
 // The code writers of panel_amd64.s: the codes (and, for Q4_0 and Q8_0,
-// the scales and sums' starts) of a whole 32-row panel, nb blocks, rows
+// which have no tables, the scales and sums' starts) of a whole 32-row panel, nb blocks, rows
 // rb bytes apart from w, gathered straight from the weights.
 
 //go:noescape
@@ -83,9 +83,9 @@ func panelSumsZ(dst *byte, ng, rec, steps int)
 func init() {
 	PanelQ4_0.codes = panelCodesQ4_0
 	PanelQ8_0.codes = panelCodesQ8_0
-	PanelQ4_K.codes, PanelQ4_K.tables = panelCodesQ4_K, tablesPanelQ4_K
-	PanelQ5_K.codes, PanelQ5_K.tables = panelCodesQ5_K, tablesPanelQ5_K
-	PanelQ6_K.codes, PanelQ6_K.tables = panelCodesQ6_K, tablesPanelQ6_K
-	PanelQ2_K.codes, PanelQ2_K.tables = panelCodesQ2_K, tablesPanelQ2_K
-	PanelQ3_K.codes, PanelQ3_K.tables = panelCodesQ3_K, tablesPanelQ3_K
+	PanelQ2_K.codes = panelCodesQ2_K
+	PanelQ3_K.codes = panelCodesQ3_K
+	PanelQ4_K.codes = panelCodesQ4_K
+	PanelQ5_K.codes = panelCodesQ5_K
+	PanelQ6_K.codes = panelCodesQ6_K
 }

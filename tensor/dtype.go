@@ -6,10 +6,10 @@ package tensor
 
 import (
 	"fmt"
-
-	"github.com/gale-ai/gale/kernels"
 	"sort"
 	"strings"
+
+	"github.com/gale-ai/gale/kernels"
 )
 
 // DType is the element type of a weight tensor: a float type or one of
@@ -58,7 +58,7 @@ type Type struct {
 	// activations (see kernels.MatMulQ4_0).
 	matMul func(y []float32, ldy int, w, a []byte, n, t int)
 	// panel is the type's panel product for prefill (nil: none), taking
-	// activations laid out by Act.Panel.
+	// activations laid out by an ActPanel (Act.PanelBegin).
 	panel *kernels.PanelType
 	// float are the kernels of the float types.
 	float *floatKernels

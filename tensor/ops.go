@@ -103,7 +103,7 @@ func (l *Linear) rows(o *linearOut, lo, hi int) {
 }
 
 // quantized returns the buffer of x quantized to format f, claiming one
-// for this job on first use; fillActs quantizes them.
+// for this job on first use; actJob quantizes them.
 func (l *Linear) quantized(f *ActFormat) *actBuf {
 	for i := range l.acts {
 		if b := &l.acts[i]; b.f == f && b.row > 0 {
