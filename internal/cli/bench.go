@@ -81,8 +81,9 @@ type benchFlags struct {
 	kv        kvFlags
 	memBW     bool
 	roofline  bool
-	// cpuProfile names a file for a pprof CPU profile of the timed runs
-	// (the models' preparation and the ceilings are left out of it).
+	// cpuProfile names a file for a pprof CPU profile from the first
+	// model's timed run on (its preparation and the first ceilings are
+	// left out).
 	cpuProfile string
 }
 
@@ -272,7 +273,6 @@ func (a *app) bench(cmd *cobra.Command, bf *benchFlags) error {
 			return fail("bench", err)
 		}
 		rows, err := a.benchOne(m, bf, threads, ceilOn, prefix)
-		profiler.pause()
 		m.Close()
 		m = nil
 		// Hand a synthetic model's gigabytes back before building the next.

@@ -6,38 +6,29 @@ import (
 	"runtime/pprof"
 )
 
-// cpuProfiler writes one pprof CPU profile over several timed stretches
-// of a command (bench's runs of each model, not the building of their
-// weights). Go's profiler cannot be paused, so pause only remembers that
-// the next start must not reopen the file: the stretches in between are
-// short next to the runs.
-type cpuProfiler struct {
-	f       *os.File
-	running bool
-}
+// cpuProfiler writes one pprof CPU profile of a command from the first
+// timed stretch (bench's run of its first model, after the weights are
+// built) to the end. Go's profiler cannot be paused, so the building of
+// later models' weights is in it too; it is short next to the runs.
+type cpuProfiler struct{ f *os.File }
 
-// start begins (or resumes) profiling into path; an empty path is a no-op.
+// start begins profiling into path unless it has begun; an empty path is
+// a no-op.
 func (p *cpuProfiler) start(path string) error {
-	if path == "" || p.running {
+	if path == "" || p.f != nil {
 		return nil
 	}
-	if p.f == nil {
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		p.f = f
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
 	}
-	p.running = true
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	p.f = f
 	return nil
 }
-
-// pause marks the end of a timed stretch.
-func (p *cpuProfiler) pause() { p.running = false }
 
 // stop ends the profile and closes its file.
 func (p *cpuProfiler) stop() {
