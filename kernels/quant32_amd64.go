@@ -151,6 +151,45 @@ func q32Q5_1V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //go:noescape
 func q32Q5_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
+
+
+
+//go:noescape
+func q32Q4_0E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_0E2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_0E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_1E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_1E2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q4_1E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_0E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_0E2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_0E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_1E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_1E2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q5_1E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
 //go:noescape
 func q32ActZ(x *float32, a *byte, pairs, np, s int)
 
@@ -168,8 +207,17 @@ var q32PF1 = 16384
 // (a 16384×4096 matrix, one thread, EPYC host; GB/s of weights): Q8_0
 // 1 row zmm 6.3 / ymm 14-15, 2 rows 9.4 / 14-16, 4 rows 6.5-7.3 / 7.4-9.8;
 // Q4_0 1 row 9.5-9.8 / 10.6, 2 rows 7.4-7.7 / 7.4-9.2, 4 rows 4.3-5.2 /
-// 4.6-4.8.
+// 4.6-4.8. Among the ymm kernels (BenchmarkMatMulQ*, 14336x4096, t1,
+// thr1, GALE_BENCH_DRAM=1, maddubs "Y" / EVEX VNNI "E"): Q4_0 1 row
+// 10.8 / 16.1 (E with its two-pair loop), 2 rows 8.6 / 9.7; Q4_1
+// 11.2-12.3 / 11.7-14.0, Q5_0 7.3-8.0 / 9.2-9.7, Q5_1 8.1-10.2 /
+// 9.8-9.9; but Q8_0 17.2-17.7 / 14.3-16.8 (2 rows 12.7-14.8 / 10.0-11.1,
+// with one- or two-pair loops alike), so Q8_0 keeps maddubs: q32Zen.
 var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19
+
+// q32Zen4Set is the dot-product kernels used on Zen 4 (a variable so
+// that benchmarks can compare others).
+var q32Zen4Set = &q32Zen
 
 func init() {
 	if q32Zen4 {
@@ -235,6 +283,13 @@ var (
 		q4_1: [3]q32Kernel{q32Q4_1V1, q32Q4_1V2, q32Q4_1V4}, q5_0: [3]q32Kernel{q32Q5_0V1, q32Q5_0V2, q32Q5_0V4},
 		q5_1: [3]q32Kernel{q32Q5_1V1, q32Q5_1V2, q32Q5_1V4},
 	}
+	// q32Zen = the kernels of Zen 4 (see q32Zen4): the EVEX ymm VNNI
+	// kernels, but Q8_0's maddubs ones.
+	q32Zen = q32Set{
+		q8_0: [3]q32Kernel{q32Q8_0Y1, q32Q8_0Y2, q32Q8_0Y4}, q4_0: [3]q32Kernel{q32Q4_0E1, q32Q4_0E2, q32Q4_0E4},
+		q4_1: [3]q32Kernel{q32Q4_1E1, q32Q4_1E2, q32Q4_1E4}, q5_0: [3]q32Kernel{q32Q5_0E1, q32Q5_0E2, q32Q5_0E4},
+		q5_1: [3]q32Kernel{q32Q5_1E1, q32Q5_1E2, q32Q5_1E4},
+	}
 	q32Y = q32Set{
 		q8_0: [3]q32Kernel{q32Q8_0Y1, q32Q8_0Y2, q32Q8_0Y4}, q4_0: [3]q32Kernel{q32Q4_0Y1, q32Q4_0Y2, q32Q4_0Y4},
 		q4_1: [3]q32Kernel{q32Q4_1Y1, q32Q4_1Y2, q32Q4_1Y4}, q5_0: [3]q32Kernel{q32Q5_0Y1, q32Q5_0Y2, q32Q5_0Y4},
@@ -266,7 +321,7 @@ func installQuant32(f Features) {
 	case f.Has(FeatAVX512|FeatVNNI) && cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI):
 		s = &q32Z
 		if q32Zen4 {
-			s = &q32Y
+			s = q32Zen4Set
 		}
 	case f.Has(FeatAVX2|FeatVNNI) && cpuid.CPU.Supports(cpuid.AVXVNNI):
 		s = &q32V

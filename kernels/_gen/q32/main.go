@@ -67,8 +67,11 @@ func main() {
 	actKernel()
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
-			ykernel(ty, t, false)
-			ykernel(ty, t, true)
+			ykernel(ty, t, "Y")
+			ykernel(ty, t, "V")
+			if !ty.q8 { // Q8_0 runs Y on Zen 4 (see q32Zen4)
+				ykernel(ty, t, "E")
+			}
 		}
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -162,6 +165,21 @@ func consts() {
 		data("q32pb"+ty.name, idx)
 	}
 	data("q32pdhi", []uint32{0xf0f0f0f0, 0xf0f0f0f0})
+	// VPERMT2B indices of eloop2 (index i < 32: byte i of the first
+	// table, else byte i-32 of the second), dword 2j+h of the output
+	// taking group j of block h: Q4_0's first pair from its bytes 0-63
+	// (A's quants at 2, B's at 20), the second from bytes 32-63 (C's at
+	// 38) and 40-71 (D's at 56).
+	eidx := func(a, b int) []uint32 {
+		var v []uint32
+		for j := 0; j < 4; j++ {
+			for _, o := range []int{a + 4*j, b + 4*j} {
+				v = append(v, uint32(o)|uint32(o+1)<<8|uint32(o+2)<<16|uint32(o+3)<<24)
+			}
+		}
+		return v
+	}
+	data("q32eQ4_0", append(eidx(2, 20), eidx(6, 48)...))
 	// VPGATHERDD offsets of 16 consecutive blocks of each type.
 	for _, ty := range types {
 		var g []uint32
@@ -467,14 +485,13 @@ func zpair(ty qtype, t, k, acc0 int, single bool) {
 // magnitudes in Y3/Y4 for the sign trick), Y5 the [dwA, dwB] scales, Y0
 // the [mA, mB] mins, Y9 words of 1, Y12-Y15 the accumulators.
 //
-// With vnni it emits q32<T>V<t>, which multiplies with AVX-VNNI's VEX
+// With isa "V" it emits q32<T>V<t>, which multiplies with AVX-VNNI's VEX
 // vpdpbusd (encoded by hand: Go's assembler only has the EVEX form, which
-// an AVX2 CPU without AVX-512 cannot run) instead of maddubs/maddwd.
-func ykernel(ty qtype, t int, vnni bool) {
-	isa := "Y"
-	if vnni {
-		isa = "V"
-	}
+// an AVX2 CPU without AVX-512 cannot run) instead of maddubs/maddwd; with
+// "E", q32<T>E<t>, the same with the EVEX form (AVX512-VNNI with VL, for
+// Zen 4, which has no AVX-VNNI) reading the activations from memory, and
+// for Q4_0 a main loop of two pairs (eloop2).
+func ykernel(ty qtype, t int, isa string) {
 	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
 	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
 	prologue(ty)
@@ -484,10 +501,14 @@ func ykernel(ty qtype, t int, vnni bool) {
 	for i := 0; i < t; i++ {
 		p("VPXOR %s, %s, %s", yacc(i), yacc(i), yacc(i))
 	}
+	twoPairs := isa == "E" && ty.name == "Q4_0" // see eloop2
+	if twoPairs {
+		eloop2(ty, t)
+	}
 	label("loop")
 	p("TESTQ CX, CX")
 	p("JZ last")
-	ypair(ty, t, vnni)
+	ypair(ty, t, isa)
 	p("ADDQ $%d, SI", 2*ty.bytes)
 	p("ADDQ $64, R8")
 	p("ADDQ $64, R13")
@@ -499,10 +520,96 @@ func ykernel(ty qtype, t int, vnni bool) {
 	p("CMPQ tail+32(FP), $0")
 	p("JE done")
 	p("XORQ BX, BX")
-	ypair(ty, t, vnni)
+	ypair(ty, t, isa)
 	label("done")
+	if twoPairs {
+		for i := 0; i < t; i++ {
+			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
+		}
+	}
 	epilogue(t, false)
 }
+
+// eacc is the second accumulator of activation row i in the two-pair
+// loop of the E kernels (Y20-Y23: EVEX registers).
+func eacc(i int) string { return fmt.Sprintf("Y%d", 20+i) }
+
+// eloop2 emits the E kernels' main loop for Q4_0: two pairs
+// per iteration, which halves the loop's bookkeeping and the scales'
+// conversion (one VCVTPH2PS for four blocks). On Zen 4 the single-row
+// product was bound by the instructions it issued, not by its vector
+// units or memory: the one-pair loop spends 34 instructions per pair.
+// The weights' bytes go into the interleaved pair order with one
+// two-table byte permutation per pair (VPERMT2B, AVX512-VBMI), reading
+// nothing past the two pairs; Q4_0's high nibbles come from one
+// GF2P8AFFINEQB (a shift right by 4 per byte) and its low ones from a
+// mask. Rows of activations: as in ypair. It leaves CX pairs (0 or 1)
+// to the one-pair loop.
+//
+// Registers: Y16/Y17 the permutation indices of the first and second
+// pair, Y18 the GF2P8AFFINEQB matrix, Y19 the nibble mask, Y1-Y4 the two pairs' unsigned weights, X5 the
+// four blocks' scales, Y6/Y7 a row's scale vectors, Y8 its products.
+func eloop2(ty qtype, t int) {
+	for i := 0; i < t; i++ {
+		p("VPXORD %s, %s, %s", eacc(i), eacc(i), eacc(i))
+	}
+	p("VMOVDQU32 q32e%s<>(SB), Y16", ty.name)
+	p("VMOVDQU32 q32e%s<>+32(SB), Y17", ty.name)
+	p("VMOVDQU32 q32gfm<>+32(SB), Y18")
+	p("VMOVDQU32 q32c0f<>(SB), Y19")
+	label("loop2")
+	p("CMPQ CX, $2")
+	p("JLT loop")
+	p("PREFETCHT0 1024(SI)")
+	p("PREFETCHT0 1088(SI)")
+	// Scales: [dwA, dwB, dwC, dwD] in X5.
+	p("VMOVD (SI), X5")
+	for k := 1; k < 4; k++ {
+		p("VPINSRW $%d, %d(SI), X5, X5", k, k*ty.bytes)
+	}
+	p("VCVTPH2PS X5, X5")
+	// Weights: Y1/Y2 the first pair's unsigned dwords 0-7 and 8-15,
+	// Y3/Y4 the second's, each permuted out of two 32-byte tables.
+	// The first pair from [0, 64), the second from [32, 64) and
+	// [40, 72); the high nibbles shifted out of the low.
+	p("VMOVDQU (SI), Y1")
+	p("VPERMT2B 32(SI), Y16, Y1")
+	p("VMOVDQU 32(SI), Y3")
+	p("VPERMT2B 40(SI), Y17, Y3")
+	for k := 0; k < 2; k++ {
+		lo, hi := fmt.Sprintf("Y%d", 1+2*k), fmt.Sprintf("Y%d", 2+2*k)
+		p("VGF2P8AFFINEQB $0, Y18, %s, %s", lo, hi)
+		p("VPANDD Y19, %s, %s", lo, lo)
+	}
+	for i := 0; i < t; i++ {
+		p("VMULPS %s, X5, X6", mem(i, "R11", 0))
+		p("VPERMPD $0x55, Y6, Y7")
+		p("VBROADCASTSD X6, Y6")
+		for k := 0; k < 2; k++ {
+			acc := yacc(i)
+			if k == 1 {
+				acc = eacc(i)
+			}
+			p("VMOVDQU %s, Y8", mem(i, "R13", 64*k))
+			p("VPADDD %s, Y8, Y8", mem(i, "R13", 64*k+32))
+			if sh := shift(ty); sh > 0 {
+				p("VPSLLD $%d, Y8, Y8", sh)
+			}
+			p("VPDPBUSD %s, Y%d, Y8", mem(i, "R8", 64*k), 1+2*k)
+			p("VPDPBUSD %s, Y%d, Y8", mem(i, "R8", 64*k+32), 2+2*k)
+			p("VCVTDQ2PS Y8, Y8")
+			p("VFMADD231PS Y%d, Y8, %s", 6+k, acc)
+		}
+	}
+	p("ADDQ $%d, SI", 4*ty.bytes)
+	p("ADDQ $128, R8")
+	p("ADDQ $128, R13")
+	p("ADDQ $16, R11")
+	p("ADDQ $16, R12")
+	p("SUBQ $2, CX")
+	p("JMP loop2")
+}
+
 
 // scales converts the [dwA, dwB] (and [mA, mB]) fp16 pairs into the low
 // lanes of xmm registers x (m).
@@ -548,7 +655,8 @@ func vpdpbusd(s, u, dst int) {
 	p("BYTE $0xc4; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x50; BYTE $0x%02x // VPDPBUSD Y%d, Y%d, Y%d (VEX)", b1, b2, 0xc0|(dst&7)<<3|s&7, s, u, dst)
 }
 
-func ypair(ty qtype, t int, vnni bool) {
+func ypair(ty qtype, t int, isa string) {
+	vnni := isa != "Y"
 	p("PREFETCHT0 1024(SI)")
 	if ty.q8 && vnni {
 		// Unsigned weights w+128 in Y1/Y2; the lane sums correct them.
@@ -591,8 +699,10 @@ func ypair(ty qtype, t int, vnni bool) {
 	for i := 0; i < t; i++ {
 		acc := yacc(i)
 		if vnni {
-			p("VMOVDQU %s, Y6", mem(i, "R8", 0))
-			p("VMOVDQU %s, Y7", mem(i, "R8", 32))
+			if isa == "V" {
+				p("VMOVDQU %s, Y6", mem(i, "R8", 0))
+				p("VMOVDQU %s, Y7", mem(i, "R8", 32))
+			}
 			if sh := shift(ty); sh >= 0 {
 				p("VMOVDQU %s, Y8", mem(i, "R13", 0))
 				p("VPADDD %s, Y8, Y8", mem(i, "R13", 32))
@@ -602,8 +712,13 @@ func ypair(ty qtype, t int, vnni bool) {
 			} else {
 				p("VPXOR Y8, Y8, Y8")
 			}
-			vpdpbusd(6, 1, 8)
-			vpdpbusd(7, 2, 8)
+			if isa == "V" {
+				vpdpbusd(6, 1, 8)
+				vpdpbusd(7, 2, 8)
+			} else {
+				p("VPDPBUSD %s, Y1, Y8", mem(i, "R8", 0))
+				p("VPDPBUSD %s, Y2, Y8", mem(i, "R8", 32))
+			}
 			p("VCVTDQ2PS Y8, Y6")
 			p("VBROADCASTSD %s, Y8", mem(i, "R11", 0))
 			p("VMULPS Y5, Y8, Y8")
