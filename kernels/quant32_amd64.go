@@ -151,9 +151,6 @@ func q32Q5_1V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 //go:noescape
 func q32Q5_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
-
-
-
 //go:noescape
 func q32Q4_0E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 

@@ -610,7 +610,6 @@ func eloop2(ty qtype, t int) {
 	p("JMP loop2")
 }
 
-
 // scales converts the [dwA, dwB] (and [mA, mB]) fp16 pairs into the low
 // lanes of xmm registers x (m).
 func scales(ty qtype, x, m string) {
