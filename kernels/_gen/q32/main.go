@@ -523,12 +523,21 @@ func ykernel(ty qtype, t int, isa string) {
 	ypair(ty, t, isa)
 	label("done")
 	if twoPairs {
+		p("MOVL $0xc1000000, AX") // -8.0
+		p("VMOVD AX, X9")
+		p("VBROADCASTSS X9, Y9")
 		for i := 0; i < t; i++ {
 			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
+			p("VFMADD231PS Y9, %s, %s", ecorr(i, "Y"), yacc(i))
 		}
 	}
 	epilogue(t, false)
 }
+
+// ecorr is the accumulator of row i's weight-offset term in the
+// two-pair loop: Σ dw·da·Σq per block, which times -8 is the Σ -8·a of
+// Q4_0's stored quants q+8 (Y24-Y27; x: "X" or "Y").
+func ecorr(i int, x string) string { return fmt.Sprintf("%s%d", x, 24+i) }
 
 // eacc is the second accumulator of activation row i in the two-pair
 // loop of the E kernels (Y20-Y23: EVEX registers).
@@ -552,6 +561,7 @@ func eacc(i int) string { return fmt.Sprintf("Y%d", 20+i) }
 func eloop2(ty qtype, t int) {
 	for i := 0; i < t; i++ {
 		p("VPXORD %s, %s, %s", eacc(i), eacc(i), eacc(i))
+		p("VPXORD %s, %s, %s", ecorr(i, "Y"), ecorr(i, "Y"), ecorr(i, "Y"))
 	}
 	p("VMOVDQU32 q32e%s<>(SB), Y16", ty.name)
 	p("VMOVDQU32 q32e%s<>+32(SB), Y17", ty.name)
@@ -583,6 +593,8 @@ func eloop2(ty qtype, t int) {
 	}
 	for i := 0; i < t; i++ {
 		p("VMULPS %s, X5, X6", mem(i, "R11", 0))
+		p("VCVTDQ2PS %s, X8", mem(i, "R12", 0))
+		p("VFMADD231PS X6, X8, %s", ecorr(i, "X"))
 		p("VPERMPD $0x55, Y6, Y7")
 		p("VBROADCASTSD X6, Y6")
 		for k := 0; k < 2; k++ {
@@ -590,11 +602,7 @@ func eloop2(ty qtype, t int) {
 			if k == 1 {
 				acc = eacc(i)
 			}
-			p("VMOVDQU %s, Y8", mem(i, "R13", 64*k))
-			p("VPADDD %s, Y8, Y8", mem(i, "R13", 64*k+32))
-			if sh := shift(ty); sh > 0 {
-				p("VPSLLD $%d, Y8, Y8", sh)
-			}
+			p("VPXORD Y8, Y8, Y8")
 			p("VPDPBUSD %s, Y%d, Y8", mem(i, "R8", 64*k), 1+2*k)
 			p("VPDPBUSD %s, Y%d, Y8", mem(i, "R8", 64*k+32), 2+2*k)
 			p("VCVTDQ2PS Y8, Y8")
