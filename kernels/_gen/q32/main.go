@@ -180,6 +180,13 @@ func consts() {
 		return v
 	}
 	data("q32eQ4_0", append(eidx(2, 20), eidx(6, 48)...))
+	// VPERMT2W indices of the four-pair loop: the scale words of 8
+	// blocks (at bytes 18k) out of the 64-word tables of bytes 0-127.
+	var ew []uint32
+	for k := 0; k < 8; k += 2 {
+		ew = append(ew, uint32(9*k)|uint32(9*(k+1))<<16)
+	}
+	data("q32eQ4_0w", append(ew, rep(0, 4)...))
 	// VPGATHERDD offsets of 16 consecutive blocks of each type.
 	for _, ty := range types {
 		var g []uint32
@@ -501,8 +508,8 @@ func ykernel(ty qtype, t int, isa string) {
 	for i := 0; i < t; i++ {
 		p("VPXOR %s, %s, %s", yacc(i), yacc(i), yacc(i))
 	}
-	twoPairs := isa == "E" && ty.name == "Q4_0" // see eloop2
-	if twoPairs {
+	ePairs := isa == "E" && ty.name == "Q4_0" // see eloop2
+	if ePairs {
 		eloop2(ty, t)
 	}
 	label("loop")
@@ -522,7 +529,7 @@ func ykernel(ty qtype, t int, isa string) {
 	p("XORQ BX, BX")
 	ypair(ty, t, isa)
 	label("done")
-	if twoPairs {
+	if ePairs {
 		p("MOVL $0xc1000000, AX") // -8.0
 		p("VMOVD AX, X9")
 		p("VBROADCASTSS X9, Y9")
@@ -543,21 +550,23 @@ func ecorr(i int, x string) string { return fmt.Sprintf("%s%d", x, 24+i) }
 // loop of the E kernels (Y20-Y23: EVEX registers).
 func eacc(i int) string { return fmt.Sprintf("Y%d", 20+i) }
 
-// eloop2 emits the E kernels' main loop for Q4_0: two pairs
-// per iteration, which halves the loop's bookkeeping and the scales'
-// conversion (one VCVTPH2PS for four blocks). On Zen 4 the single-row
-// product was bound by the instructions it issued, not by its vector
-// units or memory: the one-pair loop spends 34 instructions per pair.
-// The weights' bytes go into the interleaved pair order with one
+// eloop2 emits the E kernels' main loops for Q4_0: four pairs per
+// iteration, then two, which divides the loop's bookkeeping and the
+// scales' conversion (one VCVTPH2PS for eight blocks). On Zen 4 the
+// single-row product was bound by the instructions it issued, not by its
+// vector units or memory: the one-pair loop spends 34 instructions per
+// pair. The weights' bytes go into the interleaved pair order with one
 // two-table byte permutation per pair (VPERMT2B, AVX512-VBMI), reading
-// nothing past the two pairs; Q4_0's high nibbles come from one
-// GF2P8AFFINEQB (a shift right by 4 per byte) and its low ones from a
-// mask. Rows of activations: as in ypair. It leaves CX pairs (0 or 1)
-// to the one-pair loop.
+// nothing past the pairs of the iteration; Q4_0's high nibbles come from
+// one GF2P8AFFINEQB (a shift right by 4 per byte), its low ones from a
+// mask. The weights' offset 8 is applied per block in f32 (ecorr) rather
+// than with the row's lane sums. Rows of activations: as in ypair. It
+// leaves CX pairs (0 or 1) to the one-pair loop.
 //
-// Registers: Y16/Y17 the permutation indices of the first and second
-// pair, Y18 the GF2P8AFFINEQB matrix, Y19 the nibble mask, Y1-Y4 the two pairs' unsigned weights, X5 the
-// four blocks' scales, Y6/Y7 a row's scale vectors, Y8 its products.
+// Registers: Y16/Y17 the permutation indices of even and odd pairs, Y18
+// the GF2P8AFFINEQB matrix, Y19 the nibble mask, Z9 the scale words'
+// permutation, Y1-Y4 and Y28-Y31 the pairs' unsigned weights (wreg), X5/Y5
+// the blocks' scales, Y6/Y7/Y10/Y11 a row's scale vectors, Y8 products.
 func eloop2(ty qtype, t int) {
 	for i := 0; i < t; i++ {
 		p("VPXORD %s, %s, %s", eacc(i), eacc(i), eacc(i))
@@ -567,55 +576,98 @@ func eloop2(ty qtype, t int) {
 	p("VMOVDQU32 q32e%s<>+32(SB), Y17", ty.name)
 	p("VMOVDQU32 q32gfm<>+32(SB), Y18")
 	p("VMOVDQU32 q32c0f<>(SB), Y19")
-	label("loop2")
-	p("CMPQ CX, $2")
-	p("JLT loop")
-	p("PREFETCHT0 1024(SI)")
-	p("PREFETCHT0 1088(SI)")
-	// Scales: [dwA, dwB, dwC, dwD] in X5.
-	p("VMOVD (SI), X5")
-	for k := 1; k < 4; k++ {
-		p("VPINSRW $%d, %d(SI), X5, X5", k, k*ty.bytes)
+	p("VMOVDQU32 q32e%sw<>(SB), Y9", ty.name)
+	epairs(ty, t, 4, "loop4", "loop2")
+	epairs(ty, t, 2, "loop2", "loop")
+}
+
+// epairs emits one loop of eloop2 over n = 2 or 4 pairs per iteration,
+// which leaves to the loop next when fewer than n pairs are left.
+func epairs(ty qtype, t, n int, self, next string) {
+	label(self)
+	p("CMPQ CX, $%d", n)
+	p("JLT %s", next)
+	for o := 1024; o < 1024+n*2*ty.bytes; o += 64 {
+		p("PREFETCHT0 %d(SI)", o)
 	}
-	p("VCVTPH2PS X5, X5")
-	// Weights: Y1/Y2 the first pair's unsigned dwords 0-7 and 8-15,
-	// Y3/Y4 the second's, each permuted out of two 32-byte tables.
-	// The first pair from [0, 64), the second from [32, 64) and
-	// [40, 72); the high nibbles shifted out of the low.
-	p("VMOVDQU (SI), Y1")
-	p("VPERMT2B 32(SI), Y16, Y1")
-	p("VMOVDQU 32(SI), Y3")
-	p("VPERMT2B 40(SI), Y17, Y3")
-	for k := 0; k < 2; k++ {
-		lo, hi := fmt.Sprintf("Y%d", 1+2*k), fmt.Sprintf("Y%d", 2+2*k)
+	// Scales: the 2n blocks' dw in X5 (n = 2) or Y5 (n = 4).
+	if n == 2 {
+		p("VMOVD (SI), X5")
+		for k := 1; k < 4; k++ {
+			p("VPINSRW $%d, %d(SI), X5, X5", k, k*ty.bytes)
+		}
+		p("VCVTPH2PS X5, X5")
+	} else {
+		// The eight fp16 words out of the first 128 bytes (the last at
+		// 126) with one two-table word permutation.
+		p("VMOVDQU64 (SI), Z5")
+		p("VPERMT2W 64(SI), Z9, Z5")
+		p("VCVTPH2PS X5, Y5")
+	}
+	// Weights: pair j's unsigned dwords 0-7 and 8-15 in wreg(j, 0/1),
+	// permuted out of two 32-byte tables: an even pair at o from [o, o+64),
+	// an odd one from [o-4, o+28) and [o+4, o+36) (it starts 4 bytes
+	// into a 32-byte table); the high nibbles shifted out of the low.
+	for j := 0; j < n; j++ {
+		o := 2 * ty.bytes * j
+		lo, hi := wreg(j, 0), wreg(j, 1)
+		if j%2 == 0 {
+			p("VMOVDQU32 %d(SI), %s", o, lo)
+			p("VPERMT2B %d(SI), Y16, %s", o+32, lo)
+		} else {
+			p("VMOVDQU32 %d(SI), %s", o-4, lo)
+			p("VPERMT2B %d(SI), Y17, %s", o+4, lo)
+		}
 		p("VGF2P8AFFINEQB $0, Y18, %s, %s", lo, hi)
 		p("VPANDD Y19, %s, %s", lo, lo)
 	}
+	x := "X"
+	if n == 4 {
+		x = "Y"
+	}
+	sreg := []string{"Y6", "Y7", "Y10", "Y11"}
 	for i := 0; i < t; i++ {
-		p("VMULPS %s, X5, X6", mem(i, "R11", 0))
-		p("VCVTDQ2PS %s, X8", mem(i, "R12", 0))
-		p("VFMADD231PS X6, X8, %s", ecorr(i, "X"))
-		p("VPERMPD $0x55, Y6, Y7")
-		p("VBROADCASTSD X6, Y6")
-		for k := 0; k < 2; k++ {
+		// The offset term with the full-width FMA: an xmm one would
+		// clear the accumulator's upper lanes.
+		p("VMULPS %s, %s5, %s6", mem(i, "R11", 0), x, x)
+		p("VCVTDQ2PS %s, %s8", mem(i, "R12", 0), x)
+		p("VFMADD231PS Y6, Y8, %s", ecorr(i, "Y"))
+		for j := n - 1; j >= 0; j-- { // Y6 last: it is the source
+			if j == 0 {
+				p("VBROADCASTSD X6, Y6")
+			} else {
+				p("VPERMPD $0x%02x, Y6, %s", 0x55*j, sreg[j])
+			}
+		}
+		for j := 0; j < n; j++ {
 			acc := yacc(i)
-			if k == 1 {
+			if j%2 == 1 {
 				acc = eacc(i)
 			}
 			p("VPXORD Y8, Y8, Y8")
-			p("VPDPBUSD %s, Y%d, Y8", mem(i, "R8", 64*k), 1+2*k)
-			p("VPDPBUSD %s, Y%d, Y8", mem(i, "R8", 64*k+32), 2+2*k)
+			p("VPDPBUSD %s, %s, Y8", mem(i, "R8", 64*j), wreg(j, 0))
+			p("VPDPBUSD %s, %s, Y8", mem(i, "R8", 64*j+32), wreg(j, 1))
 			p("VCVTDQ2PS Y8, Y8")
-			p("VFMADD231PS Y%d, Y8, %s", 6+k, acc)
+			p("VFMADD231PS %s, Y8, %s", sreg[j], acc)
 		}
 	}
-	p("ADDQ $%d, SI", 4*ty.bytes)
-	p("ADDQ $128, R8")
-	p("ADDQ $128, R13")
-	p("ADDQ $16, R11")
-	p("ADDQ $16, R12")
-	p("SUBQ $2, CX")
-	p("JMP loop2")
+	p("ADDQ $%d, SI", 2*n*ty.bytes)
+	p("ADDQ $%d, R8", 64*n)
+	p("ADDQ $%d, R13", 64*n)
+	p("ADDQ $%d, R11", 8*n)
+	p("ADDQ $%d, R12", 8*n)
+	p("SUBQ $%d, CX", n)
+	p("JMP %s", self)
+}
+
+// wreg is the register of half h (0: dwords 0-7, 1: 8-15) of pair j's
+// weights in epairs: Y1-Y4 for the first two pairs, Y28-Y31 for the
+// others (EVEX registers).
+func wreg(j, h int) string {
+	if j < 2 {
+		return fmt.Sprintf("Y%d", 1+2*j+h)
+	}
+	return fmt.Sprintf("Y%d", 28+2*(j-2)+h)
 }
 
 // scales converts the [dwA, dwB] (and [mA, mB]) fp16 pairs into the low
