@@ -32,9 +32,14 @@
 // bytes ahead into L2. With the weights in DRAM the hardware streamer
 // alone left the t=1 kernels near 65% of the read bandwidth, one T0
 // distance near 80-90%; the two distances measured 96-100% against
-// SumSquares in the same runs (loaded machine, GB per CPU-second).
-#define PFN 512
-#define PFF 4096
+// SumSquares in the same runs (loaded machine, GB per CPU-second; an
+// Intel host, at 512 and 4096). On the EPYC (Zen 4) host the far
+// distance was short: BenchmarkMatMulQ6_K t=1 from DRAM read 16-18 GB/s
+// at 512/4096 and 20-23 at 1024/16384 on one thread (Q4_K 14-16 and
+// 16-17), 32 KiB no better; 16 KiB is also what the zmm Q8_0/Q4_0
+// kernels' L2 prefetch gained from on Intel.
+#define PFN 1024
+#define PFF 16384
 
 // Row addresses of the four activation rows of a block.
 #define A0 (R10)
