@@ -247,6 +247,17 @@ type PanelType struct {
 	codes func(w *byte, rb, nb int, dst *byte)
 	// tile is the type's tile product, which takes precedence when set.
 	tile *func(y []float32, ldy int, w, a []byte, n, t, rows int)
+	// minTokens, when set, replaces panelMinTokens for this type (where
+	// its dot kernels are faster than most: see panel_amd64.go).
+	minTokens int
+}
+
+// threshold is the least number of activation rows that take panels.
+func (pt *PanelType) threshold() int {
+	if pt.minTokens > 0 {
+		return pt.minTokens
+	}
+	return panelMinTokens
 }
 
 func (pt *PanelType) recBytes() int { return panelRecBytes(pt.group, pt.min) }
@@ -265,7 +276,7 @@ func panelRecBytes(group int, hasMin bool) int {
 // on panels in the current feature set (otherwise the caller keeps the
 // type's MatMul).
 func (pt *PanelType) Use(t int) bool {
-	return panelKernel != nil && t >= panelMinTokens && (pt.tile == nil || *pt.tile == nil)
+	return panelKernel != nil && t >= pt.threshold() && (pt.tile == nil || *pt.tile == nil)
 }
 
 // panelWriter writes one panel: the group tables straight into it, the

@@ -147,11 +147,15 @@ func TestPanelUse(t *testing.T) {
 		want := f.Has(FeatAVX512|FeatVNNI) && panelAsmKernels() != nil
 		for _, c := range panelCases {
 			tiled := c.pt.tile != nil && *c.pt.tile != nil
-			if got := c.pt.Use(panelMinTokens); got != (want && !tiled) {
-				t.Errorf("%s: %s.Use(%d) = %v, want %v", f, c.pt.name, panelMinTokens, got, want && !tiled)
+			min := c.pt.threshold()
+			if min < panelMinTokens {
+				t.Errorf("%s: threshold %d below panelMinTokens", c.pt.name, min)
 			}
-			if c.pt.Use(panelMinTokens - 1) {
-				t.Errorf("%s: %s.Use(%d) = true below the threshold", f, c.pt.name, panelMinTokens-1)
+			if got := c.pt.Use(min); got != (want && !tiled) {
+				t.Errorf("%s: %s.Use(%d) = %v, want %v", f, c.pt.name, min, got, want && !tiled)
+			}
+			if c.pt.Use(min - 1) {
+				t.Errorf("%s: %s.Use(%d) = true below the threshold", f, c.pt.name, min-1)
 			}
 		}
 	}
