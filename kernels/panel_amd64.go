@@ -27,7 +27,7 @@ var panelZ = &panelKernels{
 }
 
 func init() {
-	// Zen 4's Q4_0 dot kernels (q32Zen) beat panels up to 11 tokens:
+	// Zen 4's Q4_0 dot kernels (q32E) beat panels up to 11 tokens:
 	// BenchmarkPanelCrossover (4096×4096, one goroutine, EPYC host) at 8
 	// tokens 2.4 ms against the panels' 3.3, at 12 tokens 3.7 against 3.5.
 	if q32Zen4 {

@@ -152,6 +152,15 @@ func q32Q5_1V2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 func q32Q5_1V4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
+func q32Q8_0E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q8_0E2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
+func q32Q8_0E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
 func q32Q4_0E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
@@ -208,13 +217,15 @@ var q32PF1 = 16384
 // thr1, GALE_BENCH_DRAM=1, maddubs "Y" / EVEX VNNI "E"): Q4_0 1 row
 // 10.8 / 16.1 (E with its two-pair loop), 2 rows 8.6 / 9.7; Q4_1
 // 11.2-12.3 / 11.7-14.0, Q5_0 7.3-8.0 / 9.2-9.7, Q5_1 8.1-10.2 /
-// 9.8-9.9; but Q8_0 17.2-17.7 / 14.3-16.8 (2 rows 12.7-14.8 / 10.0-11.1,
-// with one- or two-pair loops alike), so Q8_0 keeps maddubs: q32Zen.
+// 9.8-9.9. Q8_0's one-pair E kernel was slower than Y (14.3-16.8 against
+// 17.2-17.7); with the two-pair loop, the offset applied in f32 and the
+// 2 KiB prefetch it is faster: 15.1-17.8 / 18.5-20.6, 2 rows 11.9-14.1
+// / 15.9-18.2.
 var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19
 
 // q32Zen4Set is the dot-product kernels used on Zen 4 (a variable so
 // that benchmarks can compare others).
-var q32Zen4Set = &q32Zen
+var q32Zen4Set = &q32E
 
 func init() {
 	if q32Zen4 {
@@ -280,10 +291,8 @@ var (
 		q4_1: [3]q32Kernel{q32Q4_1V1, q32Q4_1V2, q32Q4_1V4}, q5_0: [3]q32Kernel{q32Q5_0V1, q32Q5_0V2, q32Q5_0V4},
 		q5_1: [3]q32Kernel{q32Q5_1V1, q32Q5_1V2, q32Q5_1V4},
 	}
-	// q32Zen = the kernels of Zen 4 (see q32Zen4): the EVEX ymm VNNI
-	// kernels, but Q8_0's maddubs ones.
-	q32Zen = q32Set{
-		q8_0: [3]q32Kernel{q32Q8_0Y1, q32Q8_0Y2, q32Q8_0Y4}, q4_0: [3]q32Kernel{q32Q4_0E1, q32Q4_0E2, q32Q4_0E4},
+	q32E = q32Set{
+		q8_0: [3]q32Kernel{q32Q8_0E1, q32Q8_0E2, q32Q8_0E4}, q4_0: [3]q32Kernel{q32Q4_0E1, q32Q4_0E2, q32Q4_0E4},
 		q4_1: [3]q32Kernel{q32Q4_1E1, q32Q4_1E2, q32Q4_1E4}, q5_0: [3]q32Kernel{q32Q5_0E1, q32Q5_0E2, q32Q5_0E4},
 		q5_1: [3]q32Kernel{q32Q5_1E1, q32Q5_1E2, q32Q5_1E4},
 	}

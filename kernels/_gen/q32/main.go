@@ -69,9 +69,7 @@ func main() {
 		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t, "Y")
 			ykernel(ty, t, "V")
-			if !ty.q8 { // Q8_0 runs Y on Zen 4 (see q32Zen4)
-				ykernel(ty, t, "E")
-			}
+			ykernel(ty, t, "E")
 		}
 	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -180,6 +178,7 @@ func consts() {
 		return v
 	}
 	data("q32eQ4_0", append(eidx(2, 20), eidx(6, 48)...))
+	data("q32eQ8_0", append(eidx(2, 36), eidx(2, 48)...))
 	// VPERMT2W indices of the four-pair loop: the scale words of 8
 	// blocks (at bytes 18k) out of the 64-word tables of bytes 0-127.
 	var ew []uint32
@@ -497,7 +496,7 @@ func zpair(ty qtype, t, k, acc0 int, single bool) {
 // an AVX2 CPU without AVX-512 cannot run) instead of maddubs/maddwd; with
 // "E", q32<T>E<t>, the same with the EVEX form (AVX512-VNNI with VL, for
 // Zen 4, which has no AVX-VNNI) reading the activations from memory, and
-// for Q4_0 a main loop of two pairs (eloop2).
+// for Q4_0 and Q8_0 main loops of several pairs (eloop2).
 func ykernel(ty qtype, t int, isa string) {
 	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
 	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
@@ -508,7 +507,7 @@ func ykernel(ty qtype, t int, isa string) {
 	for i := 0; i < t; i++ {
 		p("VPXOR %s, %s, %s", yacc(i), yacc(i), yacc(i))
 	}
-	ePairs := isa == "E" && ty.name == "Q4_0" // see eloop2
+	ePairs := isa == "E" && (ty.name == "Q4_0" || ty.q8) // see eloop2
 	if ePairs {
 		eloop2(ty, t)
 	}
@@ -530,28 +529,32 @@ func ykernel(ty qtype, t int, isa string) {
 	ypair(ty, t, isa)
 	label("done")
 	if ePairs {
-		p("MOVL $0xc1000000, AX") // -8.0
+		if ty.q8 {
+			p("MOVL $0xc3000000, AX") // -128.0
+		} else {
+			p("MOVL $0xc1000000, AX") // -8.0
+		}
 		p("VMOVD AX, X9")
 		p("VBROADCASTSS X9, Y9")
 		for i := 0; i < t; i++ {
 			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
-			p("VFMADD231PS Y9, %s, %s", ecorr(i, "Y"), yacc(i))
+			p("VFMADD231PS Y9, %s, %s", ecorr(i), yacc(i))
 		}
 	}
 	epilogue(t, false)
 }
 
 // ecorr is the accumulator of row i's weight-offset term in the
-// two-pair loop: Σ dw·da·Σq per block, which times -8 is the Σ -8·a of
-// Q4_0's stored quants q+8 (Y24-Y27; x: "X" or "Y").
-func ecorr(i int, x string) string { return fmt.Sprintf("%s%d", x, 24+i) }
+// several-pair loops: Σ dw·da·Σq per block, which times -8 (-128) is the
+// Σ -8·a of Q4_0's stored quants q+8 (Q8_0's unsigned w+128): Y24-Y27.
+func ecorr(i int) string { return fmt.Sprintf("Y%d", 24+i) }
 
 // eacc is the second accumulator of activation row i in the two-pair
 // loop of the E kernels (Y20-Y23: EVEX registers).
 func eacc(i int) string { return fmt.Sprintf("Y%d", 20+i) }
 
-// eloop2 emits the E kernels' main loops for Q4_0: four pairs per
-// iteration, then two, which divides the loop's bookkeeping and the
+// eloop2 emits the E kernels' main loops for Q4_0, four pairs per
+// iteration then two, and Q8_0, two pairs, which divides the loop's bookkeeping and the
 // scales' conversion (one VCVTPH2PS for eight blocks). On Zen 4 the
 // single-row product was bound by the instructions it issued, not by its
 // vector units or memory: the one-pair loop spends 34 instructions per
@@ -559,21 +562,28 @@ func eacc(i int) string { return fmt.Sprintf("Y%d", 20+i) }
 // two-table byte permutation per pair (VPERMT2B, AVX512-VBMI), reading
 // nothing past the pairs of the iteration; Q4_0's high nibbles come from
 // one GF2P8AFFINEQB (a shift right by 4 per byte), its low ones from a
-// mask. The weights' offset 8 is applied per block in f32 (ecorr) rather
-// than with the row's lane sums. Rows of activations: as in ypair. It
+// mask; Q8_0's two halves per pair each from two tables, plus 128. The
+// weights' offset (8, or Q8_0's 128) is applied per block in f32
+// (ecorr) rather than with the row's lane sums. Rows of activations: as in ypair. It
 // leaves CX pairs (0 or 1) to the one-pair loop.
 //
-// Registers: Y16/Y17 the permutation indices of even and odd pairs, Y18
-// the GF2P8AFFINEQB matrix, Y19 the nibble mask, Z9 the scale words'
+// Registers: Y16/Y17 the permutation indices of even and odd pairs (Q8_0:
+// of the halves), Y18 the GF2P8AFFINEQB matrix, Y19 the nibble mask
+// (Q8_0: 0x80 bytes), Z9 the scale words'
 // permutation, Y1-Y4 and Y28-Y31 the pairs' unsigned weights (wreg), X5/Y5
 // the blocks' scales, Y6/Y7/Y10/Y11 a row's scale vectors, Y8 products.
 func eloop2(ty qtype, t int) {
 	for i := 0; i < t; i++ {
 		p("VPXORD %s, %s, %s", eacc(i), eacc(i), eacc(i))
-		p("VPXORD %s, %s, %s", ecorr(i, "Y"), ecorr(i, "Y"), ecorr(i, "Y"))
+		p("VPXORD %s, %s, %s", ecorr(i), ecorr(i), ecorr(i))
 	}
 	p("VMOVDQU32 q32e%s<>(SB), Y16", ty.name)
 	p("VMOVDQU32 q32e%s<>+32(SB), Y17", ty.name)
+	if ty.q8 {
+		p("VMOVDQU32 q32c80<>(SB), Y19")
+		epairs(ty, t, 2, "loop2", "loop")
+		return
+	}
 	p("VMOVDQU32 q32gfm<>+32(SB), Y18")
 	p("VMOVDQU32 q32c0f<>(SB), Y19")
 	p("VMOVDQU32 q32e%sw<>(SB), Y9", ty.name)
@@ -614,6 +624,17 @@ func epairs(ty qtype, t, n int, self, next string) {
 	for j := 0; j < n; j++ {
 		o := 2 * ty.bytes * j
 		lo, hi := wreg(j, 0), wreg(j, 1)
+		if ty.q8 {
+			// A pair at o: dwords 0-7 from [o, o+64), 8-15 from
+			// [o+16, o+48) and [o+36, o+68); plus 128.
+			p("VMOVDQU32 %d(SI), %s", o, lo)
+			p("VPERMT2B %d(SI), Y16, %s", o+32, lo)
+			p("VMOVDQU32 %d(SI), %s", o+16, hi)
+			p("VPERMT2B %d(SI), Y17, %s", o+36, hi)
+			p("VPXORD Y19, %s, %s", lo, lo)
+			p("VPXORD Y19, %s, %s", hi, hi)
+			continue
+		}
 		if j%2 == 0 {
 			p("VMOVDQU32 %d(SI), %s", o, lo)
 			p("VPERMT2B %d(SI), Y16, %s", o+32, lo)
@@ -634,7 +655,7 @@ func epairs(ty qtype, t, n int, self, next string) {
 		// clear the accumulator's upper lanes.
 		p("VMULPS %s, %s5, %s6", mem(i, "R11", 0), x, x)
 		p("VCVTDQ2PS %s, %s8", mem(i, "R12", 0), x)
-		p("VFMADD231PS Y6, Y8, %s", ecorr(i, "Y"))
+		p("VFMADD231PS Y6, Y8, %s", ecorr(i))
 		for j := n - 1; j >= 0; j-- { // Y6 last: it is the source
 			if j == 0 {
 				p("VBROADCASTSD X6, Y6")
