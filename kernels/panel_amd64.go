@@ -27,11 +27,13 @@ var panelZ = &panelKernels{
 }
 
 func init() {
-	// Zen 4's Q4_0 dot kernels (q32E) beat panels up to 11 tokens:
-	// BenchmarkPanelCrossover (4096×4096, one goroutine, EPYC host) at 8
-	// tokens 2.4 ms against the panels' 3.3, at 12 tokens 3.7 against 3.5.
+	// Zen 4's Q4_0 and Q8_0 dot kernels (q32E) beat panels up to 11 and
+	// 15 tokens: BenchmarkPanelCrossover (4096×4096, one goroutine, EPYC
+	// host) Q4_0 at 8 tokens 2.4 ms against the panels' 3.3, at 12 3.7
+	// against 3.5; Q8_0 at 12 3.4 against 3.7, at 16 4.4 against 4.1.
 	if q32Zen4 {
 		PanelQ4_0.minTokens = 12
+		PanelQ8_0.minTokens = 16
 	}
 	installers = append(installers, installPanel)
 	// level.go's init may already have run SetFeatures (file order).
