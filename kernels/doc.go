@@ -31,9 +31,11 @@
 // once into int8 codes whose lanes are rows, every token over them with
 // VPDPBUSD, each 32- or 16-value group scaled in f32 as ggml does, so the
 // results equal the dot-product kernels' up to float rounding. Fewer rows
-// keep the dot-product kernels. On AMD family 19h (Zen 4, 256-bit
-// AVX-512 units) the 32-element types' dot products use the ymm kernels,
-// which measured faster there.
+// keep the dot-product kernels (on Zen 4 up to 11 rows for Q4_0, 15 for
+// Q8_0). On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
+// types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; Q4_0 and
+// Q8_0 take several block pairs per loop iteration), which measured
+// faster there than the zmm ones.
 //
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their
