@@ -2,24 +2,33 @@
 
 package kernels
 
-// q32Variants is every feature set, plus, on hosts where the ymm dot
-// products replace the zmm ones (q32Zen4), the sets with AVX-512 VNNI once
-// more with the zmm kernels, so that those stay tested there too.
+import "github.com/klauspost/cpuid/v2"
+
+// q32Variants is every feature set, plus the sets with AVX-512 VNNI once
+// more with the dot kernels the host does not choose, where it can run
+// them: on Zen 4 (q32Zen4) the zmm kernels, elsewhere the ymm E kernels
+// Zen 4 runs, so that both stay tested on either kind of host.
 func q32Variants(sets []Features) []q32Variant {
 	var vs []q32Variant
 	for _, f := range sets {
 		vs = append(vs, q32Variant{f: f, install: func() error { return SetFeatures(f) }})
-		if q32Zen4 && f.Has(FeatAVX512|FeatVNNI) {
-			vs = append(vs, q32Variant{f: f, note: " (zmm dot kernels)", install: func() error {
-				if err := SetFeatures(f); err != nil {
-					return err
-				}
-				q32Zen4 = false
-				defer func() { q32Zen4 = true }()
-				installQuant32(f)
-				return nil
-			}})
+		if !f.Has(FeatAVX512|FeatVNNI) || !cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI) {
+			continue
 		}
+		note := " (ymm E dot kernels)"
+		if q32Zen4 {
+			note = " (zmm dot kernels)"
+		}
+		vs = append(vs, q32Variant{f: f, note: note, install: func() error {
+			if err := SetFeatures(f); err != nil {
+				return err
+			}
+			zen := q32Zen4
+			q32Zen4 = !zen
+			defer func() { q32Zen4 = zen }()
+			installQuant32(f)
+			return nil
+		}})
 	}
 	return vs
 }
