@@ -597,12 +597,10 @@ func epairs(ty qtype, t, n int, self, next string) {
 	label(self)
 	p("CMPQ CX, $%d", n)
 	p("JLT %s", next)
-	// 4 KiB ahead: on the EPYC host, from DRAM (BenchmarkMatMulQ4_0 t1
-	// thr1, alternating test binaries), 1 KiB read 5-10% slower than 2,
-	// 512 bytes 15% slower, 4 KiB ~6% faster than 2 in 6 sittings of 7
-	// (Q8_0 alike within the noise); PREFETCHNTA, or an added PREFETCHT1
-	// 8-16 KiB ahead, no faster.
-	for o := 4096; o < 4096+n*2*ty.bytes; o += 64 {
+	// 2 KiB ahead: on the EPYC host 1 KiB read 5-10% slower from DRAM
+	// (BenchmarkMatMulQ4_0 t1, alternating), 512 bytes 15% slower, and
+	// 3-4 KiB or an added PREFETCHT1 8-16 KiB ahead no faster.
+	for o := 2048; o < 2048+n*2*ty.bytes; o += 64 {
 		p("PREFETCHT0 %d(SI)", o)
 	}
 	// Scales: the 2n blocks' dw in X5 (n = 2) or Y5 (n = 4).
