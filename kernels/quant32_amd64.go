@@ -223,10 +223,6 @@ var q32PF1 = 16384
 // / 15.9-18.2.
 var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19
 
-// q32Zen4Set is the dot-product kernels used on Zen 4 (a variable so
-// that benchmarks can compare others).
-var q32Zen4Set = &q32E
-
 func init() {
 	if q32Zen4 {
 		q32PF1 = 0
@@ -327,7 +323,7 @@ func installQuant32(f Features) {
 	case f.Has(FeatAVX512|FeatVNNI) && cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI):
 		s = &q32Z
 		if q32Zen4 {
-			s = q32Zen4Set
+			s = &q32E
 		}
 	case f.Has(FeatAVX2|FeatVNNI) && cpuid.CPU.Supports(cpuid.AVXVNNI):
 		s = &q32V

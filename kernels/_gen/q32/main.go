@@ -163,7 +163,7 @@ func consts() {
 		data("q32pb"+ty.name, idx)
 	}
 	data("q32pdhi", []uint32{0xf0f0f0f0, 0xf0f0f0f0})
-	// VPERMT2B indices of eloop2 (index i < 32: byte i of the first
+	// VPERMT2B indices of eloops (index i < 32: byte i of the first
 	// table, else byte i-32 of the second), dword 2j+h of the output
 	// taking group j of block h: Q4_0's first pair from its bytes 0-63
 	// (A's quants at 2, B's at 20), the second from bytes 32-63 (C's at
@@ -496,20 +496,22 @@ func zpair(ty qtype, t, k, acc0 int, single bool) {
 // an AVX2 CPU without AVX-512 cannot run) instead of maddubs/maddwd; with
 // "E", q32<T>E<t>, the same with the EVEX form (AVX512-VNNI with VL, for
 // Zen 4, which has no AVX-VNNI) reading the activations from memory, and
-// for Q4_0 and Q8_0 main loops of several pairs (eloop2).
+// for Q4_0 and Q8_0 main loops of several pairs (eloops).
 func ykernel(ty qtype, t int, isa string) {
 	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
 	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
 	prologue(ty)
 	p("SUBQ tail+32(FP), CX")
 	p("MOVQ $%d, BX", ty.bytes)
-	p("VMOVDQU q32one<>(SB), Y9")
+	if isa == "Y" { // maddubs' word pairs; the VNNI kernels need none
+		p("VMOVDQU q32one<>(SB), Y9")
+	}
 	for i := 0; i < t; i++ {
 		p("VPXOR %s, %s, %s", yacc(i), yacc(i), yacc(i))
 	}
-	ePairs := isa == "E" && (ty.name == "Q4_0" || ty.q8) // see eloop2
+	ePairs := isa == "E" && (ty.name == "Q4_0" || ty.q8) // see eloops
 	if ePairs {
-		eloop2(ty, t)
+		eloops(ty, t)
 	}
 	label("loop")
 	p("TESTQ CX, CX")
@@ -549,30 +551,31 @@ func ykernel(ty qtype, t int, isa string) {
 // Σ -8·a of Q4_0's stored quants q+8 (Q8_0's unsigned w+128): Y24-Y27.
 func ecorr(i int) string { return fmt.Sprintf("Y%d", 24+i) }
 
-// eacc is the second accumulator of activation row i in the two-pair
-// loop of the E kernels (Y20-Y23: EVEX registers).
+// eacc is the second accumulator of activation row i in the E kernels'
+// several-pair loops, for the odd pairs (Y20-Y23: EVEX registers).
 func eacc(i int) string { return fmt.Sprintf("Y%d", 20+i) }
 
-// eloop2 emits the E kernels' main loops for Q4_0, four pairs per
-// iteration then two, and Q8_0, two pairs, which divides the loop's bookkeeping and the
-// scales' conversion (one VCVTPH2PS for eight blocks). On Zen 4 the
-// single-row product was bound by the instructions it issued, not by its
-// vector units or memory: the one-pair loop spends 34 instructions per
-// pair. The weights' bytes go into the interleaved pair order with one
-// two-table byte permutation per pair (VPERMT2B, AVX512-VBMI), reading
-// nothing past the pairs of the iteration; Q4_0's high nibbles come from
-// one GF2P8AFFINEQB (a shift right by 4 per byte), its low ones from a
-// mask; Q8_0's two halves per pair each from two tables, plus 128. The
-// weights' offset (8, or Q8_0's 128) is applied per block in f32
-// (ecorr) rather than with the row's lane sums. Rows of activations: as in ypair. It
-// leaves CX pairs (0 or 1) to the one-pair loop.
+// eloops emits the E kernels' main loops: for Q4_0 four pairs per
+// iteration, then two; for Q8_0 two. They divide the loop's bookkeeping
+// and the scales' conversion (one VCVTPH2PS for four or eight blocks):
+// on Zen 4 the single-row product was bound by the instructions it
+// issued, not by its vector units or memory, and the one-pair loop
+// spends 34 instructions per pair. The weights' bytes go into the
+// interleaved pair order with one two-table byte permutation per pair
+// (VPERMT2B, AVX512-VBMI) reading nothing past the iteration's pairs;
+// Q4_0's high nibbles come from one GF2P8AFFINEQB (a shift right by 4
+// per byte), its low ones from a mask; Q8_0's two halves per pair each
+// from two tables, plus 128. The weights' offset (8, or Q8_0's 128) is
+// applied per block in f32 (ecorr) rather than with the row's lane sums.
+// Rows of activations: as in ypair. They leave CX pairs (0 or 1) to the
+// one-pair loop.
 //
-// Registers: Y16/Y17 the permutation indices of even and odd pairs (Q8_0:
-// of the halves), Y18 the GF2P8AFFINEQB matrix, Y19 the nibble mask
-// (Q8_0: 0x80 bytes), Z9 the scale words'
-// permutation, Y1-Y4 and Y28-Y31 the pairs' unsigned weights (wreg), X5/Y5
-// the blocks' scales, Y6/Y7/Y10/Y11 a row's scale vectors, Y8 products.
-func eloop2(ty qtype, t int) {
+// Registers: Y16/Y17 the permutation indices of even and odd pairs
+// (Q8_0: of the halves), Y18 the GF2P8AFFINEQB matrix, Y19 the nibble
+// mask (Q8_0: 0x80 bytes), Z9 the scale words' permutation, Y1-Y4 and
+// Y28-Y31 the pairs' unsigned weights (wreg), X5/Y5 the blocks' scales,
+// Y6/Y7/Y10/Y11 a row's scale vectors, Y8 products.
+func eloops(ty qtype, t int) {
 	for i := 0; i < t; i++ {
 		p("VPXORD %s, %s, %s", eacc(i), eacc(i), eacc(i))
 		p("VPXORD %s, %s, %s", ecorr(i), ecorr(i), ecorr(i))
@@ -591,7 +594,7 @@ func eloop2(ty qtype, t int) {
 	epairs(ty, t, 2, "loop2", "loop")
 }
 
-// epairs emits one loop of eloop2 over n = 2 or 4 pairs per iteration,
+// epairs emits one loop of eloops over n = 2 or 4 pairs per iteration,
 // which leaves to the loop next when fewer than n pairs are left.
 func epairs(ty qtype, t, n int, self, next string) {
 	label(self)
