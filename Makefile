@@ -50,7 +50,10 @@ lint:
 		{ echo "kernels/quant32_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
 	$(GO) run -C kernels/_gen ./q32neon -out $$tmp/quant32_arm64.s && \
 	tail -n +2 $$tmp/quant32_arm64.s >$$tmp/body; tail -n +2 kernels/quant32_arm64.s | cmp -s - $$tmp/body || \
-		{ echo "kernels/quant32_arm64.s is not what GOARCH=arm64 go generate ./kernels/ writes: regenerate and commit it"; exit 1; }
+		{ echo "kernels/quant32_arm64.s is not what GOARCH=arm64 go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
+	$(GO) run -C kernels/_gen ./panely -out $$tmp/panel_avx2_amd64.s && \
+	tail -n +2 $$tmp/panel_avx2_amd64.s >$$tmp/body; tail -n +2 kernels/panel_avx2_amd64.s | cmp -s - $$tmp/body || \
+		{ echo "kernels/panel_avx2_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }
 
 unit:
 	$(GO) test -count=1 ./...

@@ -612,6 +612,15 @@ type panelKernels struct {
 	// sums stores the sums' starts of ng groups from the codes in
 	// their records (after a PanelType's codes); nil without assembly.
 	sums func(dst *byte, ng, rec, steps int)
+	// byType, when set, picks the microkernel by block type instead of
+	// k (the AVX2 kernels depend on the range of the codes).
+	byType func(pt *PanelType) panelKernelFunc
+}
+
+// panelSet is a named microkernel set (for tests).
+type panelSet struct {
+	name string
+	ks   *panelKernels
 }
 
 // panelKernel is the installed microkernel set; nil when the feature set
@@ -671,6 +680,9 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 		mi = 1
 	}
 	kern := ks.k[gi][mi]
+	if ks.byType != nil {
+		kern = ks.byType(pt)
+	}
 	step := panelStage / pt.blockElems // blocks staged at a time
 	gsPerBlock := pt.blockElems / pt.group
 	for r0 := 0; r0 < rows; r0 += panelRows {

@@ -41,21 +41,39 @@ func init() {
 }
 
 // installPanel sets the AVX-512 VNNI microkernels when the feature set has
-// them (AVX-512 without VNNI, and AVX2, keep the dot-product kernels).
+// them, the AVX2 ones otherwise (AVX-512 without VNNI included), none
+// below AVX2.
 func installPanel(f Features) {
 	panelKernel = nil
-	if f.Has(FeatAVX512 | FeatVNNI) {
+	switch {
+	case f.Has(FeatAVX512 | FeatVNNI):
 		panelKernel = panelZ
+	case f.Has(FeatAVX2):
+		panelKernel = panelY
 	}
 }
 
-// panelAsmKernels is the assembly microkernel set when this machine can
-// run it, whatever the feature set in use (for tests); nil otherwise.
+// panelAsmKernels is the fastest assembly microkernel set this machine
+// can run, whatever the feature set in use (for benchmarks); nil
+// otherwise.
 func panelAsmKernels() *panelKernels {
-	if valid(FeatAVX2 | FeatAVX512 | FeatVNNI) {
-		return panelZ
+	if s := panelAsmSets(); len(s) > 0 {
+		return s[0].ks
 	}
 	return nil
+}
+
+// panelAsmSets are the assembly microkernel sets this machine can run,
+// fastest first (for tests).
+func panelAsmSets() []panelSet {
+	var s []panelSet
+	if valid(FeatAVX2 | FeatAVX512 | FeatVNNI) {
+		s = append(s, panelSet{"avx512vnni", panelZ})
+	}
+	if valid(FeatAVX2) {
+		s = append(s, panelSet{"avx2", panelY})
+	}
+	return s
 }
 
 // The code writers of panel_amd64.s: the codes (and, for Q4_0 and Q8_0,

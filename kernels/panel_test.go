@@ -83,16 +83,7 @@ func TestPanelMatMul(t *testing.T) {
 			c.ref(want, ldy, w, a, sh.n, sh.tok, sh.rows)
 			var p ActPanel
 			c.prepare(&p, a, sh.n, sh.tok)
-			sets := []struct {
-				name string
-				ks   *panelKernels
-			}{{"go", panelGo}}
-			if panelZ := panelAsmKernels(); panelZ != nil {
-				sets = append(sets, struct {
-					name string
-					ks   *panelKernels
-				}{"asm", panelZ})
-			}
+			sets := append([]panelSet{{"go", panelGo}}, panelAsmSets()...)
 			var goY []float32
 			for _, s := range sets {
 				y := make([]float32, sh.tok*ldy)
@@ -123,19 +114,26 @@ func TestPanelMatMul(t *testing.T) {
 				// rounding can differ (an ulp or so).
 				for i := range y {
 					if d := math.Abs(float64(y[i] - goY[i])); d > 1e-5*max(1, math.Abs(float64(goY[i]))) {
-						t.Fatalf("%s asm n=%d rows=%d t=%d: y[%d] = %v, Go twin %v", c.pt.name, sh.n, sh.rows, sh.tok, i, y[i], goY[i])
+						t.Fatalf("%s %s n=%d rows=%d t=%d: y[%d] = %v, Go twin %v", c.pt.name, s.name, sh.n, sh.rows, sh.tok, i, y[i], goY[i])
 					}
 				}
 			}
 		}
 	}
-	if panelAsmKernels() == nil {
-		t.Log("SKIP panel assembly: this CPU or build has no AVX-512 VNNI; the Go twin was tested")
+	have := map[string]bool{}
+	for _, s := range panelAsmSets() {
+		have[s.name] = true
+	}
+	for _, name := range []string{"avx512vnni", "avx2"} {
+		if !have[name] {
+			t.Logf("SKIP panel assembly %s: this CPU or build lacks it; the Go twin and the other sets were tested", name)
+		}
 	}
 }
 
 // TestPanelUse checks when the products take the panel path: from
-// panelMinTokens rows, only in feature sets with the microkernels, and
+// panelMinTokens rows, only in feature sets with microkernels (AVX2 and
+// up), and
 // never where a tile kernel serves the type.
 func TestPanelUse(t *testing.T) {
 	prev := CurrentFeatures()
@@ -144,7 +142,7 @@ func TestPanelUse(t *testing.T) {
 		if err := SetFeatures(f); err != nil {
 			t.Fatal(err)
 		}
-		want := f.Has(FeatAVX512|FeatVNNI) && panelAsmKernels() != nil
+		want := f.Has(FeatAVX2) && panelAsmKernels() != nil
 		for _, c := range panelCases {
 			tiled := c.pt.tile != nil && *c.pt.tile != nil
 			min := c.pt.threshold()
@@ -256,6 +254,55 @@ func BenchmarkPanelCrossover(b *testing.B) {
 					mm(y, rows, w, a, n, tok)
 				}
 			})
+		}
+	}
+}
+
+// TestPanelExtremeCodes runs every type's panel products on weight blocks
+// filled with one byte pattern (all codes at an end of their range, or
+// Q8_0's -128) against activations all at +127 (unsigned 255): the sums
+// the AVX2 kernels keep in int16 and the products of Q8_0's sign form are
+// then at their largest, and must still match the dot-product reference.
+func TestPanelExtremeCodes(t *testing.T) {
+	// The fp16 fields (scales, minimums) of each block: set to 1/16.
+	f16 := map[string][]int{
+		"Q8_0": {0}, "Q4_0": {0}, "Q5_0": {0}, "Q4_1": {0, 2}, "Q5_1": {0, 2},
+		"Q2_K": {80, 82}, "Q3_K": {108}, "Q4_K": {0, 2}, "Q5_K": {0, 2}, "Q6_K": {208},
+	}
+	const n, rows, tok = 512, 40, 8
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = 1
+	}
+	for _, c := range panelCases {
+		ab := c.actBytes(n)
+		a := make([]byte, tok*ab)
+		for i := 0; i < tok; i++ {
+			c.act(a[i*ab:(i+1)*ab], x)
+		}
+		var p ActPanel
+		c.prepare(&p, a, n, tok)
+		for _, fill := range []byte{0x00, 0xff, 0x80} {
+			w := make([]byte, rows*n/c.pt.blockElems*c.pt.blockBytes)
+			for i := range w {
+				w[i] = fill
+			}
+			for o := 0; o < len(w); o += c.pt.blockBytes {
+				for _, f := range f16[c.pt.name] {
+					w[o+f], w[o+f+1] = 0x00, 0x2c
+				}
+			}
+			want := make([]float32, tok*rows)
+			c.ref(want, rows, w, a, n, tok, rows)
+			for _, s := range append([]panelSet{{"go", panelGo}}, panelAsmSets()...) {
+				y := make([]float32, tok*rows)
+				c.pt.matMul(s.ks, y, rows, w, &p, n)
+				for i := range y {
+					if d := math.Abs(float64(y[i] - want[i])); d > 1e-5*max(1, math.Abs(float64(want[i]))) {
+						t.Fatalf("%s %s fill %#x: y[%d] = %v, reference %v", c.pt.name, s.name, fill, i, y[i], want[i])
+					}
+				}
+			}
 		}
 	}
 }

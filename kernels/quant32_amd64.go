@@ -221,7 +221,8 @@ var q32PF1 = 16384
 // 17.2-17.7); with the two-pair loop, the offset applied in f32 and the
 // 2 KiB prefetch it is faster: 15.1-17.8 / 18.5-20.6, 2 rows 11.9-14.1
 // / 15.9-18.2.
-var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19
+// Zen 3 is family 19h too, without AVX-512: hence the AVX512F test.
+var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpuid.CPU.Supports(cpuid.AVX512F)
 
 func init() {
 	if q32Zen4 {
