@@ -499,7 +499,11 @@ func zpair(ty qtype, t, k, acc0 int, single bool) {
 // for Q4_0 and Q8_0 main loops of several pairs (eloops).
 func ykernel(ty qtype, t int, isa string) {
 	fmt.Fprintf(&b, "// func q32%s%s%d(w *byte, a *byte, astride int, npairs int, tail int, y *float32, ldy int)\n", ty.name, isa, t)
-	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $0-56\n", ty.name, isa, t)
+	frame := 0
+	if isa == "Y" && ty.name == "Q4_0" && t <= 2 {
+		frame = 96 // yloop4's scales and scale products
+	}
+	fmt.Fprintf(&b, "TEXT ·q32%s%s%d(SB), NOSPLIT, $%d-56\n", ty.name, isa, t, frame)
 	prologue(ty)
 	p("SUBQ tail+32(FP), CX")
 	p("MOVQ $%d, BX", ty.bytes)
@@ -512,6 +516,10 @@ func ykernel(ty qtype, t int, isa string) {
 	ePairs := isa == "E" && (ty.name == "Q4_0" || ty.q8) // see eloops
 	if ePairs {
 		eloops(ty, t)
+	}
+	yPairs := isa == "Y" && ty.name == "Q4_0" && t <= 2 // see yloop4
+	if yPairs {
+		yloop4(ty, t)
 	}
 	label("loop")
 	p("TESTQ CX, CX")
@@ -530,6 +538,17 @@ func ykernel(ty qtype, t int, isa string) {
 	p("XORQ BX, BX")
 	ypair(ty, t, isa)
 	label("done")
+	if yPairs {
+		p("MOVL $0xc1000000, AX") // -8.0
+		p("VMOVD AX, X9")
+		p("VBROADCASTSS X9, Y9")
+		for i := 0; i < t; i++ {
+			p("VFMADD231PS Y9, %s, %s", ycorr(i), yacc(i))
+		}
+		if t == 1 {
+			p("VADDPS Y13, Y12, Y12")
+		}
+	}
 	if ePairs {
 		if ty.q8 {
 			p("MOVL $0xc3000000, AX") // -128.0
@@ -545,6 +564,96 @@ func ykernel(ty qtype, t int, isa string) {
 	}
 	epilogue(t, false)
 }
+
+// yloop4 emits the AVX2 (maddubs) Q4_0 kernels' main loop for 1 and 2
+// activation rows: four pairs per iteration, leaving CX pairs (0-3) to
+// the one-pair loop. The single-row product was bound by the instructions
+// it issued, not by memory (BenchmarkQ32L2 in L2 as fast as from DRAM at
+// one thread, Zen 3 host): the one-pair loop spends 36 per pair, this one
+// about 21. Per iteration the eight blocks' scales convert with one
+// VCVTPH2PS and multiply the rows' da with one VMULPS; each pair's
+// [dwA·daA, dwB·daB] then comes out of that with one VPERMPD; the
+// weights' offset 8 is applied per block in f32 (ycorr: dw·da·Σq, times
+// -8 at the end) instead of with the lane sums. Rows: as in ypair.
+//
+// Registers: Y1/Y2 a pair's low and high nibbles (Y3, Y4 while
+// unpacking), Y5 the scales, Y6/Y7 the rows' scale products, Y8 and Y11
+// products, Y10 a pair's scale vector, Y9 word ones, Y12/Y13 the
+// accumulators, Y14/Y15 the offset terms.
+func yloop4(ty qtype, t int) {
+	for i := 0; i < t; i++ {
+		p("VPXOR %s, %s, %s", ycorr(i), ycorr(i), ycorr(i))
+	}
+	if t == 1 {
+		p("VPXOR Y13, Y13, Y13")
+	}
+	label("loop4")
+	p("CMPQ CX, $4")
+	p("JLT loop")
+	for o := 2048; o < 2048+8*ty.bytes; o += 64 {
+		p("PREFETCHT0 %d(SI)", o)
+	}
+	// The eight fp16 scales gathered in general registers (whose ALUs
+	// are idle here), four in each of DI and R14.
+	for h, acc := range []string{"DI", "R14"} {
+		for k := 0; k < 4; k++ {
+			r := []string{"AX", "DX"}[k%2]
+			p("MOVWLZX %d(SI), %s", (4*h+k)*ty.bytes, r)
+			if k > 0 {
+				p("SHLQ $%d, %s", 16*k, r)
+				p("ORQ %s, %s", r, acc)
+			} else {
+				p("MOVQ %s, %s", r, acc)
+			}
+		}
+	}
+	p("VMOVQ DI, X5")
+	p("VPINSRQ $1, R14, X5, X5")
+	p("VCVTPH2PS X5, Y5")
+	prod := []string{"Y6", "Y7"}
+	for i := 0; i < t; i++ {
+		p("VMULPS %s, Y5, %s", mem(i, "R11", 0), prod[i])
+		p("VMOVUPS %s, %d(SP)", prod[i], 32+32*i)
+		p("VCVTDQ2PS %s, Y8", mem(i, "R12", 0))
+		p("VFMADD231PS %s, Y8, %s", prod[i], ycorr(i))
+	}
+	for j := 0; j < 4; j++ {
+		o := 2 * ty.bytes * j
+		// The interleave by zero extension (one shuffle per block)
+		// and a shift: Zen 3 issues shuffles on two pipes, and with
+		// two unpacks and an insert per pair they bound the loop.
+		p("VPMOVZXDQ %d(SI), Y1", o+ty.qsOff)
+		p("VPMOVZXDQ %d(SI), Y3", o+ty.bytes+ty.qsOff)
+		p("VPSLLQ $32, Y3, Y3")
+		p("VPOR Y3, Y1, Y1")
+		p("VPSRLW $4, Y1, Y2")
+		p("VPAND q32c0f<>(SB), Y1, Y1")
+		p("VPAND q32c0f<>(SB), Y2, Y2")
+		for i := 0; i < t; i++ {
+			p("VBROADCASTSD %d(SP), Y10", 32+32*i+8*j)
+			p("VPMADDUBSW %s, Y1, Y8", mem(i, "R8", 64*j))
+			p("VPMADDUBSW %s, Y2, Y11", mem(i, "R8", 64*j+32))
+			p("VPADDW Y11, Y8, Y8")
+			p("VPMADDWD Y9, Y8, Y8")
+			p("VCVTDQ2PS Y8, Y8")
+			acc := yacc(i)
+			if t == 1 && j%2 == 1 {
+				acc = "Y13" // two chains of FMAs for one row
+			}
+			p("VFMADD231PS Y10, Y8, %s", acc)
+		}
+	}
+	p("ADDQ $%d, SI", 8*ty.bytes)
+	p("ADDQ $256, R8")
+	p("ADDQ $256, R13")
+	p("ADDQ $32, R11")
+	p("ADDQ $32, R12")
+	p("SUBQ $4, CX")
+	p("JMP loop4")
+}
+
+// ycorr is row i's offset-term accumulator of yloop4: Y14, Y15.
+func ycorr(i int) string { return fmt.Sprintf("Y%d", 14+i) }
 
 // ecorr is the accumulator of row i's weight-offset term in the
 // several-pair loops: Σ dw·da·Σq per block, which times -8 (-128) is the
