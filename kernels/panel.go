@@ -58,8 +58,9 @@ type ActPanel struct {
 	n, t, tp int // values per row, tokens, tokens padded to panelTokens
 	format   int // panelQ8_0, panelQ8_1 or panelQ8_K
 	// u holds the quants as unsigned bytes (q+128): per block of 4 tokens,
-	// per 4 consecutive values of K, the 4 tokens' 4 bytes.
-	u []byte
+	// per 4 consecutive values of K, the 4 tokens' 4 bytes; s the same
+	// quants as signed bytes, for the AVX2 kernels of unsigned codes.
+	u, s []byte
 	// as32/asum32 and as16/asum16 hold, per block of 4 tokens, per group
 	// of 32 (16) values, the 4 tokens' activation scales da and da·Σq.
 	// The 16-groups are filled for Q8_K only.
@@ -85,13 +86,13 @@ func (p *ActPanel) reset(n, t, format int) {
 		return b
 	}
 	if cap(p.u) < p.tp*n {
-		p.u = make([]byte, p.tp*n)
+		p.u, p.s = make([]byte, p.tp*n), make([]byte, p.tp*n)
 	}
-	p.u = p.u[:p.tp*n]
+	p.u, p.s = p.u[:p.tp*n], p.s[:p.tp*n]
 	if p.tp > t {
 		// Padding tokens: quants 0 (stored as 128), scales 0.
 		for i := t * n; i < p.tp*n; i++ {
-			p.u[i] = 0x80
+			p.u[i], p.s[i] = 0x80, 0
 		}
 	}
 	p.as32, p.asum32 = grow(p.as32, p.tp*(n/32)), grow(p.asum32, p.tp*(n/32))
@@ -103,10 +104,11 @@ func (p *ActPanel) reset(n, t, format int) {
 }
 
 // putQuad stores the 4 quants x (as a little-endian word) of values
-// 4j..4j+3 of token i, made unsigned.
+// 4j..4j+3 of token i, made unsigned, and as they are.
 func (p *ActPanel) putQuad(i, j int, x uint32) {
 	o := (i/panelTokens*(p.n/4)+j)*16 + i%panelTokens*4
 	binary.LittleEndian.PutUint32(p.u[o:], x^0x80808080)
+	binary.LittleEndian.PutUint32(p.s[o:], x)
 }
 
 // scaleAt is the index of token i's entry for group g (of ng per row).
@@ -613,8 +615,9 @@ type panelKernels struct {
 	// their records (after a PanelType's codes); nil without assembly.
 	sums func(dst *byte, ng, rec, steps int)
 	// byType, when set, picks the microkernel by block type instead of
-	// k (the AVX2 kernels depend on the range of the codes).
-	byType func(pt *PanelType) panelKernelFunc
+	// k (the AVX2 kernels depend on the range of the codes), and whether
+	// it takes the signed quants (ActPanel's s) rather than the unsigned.
+	byType func(pt *PanelType) (k panelKernelFunc, signed bool)
 }
 
 // panelSet is a named microkernel set (for tests).
@@ -679,9 +682,12 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	if pt.min {
 		mi = 1
 	}
-	kern := ks.k[gi][mi]
+	kern, quants := ks.k[gi][mi], p.u
 	if ks.byType != nil {
-		kern = ks.byType(pt)
+		var signed bool
+		if kern, signed = ks.byType(pt); signed {
+			quants = p.s
+		}
 	}
 	step := panelStage / pt.blockElems // blocks staged at a time
 	gsPerBlock := pt.blockElems / pt.group
@@ -715,7 +721,7 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 		}
 		wp := &pw.buf[0]
 		for i := 0; i < t; i += panelTokens {
-			a := &p.u[i*n]
+			a := &quants[i*n]
 			s := &as[i*ng]
 			sm := s
 			if pt.min {

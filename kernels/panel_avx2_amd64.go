@@ -16,10 +16,10 @@ func panelYG32S8(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 func panelYG32S4(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
 //go:noescape
-func panelYG32M4(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
+func panelYG32M8s(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
 //go:noescape
-func panelYG32M2(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
+func panelYG32M4s(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
 //go:noescape
 func panelYG16S4(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
@@ -28,38 +28,39 @@ func panelYG16S4(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 func panelYG16S2(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
 //go:noescape
-func panelYG16M4(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
+func panelYG16M4s(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 
 //go:noescape
 func panelPackY(stage, dst *byte, ng, rec, steps int)
 
 // panelY is the AVX2 kernel set. Its microkernels sum VPMADDUBSW's int16
-// pairs in int16 over as many steps as the type's largest code allows
-// (see _gen/panely), so the kernel is chosen by type, not only by group
-// and minimum term: the codes are Q4_0 -8..7, Q5_0 -16..15, Q4_1 and Q4_K
-// 0..15, Q5_1 and Q5_K 0..31, Q6_K -32..31, Q2_K 0..3, Q3_K -4..3, Q8_0
-// the whole int8 range.
+// pairs in int16 over as many steps as the type's codes allow (see
+// _gen/panely), so the kernel is chosen by type, not only by group and
+// minimum term: the codes are Q4_0 -8..7, Q5_0 -16..15, Q6_K -32..31, Q3_K
+// -4..3 and Q8_0 the whole int8 range (against the unsigned quants), and
+// the unsigned Q4_1 and Q4_K 0..15, Q5_1 and Q5_K 0..31, Q2_K 0..3
+// (against the signed quants).
 var panelY = &panelKernels{
 	pack: panelPackY,
-	byType: func(pt *PanelType) panelKernelFunc {
+	byType: func(pt *PanelType) (panelKernelFunc, bool) {
 		switch pt {
 		case PanelQ8_0:
-			return panelYQ8
+			return panelYQ8, false
 		case PanelQ4_0:
-			return panelYG32S8
+			return panelYG32S8, false
 		case PanelQ5_0:
-			return panelYG32S4
-		case PanelQ4_1, PanelQ4_K:
-			return panelYG32M4
-		case PanelQ5_1, PanelQ5_K:
-			return panelYG32M2
+			return panelYG32S4, false
 		case PanelQ6_K:
-			return panelYG16S2
+			return panelYG16S2, false
 		case PanelQ3_K:
-			return panelYG16S4
+			return panelYG16S4, false
+		case PanelQ4_1, PanelQ4_K:
+			return panelYG32M8s, true
+		case PanelQ5_1, PanelQ5_K:
+			return panelYG32M4s, true
 		case PanelQ2_K:
-			return panelYG16M4
+			return panelYG16M4s, true
 		}
-		return nil
+		return nil, false
 	},
 }

@@ -41,17 +41,21 @@ type kernel struct {
 	group int
 	min   bool
 	span  int
+	// sact: the codes are unsigned and the quants signed (ActPanel's s):
+	// VPMADDUBSW takes the codes as its unsigned operand and the sums
+	// need no start.
+	sact bool
 }
 
 var kernels = []kernel{
-	{"panelYQ8", 32, false, 0},
-	{"panelYG32S8", 32, false, 8},
-	{"panelYG32S4", 32, false, 4},
-	{"panelYG32M4", 32, true, 4},
-	{"panelYG32M2", 32, true, 2},
-	{"panelYG16S4", 16, false, 4},
-	{"panelYG16S2", 16, false, 2},
-	{"panelYG16M4", 16, true, 4},
+	{"panelYQ8", 32, false, 0, false},
+	{"panelYG32S8", 32, false, 8, false},
+	{"panelYG32S4", 32, false, 4, false},
+	{"panelYG16S4", 16, false, 4, false},
+	{"panelYG16S2", 16, false, 2, false},
+	{"panelYG32M8s", 32, true, 8, true},
+	{"panelYG32M4s", 32, true, 4, true},
+	{"panelYG16M4s", 16, true, 4, true},
 }
 
 var b strings.Builder
@@ -148,6 +152,17 @@ func emit(k kernel) {
 			first := k.span != 0 && j%k.span == 0 // the span's first step
 			for i := 0; i < 4; i++ {
 				p("VPBROADCASTD %d(DI), Y10", 16*j+4*i)
+				if k.sact {
+					for r, w := range []string{"Y8", "Y9"} {
+						if first {
+							p("VPMADDUBSW Y10, %s, %s", w, acc(i, r))
+						} else {
+							p("VPMADDUBSW Y10, %s, Y11", w)
+							p("VPADDW Y11, %s, %s", acc(i, r), acc(i, r))
+						}
+					}
+					continue
+				}
 				if k.span == 0 {
 					p("VPXOR Y14, Y10, Y10")
 					for r, w := range []string{"Y8", "Y9"} {
@@ -202,7 +217,9 @@ func emit(k kernel) {
 					if k.span < steps {
 						p("VPADDD %s, Y11, Y11", isum(i, r))
 					}
-					p("VPADDD %d(SI), Y11, Y11", code+128+ho+32*r)
+					if !k.sact {
+						p("VPADDD %d(SI), Y11, Y11", code+128+ho+32*r)
+					}
 					p("VCVTDQ2PS Y11, Y11")
 				}
 				p("VFMADD213PS %s, %s, Y11", facc(i, r), prod)
