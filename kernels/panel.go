@@ -618,6 +618,10 @@ type panelKernels struct {
 	// k (the AVX2 kernels depend on the range of the codes), and whether
 	// it takes the signed quants (ActPanel's s) rather than the unsigned.
 	byType func(pt *PanelType) (k panelKernelFunc, signed bool)
+	// stage, when set, gives the code writer of one row into the stage
+	// (nb blocks) for a type whose tables are written apart, in place of
+	// its Go unpack; nil for the others.
+	stage func(pt *PanelType) func(row *byte, nb int, dst *byte)
 }
 
 // panelSet is a named microkernel set (for tests).
@@ -690,6 +694,10 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 		}
 	}
 	step := panelStage / pt.blockElems // blocks staged at a time
+	var stage func(row *byte, nb int, dst *byte)
+	if ks.stage != nil && pt.tables != nil {
+		stage = ks.stage(pt)
+	}
 	gsPerBlock := pt.blockElems / pt.group
 	for r0 := 0; r0 < rows; r0 += panelRows {
 		nr := min(panelRows, rows-r0)
@@ -706,6 +714,10 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 				b1 := min(nb, b0+step)
 				pw.g0 = b0 * gsPerBlock
 				for r := 0; r < nr; r++ {
+					if stage != nil {
+						stage(&w[(r0+r)*rb+b0*pt.blockBytes], b1-b0, &pw.stage[r*panelStage])
+						continue
+					}
 					pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, b0, b1)
 				}
 				ks.pack(&pw.stage[0], &pw.buf[pw.g0*rec], (b1-b0)*gsPerBlock, rec, pt.group/4)

@@ -33,6 +33,14 @@ func panelYG16M4s(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 //go:noescape
 func panelPackY(stage, dst *byte, ng, rec, steps int)
 
+// The AVX2 stage writers: the codes of nb super-blocks of one row.
+
+//go:noescape
+func panelStageQ4_K(row *byte, nb int, dst *byte)
+
+//go:noescape
+func panelStageQ6_K(row *byte, nb int, dst *byte)
+
 // panelY is the AVX2 kernel set. Its microkernels sum VPMADDUBSW's int16
 // pairs in int16 over as many steps as the type's codes allow (see
 // _gen/panely), so the kernel is chosen by type, not only by group and
@@ -62,5 +70,15 @@ var panelY = &panelKernels{
 			return panelYG16M4s, true
 		}
 		return nil, false
+	},
+	// The Go unpack of these was a tenth of a Q4_K_M prefill (Zen 3).
+	stage: func(pt *PanelType) func(row *byte, nb int, dst *byte) {
+		switch pt {
+		case PanelQ4_K:
+			return panelStageQ4_K
+		case PanelQ6_K:
+			return panelStageQ6_K
+		}
+		return nil
 	},
 }

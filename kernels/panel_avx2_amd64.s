@@ -4402,3 +4402,114 @@ packy_step:
 packy_done:
 	VZEROUPPER
 	RET
+DATA panelYC0F<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA panelYC0F<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA panelYC0F<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA panelYC0F<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL panelYC0F<>(SB), RODATA|NOPTR, $32
+
+DATA panelYC30<>+0(SB)/8, $0x3030303030303030
+DATA panelYC30<>+8(SB)/8, $0x3030303030303030
+DATA panelYC30<>+16(SB)/8, $0x3030303030303030
+DATA panelYC30<>+24(SB)/8, $0x3030303030303030
+GLOBL panelYC30<>(SB), RODATA|NOPTR, $32
+
+DATA panelYC20<>+0(SB)/8, $0x2020202020202020
+DATA panelYC20<>+8(SB)/8, $0x2020202020202020
+DATA panelYC20<>+16(SB)/8, $0x2020202020202020
+DATA panelYC20<>+24(SB)/8, $0x2020202020202020
+GLOBL panelYC20<>(SB), RODATA|NOPTR, $32
+
+// func panelStageQ4_K(row *byte, nb int, dst *byte)
+//
+// Per super-block (144 bytes), per 32-byte chunk c of qs (at 16): the low
+// nibbles are values 64c..64c+31, the high ones the next 32.
+TEXT ·panelStageQ4_K(SB), NOSPLIT, $0-24
+	MOVQ row+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	VMOVDQU panelYC0F<>(SB), Y15
+
+stq4k_block:
+	VMOVDQU 16(SI), Y0
+	VMOVDQU 48(SI), Y2
+	VMOVDQU 80(SI), Y4
+	VMOVDQU 112(SI), Y6
+	VPSRLW $4, Y0, Y1
+	VPSRLW $4, Y2, Y3
+	VPSRLW $4, Y4, Y5
+	VPSRLW $4, Y6, Y7
+	VPAND Y15, Y0, Y0
+	VPAND Y15, Y1, Y1
+	VPAND Y15, Y2, Y2
+	VPAND Y15, Y3, Y3
+	VPAND Y15, Y4, Y4
+	VPAND Y15, Y5, Y5
+	VPAND Y15, Y6, Y6
+	VPAND Y15, Y7, Y7
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	VMOVDQU Y4, 128(DI)
+	VMOVDQU Y5, 160(DI)
+	VMOVDQU Y6, 192(DI)
+	VMOVDQU Y7, 224(DI)
+	ADDQ $144, SI
+	ADDQ $256, DI
+	DECQ CX
+	JNZ stq4k_block
+	VZEROUPPER
+	RET
+
+// Q6K_HALF writes the 128 values of half h of a Q6_K super-block: ql at
+// qlo, qh at qho; value 32q+l is nibble q>>1 of ql[32(q&1)+l] with bits
+// 2q, 2q+1 of qh[l] above it, minus 32.
+#define Q6K_HALF(qlo, qho, out) \
+	VMOVDQU qlo(SI), Y0; \
+	VMOVDQU qlo+32(SI), Y1; \
+	VMOVDQU qho(SI), Y2; \
+	VPSRLW $4, Y0, Y3; \
+	VPSRLW $4, Y1, Y4; \
+	VPAND Y15, Y0, Y0; \
+	VPAND Y15, Y1, Y1; \
+	VPAND Y15, Y3, Y3; \
+	VPAND Y15, Y4, Y4; \
+	VPSLLW $4, Y2, Y5; \
+	VPAND Y14, Y5, Y5; \
+	VPOR Y5, Y0, Y0; \
+	VPSLLW $2, Y2, Y5; \
+	VPAND Y14, Y5, Y5; \
+	VPOR Y5, Y1, Y1; \
+	VPAND Y14, Y2, Y5; \
+	VPOR Y5, Y3, Y3; \
+	VPSRLW $2, Y2, Y5; \
+	VPAND Y14, Y5, Y5; \
+	VPOR Y5, Y4, Y4; \
+	VPSUBB Y13, Y0, Y0; \
+	VPSUBB Y13, Y1, Y1; \
+	VPSUBB Y13, Y3, Y3; \
+	VPSUBB Y13, Y4, Y4; \
+	VMOVDQU Y0, out(DI); \
+	VMOVDQU Y1, out+32(DI); \
+	VMOVDQU Y3, out+64(DI); \
+	VMOVDQU Y4, out+96(DI)
+
+// func panelStageQ6_K(row *byte, nb int, dst *byte)
+TEXT ·panelStageQ6_K(SB), NOSPLIT, $0-24
+	MOVQ row+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	VMOVDQU panelYC0F<>(SB), Y15
+	VMOVDQU panelYC30<>(SB), Y14
+	VMOVDQU panelYC20<>(SB), Y13
+
+stq6k_block:
+	Q6K_HALF(0, 128, 0)
+	Q6K_HALF(64, 160, 128)
+	ADDQ $210, SI
+	ADDQ $256, DI
+	DECQ CX
+	JNZ stq6k_block
+	VZEROUPPER
+	RET
