@@ -242,6 +242,10 @@ type PanelType struct {
 	// [b0, b1) of row r (the K-quants, whose scales take decoding);
 	// unpack and codes then write codes only.
 	tables func(pw *panelWriter, row []byte, r, b0, b1 int)
+	// scales writes the scales of blocks [b0, b1) of row r for a type
+	// whose unpack writes them (Q4_0, Q8_0), when a kernel set's stage
+	// writer takes the place of the unpack.
+	scales func(pw *panelWriter, row []byte, r, b0, b1 int)
 	// codes, when set (assembly), writes a whole 32-row panel's codes
 	// straight from the weights, rows rb bytes apart, and, when tables
 	// is nil, the scales and the sums' starts too. Only the assembly
@@ -381,6 +385,22 @@ func unpackPanelQ4_0(pw *panelWriter, row []byte, r, b0, b1 int) {
 			w[j], w[j+4] = subBytes(lo, 8), subBytes(hi, 8)
 		}
 		pw.group(b, r, w[:], f16at(blk, 0), 0)
+	}
+}
+
+// scalesPanelQ4_0 writes the scales of Q4_0 rows (blocks of 18 bytes),
+// scalesPanelQ8_0 those of Q8_0 rows: the f16 d each block starts with.
+func scalesPanelQ4_0(pw *panelWriter, row []byte, r, b0, b1 int) {
+	scalesPanel32(pw, row, r, b0, b1, BlockBytesQ4_0)
+}
+
+func scalesPanelQ8_0(pw *panelWriter, row []byte, r, b0, b1 int) {
+	scalesPanel32(pw, row, r, b0, b1, BlockBytesQ8_0)
+}
+
+func scalesPanel32(pw *panelWriter, row []byte, r, b0, b1, bs int) {
+	for b := b0; b < b1; b++ {
+		pw.table(b, r, f16at(row[b*bs:], 0), 0)
 	}
 }
 
@@ -588,8 +608,8 @@ func unpackPanelQ2_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 
 // The panel products of the block types.
 var (
-	PanelQ8_0 = &PanelType{name: "Q8_0", blockElems: qk, blockBytes: BlockBytesQ8_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ8_0, tile: &tileMatMulQ8_0}
-	PanelQ4_0 = &PanelType{name: "Q4_0", blockElems: qk, blockBytes: BlockBytesQ4_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ4_0, tile: &tileMatMulQ4_0}
+	PanelQ8_0 = &PanelType{name: "Q8_0", blockElems: qk, blockBytes: BlockBytesQ8_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ8_0, scales: scalesPanelQ8_0, tile: &tileMatMulQ8_0}
+	PanelQ4_0 = &PanelType{name: "Q4_0", blockElems: qk, blockBytes: BlockBytesQ4_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ4_0, scales: scalesPanelQ4_0, tile: &tileMatMulQ4_0}
 	PanelQ4_1 = &PanelType{name: "Q4_1", blockElems: qk, blockBytes: BlockBytesQ4_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ4_1, tile: &tileMatMulQ4_1}
 	PanelQ5_0 = &PanelType{name: "Q5_0", blockElems: qk, blockBytes: BlockBytesQ5_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ5_0, tile: &tileMatMulQ5_0}
 	PanelQ5_1 = &PanelType{name: "Q5_1", blockElems: qk, blockBytes: BlockBytesQ5_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ5_1, tile: &tileMatMulQ5_1}
@@ -695,8 +715,11 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	}
 	step := panelStage / pt.blockElems // blocks staged at a time
 	var stage func(row *byte, nb int, dst *byte)
-	if ks.stage != nil && pt.tables != nil {
-		stage = ks.stage(pt)
+	tables := pt.tables
+	if ks.stage != nil && (pt.tables != nil || pt.scales != nil) {
+		if stage = ks.stage(pt); stage != nil && tables == nil {
+			tables = pt.scales
+		}
 	}
 	gsPerBlock := pt.blockElems / pt.group
 	for r0 := 0; r0 < rows; r0 += panelRows {
@@ -723,9 +746,9 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 				ks.pack(&pw.stage[0], &pw.buf[pw.g0*rec], (b1-b0)*gsPerBlock, rec, pt.group/4)
 			}
 		}
-		if pt.tables != nil {
+		if tables != nil {
 			for r := 0; r < nr; r++ {
-				pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
+				tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
 			}
 			if asm {
 				ks.sums(&pw.buf[0], ng, rec, pt.group/4)

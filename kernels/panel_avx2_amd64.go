@@ -33,7 +33,13 @@ func panelYG16M4s(w, a *byte, as, asum *float32, ng int, y *float32, ldy int)
 //go:noescape
 func panelPackY(stage, dst *byte, ng, rec, steps int)
 
-// The AVX2 stage writers: the codes of nb super-blocks of one row.
+// The AVX2 stage writers: the codes of nb blocks of one row.
+
+//go:noescape
+func panelStageQ4_0(row *byte, nb int, dst *byte)
+
+//go:noescape
+func panelStageQ8_0(row *byte, nb int, dst *byte)
 
 //go:noescape
 func panelStageQ4_K(row *byte, nb int, dst *byte)
@@ -74,6 +80,10 @@ var panelY = &panelKernels{
 	// The Go unpack of these was a tenth of a Q4_K_M prefill (Zen 3).
 	stage: func(pt *PanelType) func(row *byte, nb int, dst *byte) {
 		switch pt {
+		case PanelQ4_0:
+			return panelStageQ4_0
+		case PanelQ8_0:
+			return panelStageQ8_0
 		case PanelQ4_K:
 			return panelStageQ4_K
 		case PanelQ6_K:

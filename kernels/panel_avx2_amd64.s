@@ -4420,6 +4420,51 @@ DATA panelYC20<>+16(SB)/8, $0x2020202020202020
 DATA panelYC20<>+24(SB)/8, $0x2020202020202020
 GLOBL panelYC20<>(SB), RODATA|NOPTR, $32
 
+// func panelStageQ4_0(row *byte, nb int, dst *byte)
+//
+// Per block (18 bytes): the 16 bytes of qs at 2, low nibbles values 0-15,
+// high ones 16-31, minus 8.
+TEXT ·panelStageQ4_0(SB), NOSPLIT, $0-24
+	MOVQ row+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	VMOVDQU panelYC0F<>(SB), Y15
+	MOVL $0x08080808, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+
+stq40_block:
+	VMOVDQU 2(SI), X0
+	VPSRLW $4, X0, X1
+	VINSERTI128 $1, X1, Y0, Y0
+	VPAND Y15, Y0, Y0
+	VPSUBB Y14, Y0, Y0
+	VMOVDQU Y0, 0(DI)
+	ADDQ $18, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ stq40_block
+	VZEROUPPER
+	RET
+
+// func panelStageQ8_0(row *byte, nb int, dst *byte)
+//
+// Per block (34 bytes): the 32 int8 quants at 2, as they are.
+TEXT ·panelStageQ8_0(SB), NOSPLIT, $0-24
+	MOVQ row+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+
+stq80_block:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU Y0, 0(DI)
+	ADDQ $34, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ stq80_block
+	VZEROUPPER
+	RET
+
 // func panelStageQ4_K(row *byte, nb int, dst *byte)
 //
 // Per super-block (144 bytes), per 32-byte chunk c of qs (at 16): the low
