@@ -242,10 +242,6 @@ type PanelType struct {
 	// [b0, b1) of row r (the K-quants, whose scales take decoding);
 	// unpack and codes then write codes only.
 	tables func(pw *panelWriter, row []byte, r, b0, b1 int)
-	// scales writes the scales of blocks [b0, b1) of row r for a type
-	// whose unpack writes them (Q4_0, Q8_0), when a kernel set's stage
-	// writer takes the place of the unpack.
-	scales func(pw *panelWriter, row []byte, r, b0, b1 int)
 	// codes, when set (assembly), writes a whole 32-row panel's codes
 	// straight from the weights, rows rb bytes apart, and, when tables
 	// is nil, the scales and the sums' starts too. Only the assembly
@@ -253,15 +249,15 @@ type PanelType struct {
 	codes func(w *byte, rb, nb int, dst *byte)
 	// tile is the type's tile product, which takes precedence when set.
 	tile *func(y []float32, ldy int, w, a []byte, n, t, rows int)
-	// minTokens, when set, replaces panelMinTokens for this type (where
-	// its dot kernels are faster than most: see panel_amd64.go).
-	minTokens int
 }
 
-// threshold is the least number of activation rows that take panels.
+// threshold is the least number of activation rows that take panels in
+// the installed kernel set.
 func (pt *PanelType) threshold() int {
-	if pt.minTokens > 0 {
-		return pt.minTokens
+	if panelKernel != nil {
+		if m := panelKernel.minTokens[pt]; m > 0 {
+			return m
+		}
 	}
 	return panelMinTokens
 }
@@ -385,22 +381,6 @@ func unpackPanelQ4_0(pw *panelWriter, row []byte, r, b0, b1 int) {
 			w[j], w[j+4] = subBytes(lo, 8), subBytes(hi, 8)
 		}
 		pw.group(b, r, w[:], f16at(blk, 0), 0)
-	}
-}
-
-// scalesPanelQ4_0 writes the scales of Q4_0 rows (blocks of 18 bytes),
-// scalesPanelQ8_0 those of Q8_0 rows: the f16 d each block starts with.
-func scalesPanelQ4_0(pw *panelWriter, row []byte, r, b0, b1 int) {
-	scalesPanel32(pw, row, r, b0, b1, BlockBytesQ4_0)
-}
-
-func scalesPanelQ8_0(pw *panelWriter, row []byte, r, b0, b1 int) {
-	scalesPanel32(pw, row, r, b0, b1, BlockBytesQ8_0)
-}
-
-func scalesPanel32(pw *panelWriter, row []byte, r, b0, b1, bs int) {
-	for b := b0; b < b1; b++ {
-		pw.table(b, r, f16at(row[b*bs:], 0), 0)
 	}
 }
 
@@ -608,8 +588,8 @@ func unpackPanelQ2_K(pw *panelWriter, row []byte, r, b0, b1 int) {
 
 // The panel products of the block types.
 var (
-	PanelQ8_0 = &PanelType{name: "Q8_0", blockElems: qk, blockBytes: BlockBytesQ8_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ8_0, scales: scalesPanelQ8_0, tile: &tileMatMulQ8_0}
-	PanelQ4_0 = &PanelType{name: "Q4_0", blockElems: qk, blockBytes: BlockBytesQ4_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ4_0, scales: scalesPanelQ4_0, tile: &tileMatMulQ4_0}
+	PanelQ8_0 = &PanelType{name: "Q8_0", blockElems: qk, blockBytes: BlockBytesQ8_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ8_0, tile: &tileMatMulQ8_0}
+	PanelQ4_0 = &PanelType{name: "Q4_0", blockElems: qk, blockBytes: BlockBytesQ4_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ4_0, tile: &tileMatMulQ4_0}
 	PanelQ4_1 = &PanelType{name: "Q4_1", blockElems: qk, blockBytes: BlockBytesQ4_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ4_1, tile: &tileMatMulQ4_1}
 	PanelQ5_0 = &PanelType{name: "Q5_0", blockElems: qk, blockBytes: BlockBytesQ5_0, group: 32, act: panelQ8_0, unpack: unpackPanelQ5_0, tile: &tileMatMulQ5_0}
 	PanelQ5_1 = &PanelType{name: "Q5_1", blockElems: qk, blockBytes: BlockBytesQ5_1, group: 32, min: true, act: panelQ8_1, unpack: unpackPanelQ5_1, tile: &tileMatMulQ5_1}
@@ -639,9 +619,14 @@ type panelKernels struct {
 	// it takes the signed quants (ActPanel's s) rather than the unsigned.
 	byType func(pt *PanelType) (k panelKernelFunc, signed bool)
 	// stage, when set, gives the code writer of one row into the stage
-	// (nb blocks) for a type whose tables are written apart, in place of
-	// its Go unpack; nil for the others.
-	stage func(pt *PanelType) func(row *byte, nb int, dst *byte)
+	// (nb blocks), in place of the type's Go unpack (nil for the types
+	// it has none for); for a type without tables it writes the scales
+	// too, at tab (the row's entry of the first block's record) rec bytes
+	// apart.
+	stage func(pt *PanelType) func(row *byte, nb int, dst, tab *byte, rec int)
+	// minTokens replaces panelMinTokens for the types whose dot kernels
+	// beat these panels for longer (see BenchmarkPanelCrossover).
+	minTokens map[*PanelType]int
 }
 
 // panelSet is a named microkernel set (for tests).
@@ -714,12 +699,9 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 		}
 	}
 	step := panelStage / pt.blockElems // blocks staged at a time
-	var stage func(row *byte, nb int, dst *byte)
-	tables := pt.tables
-	if ks.stage != nil && (pt.tables != nil || pt.scales != nil) {
-		if stage = ks.stage(pt); stage != nil && tables == nil {
-			tables = pt.scales
-		}
+	var stage func(row *byte, nb int, dst, tab *byte, rec int)
+	if ks.stage != nil {
+		stage = ks.stage(pt)
 	}
 	gsPerBlock := pt.blockElems / pt.group
 	for r0 := 0; r0 < rows; r0 += panelRows {
@@ -738,7 +720,7 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 				pw.g0 = b0 * gsPerBlock
 				for r := 0; r < nr; r++ {
 					if stage != nil {
-						stage(&w[(r0+r)*rb+b0*pt.blockBytes], b1-b0, &pw.stage[r*panelStage])
+						stage(&w[(r0+r)*rb+b0*pt.blockBytes], b1-b0, &pw.stage[r*panelStage], &pw.buf[pw.g0*rec+pw.g+4*r], rec)
 						continue
 					}
 					pt.unpack(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, b0, b1)
@@ -746,9 +728,9 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 				ks.pack(&pw.stage[0], &pw.buf[pw.g0*rec], (b1-b0)*gsPerBlock, rec, pt.group/4)
 			}
 		}
-		if tables != nil {
+		if pt.tables != nil {
 			for r := 0; r < nr; r++ {
-				tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
+				pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
 			}
 			if asm {
 				ks.sums(&pw.buf[0], ng, rec, pt.group/4)

@@ -32,8 +32,7 @@ func init() {
 	// host) Q4_0 at 8 tokens 2.4 ms against the panels' 3.3, at 12 3.7
 	// against 3.5; Q8_0 at 12 3.4 against 3.7, at 16 4.4 against 4.1.
 	if q32Zen4 {
-		PanelQ4_0.minTokens = 12
-		PanelQ8_0.minTokens = 16
+		panelZ.minTokens = map[*PanelType]int{PanelQ4_0: 12, PanelQ8_0: 16}
 	}
 	installers = append(installers, installPanel)
 	// level.go's init may already have run SetFeatures (file order).

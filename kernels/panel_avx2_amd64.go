@@ -36,16 +36,16 @@ func panelPackY(stage, dst *byte, ng, rec, steps int)
 // The AVX2 stage writers: the codes of nb blocks of one row.
 
 //go:noescape
-func panelStageQ4_0(row *byte, nb int, dst *byte)
+func panelStageQ4_0(row *byte, nb int, dst, tab *byte, rec int)
 
 //go:noescape
-func panelStageQ8_0(row *byte, nb int, dst *byte)
+func panelStageQ8_0(row *byte, nb int, dst, tab *byte, rec int)
 
 //go:noescape
-func panelStageQ4_K(row *byte, nb int, dst *byte)
+func panelStageQ4_K(row *byte, nb int, dst, tab *byte, rec int)
 
 //go:noescape
-func panelStageQ6_K(row *byte, nb int, dst *byte)
+func panelStageQ6_K(row *byte, nb int, dst, tab *byte, rec int)
 
 // panelY is the AVX2 kernel set. Its microkernels sum VPMADDUBSW's int16
 // pairs in int16 over as many steps as the type's codes allow (see
@@ -77,8 +77,9 @@ var panelY = &panelKernels{
 		}
 		return nil, false
 	},
-	// The Go unpack of these was a tenth of a Q4_K_M prefill (Zen 3).
-	stage: func(pt *PanelType) func(row *byte, nb int, dst *byte) {
+	// The Go unpack of these was a tenth of a Q4_K_M prefill (Zen 3); Go
+	// wrote Q4_0's scales at 5 ns a block, half of a 4-token product.
+	stage: func(pt *PanelType) func(row *byte, nb int, dst, tab *byte, rec int) {
 		switch pt {
 		case PanelQ4_0:
 			return panelStageQ4_0
@@ -91,4 +92,9 @@ var panelY = &panelKernels{
 		}
 		return nil
 	},
+	// Q8_0's panels (two multiplies per 32 products, see _gen/panely)
+	// overtake its dot kernels between 24 and 32 tokens: a 4096×4096
+	// product of one goroutine on a Zen 3 host took 11.5 ms against 11.2
+	// at 24, 14.2 against 15.0 at 32; Q4_0's cross at 8 (3.7 / 3.8 ms).
+	minTokens: map[*PanelType]int{PanelQ8_0: 24},
 }

@@ -223,17 +223,20 @@ func BenchmarkPanelUnpack(b *testing.B) {
 // BenchmarkPanelCrossover: panels against the dot-product kernels at the
 // token counts around panelMinTokens, one goroutine, a 4096×4096 matrix.
 func BenchmarkPanelCrossover(b *testing.B) {
+	// The machine's best feature set: its panels and its dot kernels.
 	ks := panelAsmKernels()
 	if ks == nil {
-		b.Skip("panel assembly: this CPU or build has no AVX-512 VNNI")
-	}
-	prev := CurrentFeatures()
-	defer SetFeatures(prev)
-	if err := SetFeatures(best(AVX512, false)); err != nil {
-		b.Skip(err)
+		b.Skip("panel assembly: this CPU or build has none")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, c := range panelCases[:2] {
+	dots := map[*PanelType]func(y []float32, ldy int, w, a []byte, n, t int){
+		PanelQ8_0: MatMulQ8_0, PanelQ4_0: MatMulQ4_0, PanelQ4_K: MatMulQ4_K, PanelQ6_K: MatMulQ6_K,
+	}
+	for _, c := range panelCases {
+		mm := dots[c.pt]
+		if mm == nil {
+			continue
+		}
 		n, rows := 4096, 4096
 		for _, tok := range []int{4, 8, 12, 16, 24, 32} {
 			w, a := panelInputs(r, c, n, rows, tok)
@@ -245,10 +248,6 @@ func BenchmarkPanelCrossover(b *testing.B) {
 					c.pt.matMul(ks, y, rows, w, &p, n)
 				}
 			})
-			mm := MatMulQ8_0
-			if c.pt == PanelQ4_0 {
-				mm = MatMulQ4_0
-			}
 			b.Run(fmt.Sprintf("%s/t%d/dot", c.pt.name, tok), func(b *testing.B) {
 				for b.Loop() {
 					mm(y, rows, w, a, n, tok)

@@ -393,7 +393,9 @@ packy_done:
 
 // stagers emits the AVX2 code writers of one weight row into the stage
 // (panelWriter's row-major codes, panelStage values per row), in place of
-// the Go unpack: func(row *byte, nb int, dst *byte) for nb blocks.
+// the Go unpack: func(row *byte, nb int, dst, tab *byte, rec int) for nb
+// blocks; those of Q4_0 and Q8_0 also write the scales (at tab, rec bytes
+// apart), the K-quants' tables are written in Go.
 func stagers() {
 	b.WriteString(`DATA panelYC0F<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA panelYC0F<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -413,14 +415,17 @@ DATA panelYC20<>+16(SB)/8, $0x2020202020202020
 DATA panelYC20<>+24(SB)/8, $0x2020202020202020
 GLOBL panelYC20<>(SB), RODATA|NOPTR, $32
 
-// func panelStageQ4_0(row *byte, nb int, dst *byte)
+// func panelStageQ4_0(row *byte, nb int, dst, tab *byte, rec int)
 //
 // Per block (18 bytes): the 16 bytes of qs at 2, low nibbles values 0-15,
-// high ones 16-31, minus 8.
-TEXT ·panelStageQ4_0(SB), NOSPLIT, $0-24
+// high ones 16-31, minus 8; and the block's f16 scale d, widened, at tab
+// (one group record, rec bytes, per block).
+TEXT ·panelStageQ4_0(SB), NOSPLIT, $0-40
 	MOVQ row+0(FP), SI
 	MOVQ nb+8(FP), CX
 	MOVQ dst+16(FP), DI
+	MOVQ tab+24(FP), R8
+	MOVQ rec+32(FP), R9
 	VMOVDQU panelYC0F<>(SB), Y15
 	MOVL $0x08080808, AX
 	VMOVD AX, X14
@@ -433,6 +438,11 @@ stq40_block:
 	VPAND Y15, Y0, Y0
 	VPSUBB Y14, Y0, Y0
 	VMOVDQU Y0, 0(DI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X2
+	VCVTPH2PS X2, X2
+	VMOVSS X2, (R8)
+	ADDQ R9, R8
 	ADDQ $18, SI
 	ADDQ $32, DI
 	DECQ CX
@@ -440,17 +450,25 @@ stq40_block:
 	VZEROUPPER
 	RET
 
-// func panelStageQ8_0(row *byte, nb int, dst *byte)
+// func panelStageQ8_0(row *byte, nb int, dst, tab *byte, rec int)
 //
-// Per block (34 bytes): the 32 int8 quants at 2, as they are.
-TEXT ·panelStageQ8_0(SB), NOSPLIT, $0-24
+// Per block (34 bytes): the 32 int8 quants at 2, as they are; the scale
+// as panelStageQ4_0's.
+TEXT ·panelStageQ8_0(SB), NOSPLIT, $0-40
 	MOVQ row+0(FP), SI
 	MOVQ nb+8(FP), CX
 	MOVQ dst+16(FP), DI
+	MOVQ tab+24(FP), R8
+	MOVQ rec+32(FP), R9
 
 stq80_block:
 	VMOVDQU 2(SI), Y0
 	VMOVDQU Y0, 0(DI)
+	MOVWLZX (SI), AX
+	VMOVD AX, X2
+	VCVTPH2PS X2, X2
+	VMOVSS X2, (R8)
+	ADDQ R9, R8
 	ADDQ $34, SI
 	ADDQ $32, DI
 	DECQ CX
@@ -458,11 +476,11 @@ stq80_block:
 	VZEROUPPER
 	RET
 
-// func panelStageQ4_K(row *byte, nb int, dst *byte)
+// func panelStageQ4_K(row *byte, nb int, dst, tab *byte, rec int)
 //
 // Per super-block (144 bytes), per 32-byte chunk c of qs (at 16): the low
 // nibbles are values 64c..64c+31, the high ones the next 32.
-TEXT ·panelStageQ4_K(SB), NOSPLIT, $0-24
+TEXT ·panelStageQ4_K(SB), NOSPLIT, $0-40
 	MOVQ row+0(FP), SI
 	MOVQ nb+8(FP), CX
 	MOVQ dst+16(FP), DI
@@ -533,8 +551,8 @@ stq4k_block:
 	VMOVDQU Y3, out+64(DI); \
 	VMOVDQU Y4, out+96(DI)
 
-// func panelStageQ6_K(row *byte, nb int, dst *byte)
-TEXT ·panelStageQ6_K(SB), NOSPLIT, $0-24
+// func panelStageQ6_K(row *byte, nb int, dst, tab *byte, rec int)
+TEXT ·panelStageQ6_K(SB), NOSPLIT, $0-40
 	MOVQ row+0(FP), SI
 	MOVQ nb+8(FP), CX
 	MOVQ dst+16(FP), DI
