@@ -92,9 +92,12 @@ var panelY = &panelKernels{
 		}
 		return nil
 	},
-	// Q8_0's panels (two multiplies per 32 products, see _gen/panely)
-	// overtake its dot kernels between 24 and 32 tokens: a 4096×4096
-	// product of one goroutine on a Zen 3 host took 11.5 ms against 11.2
-	// at 24, 14.2 against 15.0 at 32; Q4_0's cross at 8 (3.7 / 3.8 ms).
-	minTokens: map[*PanelType]int{PanelQ8_0: 24},
+	// Where the panels overtake the dot kernels (BenchmarkPanelCrossover,
+	// a 4096×4096 product of one goroutine, Zen 3 host, ms panel / dot):
+	// Q4_0 before 8 tokens (3.0 / 3.6 at 8); Q8_0, with two multiplies
+	// per 32 products (see _gen/panely), between 12 and 16 (6.0 / 5.6 at
+	// 12, 6.9 / 7.5 at 16); Q4_K between 32 and 48 (11.4 / 10.5, 12.5 /
+	// 14.3) and Q6_K past 48 (15.5 / 14.5): their one-row dot kernels are
+	// fast and the panels' tables are written in Go.
+	minTokens: map[*PanelType]int{PanelQ8_0: 16, PanelQ4_K: 40, PanelQ6_K: 64},
 }

@@ -238,7 +238,7 @@ func BenchmarkPanelCrossover(b *testing.B) {
 			continue
 		}
 		n, rows := 4096, 4096
-		for _, tok := range []int{4, 8, 12, 16, 24, 32} {
+		for _, tok := range []int{4, 8, 12, 16, 24, 32, 48, 64} {
 			w, a := panelInputs(r, c, n, rows, tok)
 			y := make([]float32, tok*rows)
 			var p ActPanel
