@@ -25,14 +25,16 @@
 // (amxk_amd64.go: per-sub-block scales and minima in f32). F32, Q2_K and
 // Q3_K weights, and products of fewer tokens, stay on the vector units.
 //
-// With avx512+vnni, products of the block types with at least 8
+// With avx2 and up, products of the block types with at least 8
 // activation rows (prefill, batched decode) run as panel products
 // (panel.go) where no tile kernel serves the type: 32 weight rows unpacked
 // once into int8 codes whose lanes are rows, every token over them with
-// VPDPBUSD, each 32- or 16-value group scaled in f32 as ggml does, so the
-// results equal the dot-product kernels' up to float rounding. Fewer rows
-// keep the dot-product kernels (on Zen 4 up to 11 rows for Q4_0, 15 for
-// Q8_0). On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
+// VPDPBUSD (avx512+vnni) or VPMADDUBSW summed in int16 over as many steps
+// as the codes' range allows (AVX2, panel_avx2_amd64.s), each 32- or
+// 16-value group scaled in f32 as ggml does, so the results equal the
+// dot-product kernels' up to float rounding. Fewer rows keep the
+// dot-product kernels (on Zen 4 up to 11 rows for Q4_0, 15 for Q8_0; with
+// AVX2 up to 15 for Q8_0, 39 for Q4_K, 63 for Q6_K). On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
 // types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; Q4_0 and
 // Q8_0 take several block pairs per loop iteration), which measured
 // faster there than the zmm ones.
