@@ -37,6 +37,7 @@ type Engine struct {
 	x, xb, xb2 []float32 // [rows, dim]
 	q, att     []float32 // [rows, nHeads*headDim]
 	k, v       []float32 // [rows, kvDim]
+	kv16       []uint16  // [kvDim]: one row rounded to f16 (roundKV)
 	hb, hb2    []float32 // [rows, ffn]
 	cos, sin   []float32 // [rows, headDim/2]
 	logits     []float32 // [rows wanting logits, vocab], grown on demand
@@ -110,6 +111,7 @@ func (m *Model) NewEngine(opts EngineOptions) (*Engine, error) {
 	e.att = make([]float32, rows*qDim)
 	e.k = make([]float32, rows*e.kvDim)
 	e.v = make([]float32, rows*e.kvDim)
+	e.kv16 = make([]uint16, e.kvDim)
 	e.hb = make([]float32, rows*c.FFNDim)
 	e.hb2 = make([]float32, rows*c.FFNDim)
 	e.cos = make([]float32, rows*half)
@@ -120,6 +122,28 @@ func (m *Model) NewEngine(opts EngineOptions) (*Engine, error) {
 		e.attn = make([]attnScratch, e.pool.Size())
 	}
 	return e, nil
+}
+
+// roundKV rounds the pass's keys and values to f16 for the sequences
+// whose cache holds f16: they read their earlier positions' keys and
+// values so rounded, and their own chunk's must be too, or a sequence's
+// numbers would depend on how its tokens were cut into passes (a batch of
+// sequences cuts them otherwise than a lone run: greedy outputs differed,
+// at ~3e-3 in the logprobs of the tiny model).
+func (e *Engine) roundKV(k, v []float32) {
+	d := e.kvDim
+	for i := range e.spans {
+		sp := &e.spans[i]
+		if sp.seq.k16 == nil {
+			continue
+		}
+		for r := sp.r0; r < sp.r0+sp.n; r++ {
+			for _, x := range [][]float32{k[r*d : (r+1)*d], v[r*d : (r+1)*d]} {
+				kernels.F32ToF16(e.kv16, x)
+				kernels.F16ToF32(x, e.kv16)
+			}
+		}
+	}
 }
 
 // Close stops the worker pool. The engine must be idle.
@@ -249,6 +273,7 @@ func (e *Engine) forward(chunks []Chunk, T int) {
 			rope(q[i*qDim:(i+1)*qDim], cs, sn)
 			rope(k[i*kvDim:(i+1)*kvDim], cs, sn)
 		}
+		e.roundKV(k, v)
 		e.attention(l, q, k, v, att)
 		e.pool.MatMul(&e.lin, xb2, att, T, lw.wo)
 		kernels.Add(x, xb2)
