@@ -247,6 +247,9 @@ type PanelType struct {
 	// is nil, the scales and the sums' starts too. Only the assembly
 	// kernel set uses it.
 	codes func(w *byte, rb, nb int, dst *byte)
+	// panelTables, when set (assembly, with codes), writes a whole 32-row
+	// panel's tables in place of tables row by row.
+	panelTables func(w *byte, rb, nb int, dst *byte)
 	// tile is the type's tile product, which takes precedence when set.
 	tile *func(y []float32, ldy int, w, a []byte, n, t, rows int)
 }
@@ -715,8 +718,12 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 		if asm {
 			pt.codes(&w[r0*rb], rb, nb, &pw.buf[0])
 			if pt.tables != nil {
-				for r := 0; r < nr; r++ {
-					pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
+				if pt.panelTables != nil {
+					pt.panelTables(&w[r0*rb], rb, nb, &pw.buf[0])
+				} else {
+					for r := 0; r < nr; r++ {
+						pt.tables(&pw, w[(r0+r)*rb:(r0+r+1)*rb], r, 0, nb)
+					}
 				}
 				ks.sums(&pw.buf[0], ng, rec, pt.group/4)
 			}

@@ -27,12 +27,22 @@ var panelZ = &panelKernels{
 }
 
 func init() {
-	// Zen 4's Q4_0 and Q8_0 dot kernels (q32E) beat panels up to 11 and
-	// 15 tokens: BenchmarkPanelCrossover (4096×4096, one goroutine, EPYC
-	// host) Q4_0 at 8 tokens 2.4 ms against the panels' 3.3, at 12 3.7
-	// against 3.5; Q8_0 at 12 3.4 against 3.7, at 16 4.4 against 4.1.
-	if q32Zen4 {
-		panelZ.minTokens = map[*PanelType]int{PanelQ4_0: 12, PanelQ8_0: 16}
+	// Where the panels overtake the dot kernels on Zen 4, ms panel / dot.
+	// With weights from DRAM on two goroutines (BenchmarkPanelCrossover2,
+	// 14336×4096, GALE_BENCH_DRAM=1), now that the code writers of Q4_0,
+	// Q8_0 and the K-quants transpose loads instead of gathering and the
+	// K-quants' tables are assembly too: Q4_0 at 8 tokens (4.2-4.7 /
+	// 4.4-4.5), Q8_0 between 8 and 12 (6.2-6.6 / 6.2-6.8 at 8, 7.0-7.6 /
+	// 8.4-9.6 at 12), Q4_K between 12 and 16 (6.8-7.3 / 6.3-6.6, 7.5-7.6
+	// / 8.2), Q5_K by 16 (11.7 / 12.9), Q6_K near 24 (13.6 / 13.1, 17.3
+	// / 21.0 at 32). The types whose panels unpack in Go (~1 ns per
+	// weight) only far later (BenchmarkPanelCrossover, 4096×4096, one
+	// goroutine): Q5_0 near 48, Q5_1 near 64, Q4_1 near 100 (28.9 / 33.0
+	// at 128), Q2_K and Q3_K, whose tables are Go too, near 48 (12.0 /
+	// 12.0, 12.7 / 13.5).
+	panelZ.minTokens = map[*PanelType]int{
+		PanelQ8_0: 12, PanelQ4_K: 16, PanelQ5_K: 16, PanelQ6_K: 24,
+		PanelQ4_1: 96, PanelQ5_0: 48, PanelQ5_1: 64, PanelQ2_K: 48, PanelQ3_K: 48,
 	}
 	installers = append(installers, installPanel)
 	// level.go's init may already have run SetFeatures (file order).
@@ -100,6 +110,15 @@ func panelCodesQ5_K(w *byte, rb, nb int, dst *byte)
 //go:noescape
 func panelCodesQ6_K(w *byte, rb, nb int, dst *byte)
 
+// The table writers of panel_amd64.s: a whole 32-row panel's scales and
+// minimum terms (Q4_K and Q5_K: bs the block bytes).
+
+//go:noescape
+func panelTablesQ45K(w *byte, rb, nb, bs int, dst *byte)
+
+//go:noescape
+func panelTablesQ6_K(w *byte, rb, nb int, dst *byte)
+
 // panelSumsZ stores the sums' starts of ng groups from their codes.
 //
 //go:noescape
@@ -113,4 +132,7 @@ func init() {
 	PanelQ4_K.codes = panelCodesQ4_K
 	PanelQ5_K.codes = panelCodesQ5_K
 	PanelQ6_K.codes = panelCodesQ6_K
+	PanelQ4_K.panelTables = func(w *byte, rb, nb int, dst *byte) { panelTablesQ45K(w, rb, nb, BlockBytesQ4_K, dst) }
+	PanelQ5_K.panelTables = func(w *byte, rb, nb int, dst *byte) { panelTablesQ45K(w, rb, nb, BlockBytesQ5_K, dst) }
+	PanelQ6_K.panelTables = panelTablesQ6_K
 }

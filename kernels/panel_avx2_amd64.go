@@ -98,6 +98,14 @@ var panelY = &panelKernels{
 	// per 32 products (see _gen/panely), between 12 and 16 (6.0 / 5.6 at
 	// 12, 6.9 / 7.5 at 16); Q4_K between 32 and 48 (11.4 / 10.5, 12.5 /
 	// 14.3) and Q6_K past 48 (15.5 / 14.5): their one-row dot kernels are
-	// fast and the panels' tables are written in Go.
-	minTokens: map[*PanelType]int{PanelQ8_0: 16, PanelQ4_K: 40, PanelQ6_K: 64},
+	// fast and the panels' tables are written in Go. The types without a
+	// stage writer unpack in Go, which costs ~1 ns per weight: measured
+	// on a Zen 4 host with GALE_CPU=avx2, Q4_1 panels overtake between
+	// 64 and 192 tokens (26.1 / 19.3 at 64, 47.8 / 61.4 at 192), Q5_0
+	// and Q5_1 near 64 (28.2 / 32.5, 25.1 / 25.9), Q5_K near 192 (50.4
+	// / 50.1), Q2_K and Q3_K past 192 (59.1 / 48.5, 69.9 / 55.0).
+	minTokens: map[*PanelType]int{
+		PanelQ8_0: 16, PanelQ4_K: 40, PanelQ6_K: 64,
+		PanelQ4_1: 128, PanelQ5_0: 64, PanelQ5_1: 64, PanelQ5_K: 192, PanelQ2_K: 256, PanelQ3_K: 256,
+	},
 }

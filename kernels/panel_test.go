@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -223,14 +224,16 @@ func BenchmarkPanelUnpack(b *testing.B) {
 // BenchmarkPanelCrossover: panels against the dot-product kernels at the
 // token counts around panelMinTokens, one goroutine, a 4096×4096 matrix.
 func BenchmarkPanelCrossover(b *testing.B) {
-	// The machine's best feature set: its panels and its dot kernels.
-	ks := panelAsmKernels()
+	// The feature set in use (GALE_CPU): its panels and its dot kernels.
+	ks := panelKernel
 	if ks == nil {
-		b.Skip("panel assembly: this CPU or build has none")
+		b.Skip("panel assembly: this CPU, build or GALE_CPU has none")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	dots := map[*PanelType]func(y []float32, ldy int, w, a []byte, n, t int){
 		PanelQ8_0: MatMulQ8_0, PanelQ4_0: MatMulQ4_0, PanelQ4_K: MatMulQ4_K, PanelQ6_K: MatMulQ6_K,
+		PanelQ2_K: MatMulQ2_K, PanelQ3_K: MatMulQ3_K, PanelQ5_K: MatMulQ5_K,
+		PanelQ4_1: MatMulQ4_1, PanelQ5_0: MatMulQ5_0, PanelQ5_1: MatMulQ5_1,
 	}
 	for _, c := range panelCases {
 		mm := dots[c.pt]
@@ -238,7 +241,7 @@ func BenchmarkPanelCrossover(b *testing.B) {
 			continue
 		}
 		n, rows := 4096, 4096
-		for _, tok := range []int{4, 8, 12, 16, 24, 32, 48, 64} {
+		for _, tok := range []int{4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192} {
 			w, a := panelInputs(r, c, n, rows, tok)
 			y := make([]float32, tok*rows)
 			var p ActPanel
@@ -302,6 +305,60 @@ func TestPanelExtremeCodes(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkPanelCrossover2: the crossover where the engine meets it, a
+// 14336×4096 product (Mistral-7B's w1) split over two goroutines as the
+// pool splits it, from DRAM with GALE_BENCH_DRAM=1 (the weights rotate
+// among copies of >= 1 GiB).
+func BenchmarkPanelCrossover2(b *testing.B) {
+	if panelKernel == nil {
+		b.Skip("panel assembly: this CPU, build or GALE_CPU has none")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	dots := map[*PanelType]func(y []float32, ldy int, w, a []byte, n, t int){
+		PanelQ8_0: MatMulQ8_0, PanelQ4_0: MatMulQ4_0, PanelQ4_K: MatMulQ4_K, PanelQ5_K: MatMulQ5_K, PanelQ6_K: MatMulQ6_K,
+	}
+	for _, c := range panelCases {
+		mm := dots[c.pt]
+		if mm == nil {
+			continue
+		}
+		n, rows := 4096, 14336
+		for _, tok := range []int{8, 12, 16, 24, 32} {
+			w0, a := panelInputs(r, c, n, rows, tok)
+			copies := bkCopies(len(w0))
+			ws := make([][]byte, copies)
+			for i := range ws {
+				ws[i] = append([]byte(nil), w0...)
+			}
+			rb := len(w0) / rows
+			y := make([]float32, tok*rows)
+			var p ActPanel
+			half := rows / 2
+			b.Run(fmt.Sprintf("%s/t%d/panel", c.pt.name, tok), func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					w := ws[i%copies]
+					c.prepare(&p, a, n, tok)
+					var wg sync.WaitGroup
+					for k := 0; k < 2; k++ {
+						wg.Go(func() { c.pt.matMul(panelKernel, y[k*half:], rows, w[k*half*rb:(k+1)*half*rb], &p, n) })
+					}
+					wg.Wait()
+				}
+			})
+			b.Run(fmt.Sprintf("%s/t%d/dot", c.pt.name, tok), func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					w := ws[i%copies]
+					var wg sync.WaitGroup
+					for k := 0; k < 2; k++ {
+						wg.Go(func() { mm(y[k*half:], rows, w[k*half*rb:(k+1)*half*rb], a, n, tok) })
+					}
+					wg.Wait()
+				}
+			})
 		}
 	}
 }

@@ -209,7 +209,7 @@ var q32PF1 = 16384
 
 // q32Zen4 is set on AMD family 19h, whose AVX-512 units are 256 bits
 // wide: there the ymm kernels of the dot products beat the zmm ones for
-// the 1-4 rows they serve (panels take 8 and more). Measured from memory
+// the 1-4 rows they serve (panels take more; see panel_amd64.go). Measured from memory
 // (a 16384×4096 matrix, one thread, EPYC host; GB/s of weights): Q8_0
 // 1 row zmm 6.3 / ymm 14-15, 2 rows 9.4 / 14-16, 4 rows 6.5-7.3 / 7.4-9.8;
 // Q4_0 1 row 9.5-9.8 / 10.6, 2 rows 7.4-7.7 / 7.4-9.2, 4 rows 4.3-5.2 /
