@@ -33,8 +33,12 @@
 // as the codes' range allows (AVX2, panel_avx2_amd64.s), each 32- or
 // 16-value group scaled in f32 as ggml does, so the results equal the
 // dot-product kernels' up to float rounding. Fewer rows keep the
-// dot-product kernels (on Zen 4 up to 11 rows for Q4_0, 15 for Q8_0; with
-// AVX2 up to 15 for Q8_0, 39 for Q4_K, 63 for Q6_K). On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
+// dot-product kernels: each kernel set has its measured crossover per
+// type (panelZ's and panelY's minTokens: with VNNI Q8_0 from 12 rows,
+// Q4_K and Q5_K from 16, Q6_K from 24; the types whose panels unpack in
+// Go, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, from 48-256). The VNNI panels' code
+// writers transpose plain loads of 16 rows (TRANSX) rather than gather.
+// On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
 // types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; Q4_0 and
 // Q8_0 take several block pairs per loop iteration), which measured
 // faster there than the zmm ones.
