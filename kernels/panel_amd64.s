@@ -278,21 +278,41 @@ DATA panelLane<>+56(SB)/4, $14
 DATA panelLane<>+60(SB)/4, $15
 GLOBL panelLane<>(SB), RODATA|NOPTR, $64
 
-// The code writers read 32 weight rows (rb bytes apart) with gathers: Z31
-// holds the 16 rows' offsets of one row group (SI: rows 0-15, R11: rows
-// 16-31), so one VPGATHERDD brings the same 4 bytes of 16 rows into the
-// lanes, which is the panel's layout. DI walks the group records.
-#define CODES_SETUP \
+// ROWS_SETUP reads the arguments w, rb and nb common to the code and
+// table writers: SI rows 0-15 and R11 rows 16-31 (R13 = rb), Z31 the 16
+// rows' offsets for gathers, and TRANSX's strides (BX = 3rb, DX = 5rb,
+// R8 = 7rb) and bases of rows 8-15 (R9) and 24-31 (R10). ROWS_ADVANCE
+// moves the four bases on by bs bytes, one block.
+#define ROWS_SETUP \
 	MOVQ w+0(FP), SI; \
-	MOVQ rb+8(FP), AX; \
-	MOVQ AX, R13; \
+	MOVQ rb+8(FP), R13; \
 	MOVQ nb+16(FP), CX; \
-	MOVQ dst+24(FP), DI; \
-	VPBROADCASTD AX, Z26; \
+	VPBROADCASTD R13, Z26; \
 	VPMULLD panelLane<>(SB), Z26, Z31; \
-	MOVQ AX, R11; \
+	MOVQ R13, R11; \
 	SHLQ $4, R11; \
 	ADDQ SI, R11; \
+	LEAQ (R13)(R13*2), BX; \
+	LEAQ (R13)(R13*4), DX; \
+	LEAQ (BX)(R13*4), R8; \
+	LEAQ (SI)(R13*8), R9; \
+	LEAQ (R11)(R13*8), R10
+
+#define ROWS_ADVANCE(bs) \
+	ADDQ bs, SI; \
+	ADDQ bs, R9; \
+	ADDQ bs, R11; \
+	ADDQ bs, R10
+
+// The code writers read 32 weight rows (rb bytes apart) into the panel's
+// layout, lanes being rows: Q4_0, Q8_0, Q4_K, Q5_K and Q6_K with TRANSX;
+// Q2_K, Q3_K and the fp16 scales with gathers, Z31 holding the 16 rows'
+// offsets of one row group (SI: rows 0-15, R11: rows 16-31), so that one
+// VPGATHERDD brings the same 4 bytes of 16 rows into the lanes. DI walks
+// the group records.
+#define CODES_SETUP \
+	ROWS_SETUP; \
+	MOVQ dst+24(FP), DI; \
 	MOVL $0x01010101, AX; \
 	VPBROADCASTD AX, Z30; \
 	VPXORD Z29, Z29, Z29; \
@@ -302,7 +322,7 @@ GLOBL panelLane<>(SB), RODATA|NOPTR, $64
 	VPBROADCASTD AX, Z27
 
 // PREFETCH32 asks for the line dist bytes ahead in each of the 32 rows:
-// the gathers read 32 streams at once, more than the hardware
+// the writers read 32 streams at once, more than the hardware
 // prefetchers follow, and without this the code writers waited for
 // memory (BenchmarkPanelCrossover: a 4096×4096 Q8_0 panel product of 4
 // tokens 5.1 ms, mostly the unpacking of 17.8 MB).
@@ -378,16 +398,6 @@ GLOBL panelLane<>(SB), RODATA|NOPTR, $64
 // TRANS16 is TRANSX into Z4-Z7.
 #define TRANS16(off, b0, b1) TRANSX(off, b0, b1, Z4, Z5, Z6, Z7)
 
-// TRANS_SETUP sets the row strides TRANS16 uses and the bases of rows
-// 8-15 (R9) and 24-31 (R10).
-#define TRANS_SETUP \
-	LEAQ (R13)(R13*2), BX; \
-	LEAQ (R13)(R13*4), DX; \
-	LEAQ (BX)(R13*4), R8; \
-	LEAQ (SI)(R13*8), R9; \
-	LEAQ (R11)(R13*8), R10; \
-	VPXORD Z12, Z12, Z12
-
 // Q4_0_NIB stores the codes of word z (step j: low nibbles, j+4: high)
 // and adds their sums into Z2 and Z12 (two chains).
 #define Q4_0_NIB(z, j, h) \
@@ -421,17 +431,14 @@ GLOBL panelLane<>(SB), RODATA|NOPTR, $64
 // func panelCodesQ4_0(w *byte, rb, nb int, dst *byte)
 TEXT ·panelCodesQ4_0(SB), NOSPLIT, $0-32
 	CODES_SETUP
-	TRANS_SETUP
 	VPXORD Z2, Z2, Z2
+	VPXORD Z12, Z12, Z12
 
 q4_0_block:
 	PREFETCH32(512)
 	Q4_0_HALF(SI, R9, 0)
 	Q4_0_HALF(R11, R10, 64)
-	ADDQ $18, SI
-	ADDQ $18, R9
-	ADDQ $18, R11
-	ADDQ $18, R10
+	ROWS_ADVANCE($18)
 	ADDQ $1280, DI
 	DECQ CX
 	JNZ q4_0_block
@@ -460,17 +467,14 @@ q4_0_block:
 // func panelCodesQ8_0(w *byte, rb, nb int, dst *byte)
 TEXT ·panelCodesQ8_0(SB), NOSPLIT, $0-32
 	CODES_SETUP
-	TRANS_SETUP
 	VPXORD Z2, Z2, Z2
+	VPXORD Z12, Z12, Z12
 
 q8_0_block:
 	PREFETCH32(512)
 	Q8_0_HALF(SI, R9, 0)
 	Q8_0_HALF(R11, R10, 64)
-	ADDQ $34, SI
-	ADDQ $34, R9
-	ADDQ $34, R11
-	ADDQ $34, R10
+	ROWS_ADVANCE($34)
 	ADDQ $1280, DI
 	DECQ CX
 	JNZ q8_0_block
@@ -508,17 +512,13 @@ q8_0_block:
 // func panelCodesQ4_K(w *byte, rb, nb int, dst *byte)
 TEXT ·panelCodesQ4_K(SB), NOSPLIT, $0-32
 	CODES_SETUP
-	TRANS_SETUP
 
 q4_k_block:
 	PREFETCH32(576)
 	PREFETCH32(640)
 	Q4_K_HALF(SI, R9, 0)
 	Q4_K_HALF(R11, R10, 64)
-	ADDQ $144, SI
-	ADDQ $144, R9
-	ADDQ $144, R11
-	ADDQ $144, R10
+	ROWS_ADVANCE($144)
 	ADDQ $(8*1408), DI
 	DECQ CX
 	JNZ q4_k_block
@@ -582,7 +582,6 @@ TEXT ·panelCodesQ6_K(SB), NOSPLIT, $0-32
 	VPBROADCASTD AX, Z27
 	MOVL $0x20202020, AX
 	VPBROADCASTD AX, Z25
-	TRANS_SETUP
 
 q6_k_block:
 	PREFETCH32(832)
@@ -593,10 +592,7 @@ q6_k_block:
 	Q6_K_HH(1, SI, R9, 0)
 	Q6_K_HH(0, R11, R10, 64)
 	Q6_K_HH(1, R11, R10, 64)
-	ADDQ $210, SI
-	ADDQ $210, R9
-	ADDQ $210, R11
-	ADDQ $210, R10
+	ROWS_ADVANCE($210)
 	ADDQ $(16*768), DI
 	DECQ CX
 	JNZ q6_k_block
@@ -682,7 +678,6 @@ TEXT ·panelCodesQ5_K(SB), NOSPLIT, $0-32
 	CODES_SETUP
 	MOVL $0x01010101, AX
 	VPBROADCASTD AX, Z27
-	TRANS_SETUP
 
 q5_k_block:
 	PREFETCH32(704)
@@ -690,10 +685,7 @@ q5_k_block:
 	PREFETCH32(832)
 	Q5_K_HALF(SI, R9, 0)
 	Q5_K_HALF(R11, R10, 64)
-	ADDQ $176, SI
-	ADDQ $176, R9
-	ADDQ $176, R11
-	ADDQ $176, R10
+	ROWS_ADVANCE($176)
 	ADDQ $(8*1408), DI
 	DECQ CX
 	JNZ q5_k_block
@@ -814,13 +806,7 @@ q3_k_block:
 // this row by row and value by value: at 8 tokens they took most of a
 // Q4_K panel product.
 #define TABLES_SETUP \
-	MOVQ w+0(FP), SI; \
-	MOVQ rb+8(FP), R13; \
-	MOVQ nb+16(FP), CX; \
-	MOVQ R13, R11; \
-	SHLQ $4, R11; \
-	ADDQ SI, R11; \
-	TRANS_SETUP; \
+	ROWS_SETUP; \
 	MOVL $0x3f, AX; \
 	VPBROADCASTD AX, Z24; \
 	MOVL $0x0f, AX; \
@@ -895,10 +881,7 @@ TEXT ·panelTablesQ45K(SB), NOSPLIT, $0-40
 q45k_block:
 	KSM_HALF(SI, R9, 0)
 	KSM_HALF(R11, R10, 64)
-	ADDQ R14, SI
-	ADDQ R14, R9
-	ADDQ R14, R11
-	ADDQ R14, R10
+	ROWS_ADVANCE(R14)
 	ADDQ $(8*1408), DI
 	DECQ CX
 	JNZ q45k_block
@@ -938,16 +921,11 @@ q45k_block:
 TEXT ·panelTablesQ6_K(SB), NOSPLIT, $0-32
 	TABLES_SETUP
 	MOVQ dst+24(FP), DI
-	VPBROADCASTD R13, Z26
-	VPMULLD panelLane<>(SB), Z26, Z31
 
 q6k_block:
 	Q6K_HALF(SI, R9, 0)
 	Q6K_HALF(R11, R10, 64)
-	ADDQ $210, SI
-	ADDQ $210, R9
-	ADDQ $210, R11
-	ADDQ $210, R10
+	ROWS_ADVANCE($210)
 	ADDQ $(16*768), DI
 	DECQ CX
 	JNZ q6k_block
