@@ -39,7 +39,9 @@ func init() {
 	// weight) only far later (BenchmarkPanelCrossover, 4096×4096, one
 	// goroutine): Q5_0 near 48, Q5_1 near 64, Q4_1 near 100 (28.9 / 33.0
 	// at 128), Q2_K and Q3_K, whose tables are Go too, near 48 (12.0 /
-	// 12.0, 12.7 / 13.5).
+	// 12.0, 12.7 / 13.5). Measured on Zen 4 only, they stand for every
+	// AVX-512 VNNI host (an AMX host's tiles take the types they serve
+	// first).
 	panelZ.minTokens = map[*PanelType]int{
 		PanelQ8_0: 12, PanelQ4_K: 16, PanelQ5_K: 16, PanelQ6_K: 24,
 		PanelQ4_1: 96, PanelQ5_0: 48, PanelQ5_1: 64, PanelQ2_K: 48, PanelQ3_K: 48,

@@ -221,6 +221,13 @@ func BenchmarkPanelUnpack(b *testing.B) {
 	}
 }
 
+// panelDots is each panel type's dot-product matrix product, which the
+// crossover benchmarks set the panels against.
+var panelDots = map[*PanelType]func(y []float32, ldy int, w, a []byte, n, t int){
+	PanelQ8_0: MatMulQ8_0, PanelQ4_0: MatMulQ4_0, PanelQ4_1: MatMulQ4_1, PanelQ5_0: MatMulQ5_0, PanelQ5_1: MatMulQ5_1,
+	PanelQ2_K: MatMulQ2_K, PanelQ3_K: MatMulQ3_K, PanelQ4_K: MatMulQ4_K, PanelQ5_K: MatMulQ5_K, PanelQ6_K: MatMulQ6_K,
+}
+
 // BenchmarkPanelCrossover: panels against the dot-product kernels at the
 // token counts around panelMinTokens, one goroutine, a 4096×4096 matrix.
 func BenchmarkPanelCrossover(b *testing.B) {
@@ -230,13 +237,8 @@ func BenchmarkPanelCrossover(b *testing.B) {
 		b.Skip("panel assembly: this CPU, build or GALE_CPU has none")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	dots := map[*PanelType]func(y []float32, ldy int, w, a []byte, n, t int){
-		PanelQ8_0: MatMulQ8_0, PanelQ4_0: MatMulQ4_0, PanelQ4_K: MatMulQ4_K, PanelQ6_K: MatMulQ6_K,
-		PanelQ2_K: MatMulQ2_K, PanelQ3_K: MatMulQ3_K, PanelQ5_K: MatMulQ5_K,
-		PanelQ4_1: MatMulQ4_1, PanelQ5_0: MatMulQ5_0, PanelQ5_1: MatMulQ5_1,
-	}
 	for _, c := range panelCases {
-		mm := dots[c.pt]
+		mm := panelDots[c.pt]
 		if mm == nil {
 			continue
 		}
@@ -318,11 +320,8 @@ func BenchmarkPanelCrossover2(b *testing.B) {
 		b.Skip("panel assembly: this CPU, build or GALE_CPU has none")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	dots := map[*PanelType]func(y []float32, ldy int, w, a []byte, n, t int){
-		PanelQ8_0: MatMulQ8_0, PanelQ4_0: MatMulQ4_0, PanelQ4_K: MatMulQ4_K, PanelQ5_K: MatMulQ5_K, PanelQ6_K: MatMulQ6_K,
-	}
 	for _, c := range panelCases {
-		mm := dots[c.pt]
+		mm := panelDots[c.pt]
 		if mm == nil {
 			continue
 		}
