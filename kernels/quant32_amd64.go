@@ -224,10 +224,26 @@ var q32PF1 = 16384
 // Zen 3 is family 19h too, without AVX-512: hence the AVX512F test.
 var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpuid.CPU.Supports(cpuid.AVX512F)
 
-func init() {
-	if q32Zen4 {
-		q32PF1 = 0
-	}
+// q32Zen5 is set on AMD family 1Ah (Zen 5, 512-bit AVX-512 units), where
+// neither set wins for every type: the E kernels' several-pair loops for
+// Q8_0 and Q4_0 (and Q4_1's 4 rows), the zmm kernels for the rest. In
+// L2 (a 256×4096 matrix, one thread, GB/s of weights, zmm / E):
+// Q8_0 1 row 27.3 / 35.5-38.8, 2 rows 22.0-22.8 / 30.8-31.8, 4 rows
+// 14.3-15.9 / 18.4-20.1; Q4_0 23.8-24.3 / 38.0-38.1, 14.0 / 20.2,
+// 10.3 / 13.8-14.2; Q4_1 20.6-20.7 / 18.1, 12.9-16.2 / 11.8-12.9,
+// 9.0-9.7 / 11.8-12.1; Q5_0 15.4-21.7 / 11.1-12.1, 15.4-16.5 /
+// 10.1-11.7, 8.3-8.5 / 6.9-7.0; Q5_1 18.7-20.5 / 15.6-16.0, 14.1-16.2 /
+// 9.4-12.0, 9.9-11.8 / 9.1-9.8. The zmm kernels' Q4_0 and Q8_0 loops
+// take one pair per step with a masked (Q4_0) or two (Q8_0) unaligned
+// loads and the offset loaded per pair, which Zen 5 runs at about 3.5
+// cycles per pair where the E loops' take 2.3.
+var q32Zen5 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x1a && cpuid.CPU.Supports(cpuid.AVX512F)
+
+// q32Zen5Set is q32Zen5's choice of kernels, per type and row count.
+var q32Zen5Set = q32Set{
+	q8_0: q32E.q8_0, q4_0: q32E.q4_0,
+	q4_1: [3]q32Kernel{q32Q4_1Z1, q32Q4_1Z2, q32Q4_1E4},
+	q5_0: q32Z.q5_0, q5_1: q32Z.q5_1,
 }
 
 // q32PanelBytes bounds the weight rows one pass of token blocks runs
@@ -323,8 +339,11 @@ func installQuant32(f Features) {
 	switch {
 	case f.Has(FeatAVX512|FeatVNNI) && cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI):
 		s = &q32Z
-		if q32Zen4 {
+		switch {
+		case q32Zen4:
 			s = &q32E
+		case q32Zen5:
+			s = &q32Zen5Set
 		}
 	case f.Has(FeatAVX2|FeatVNNI) && cpuid.CPU.Supports(cpuid.AVXVNNI):
 		s = &q32V

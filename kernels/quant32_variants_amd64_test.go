@@ -5,30 +5,40 @@ package kernels
 import "github.com/klauspost/cpuid/v2"
 
 // q32Variants is every feature set, plus the sets with AVX-512 VNNI once
-// more with the dot kernels the host does not choose, where it can run
-// them: on Zen 4 (q32Zen4) the zmm kernels, elsewhere the ymm E kernels
-// Zen 4 runs, so that both stay tested on either kind of host.
+// more for each choice of dot kernels the host does not make, where it
+// can run them: all zmm kernels (as on Intel), all ymm E kernels (as on
+// Zen 4) and Zen 5's mix of the two, so that every kernel stays tested
+// on any of these hosts.
 func q32Variants(sets []Features) []q32Variant {
+	choices := []struct {
+		note       string
+		zen4, zen5 bool
+	}{
+		{" (zmm dot kernels)", false, false},
+		{" (ymm E dot kernels)", true, false},
+		{" (Zen 5's mix of dot kernels)", false, true},
+	}
 	var vs []q32Variant
 	for _, f := range sets {
 		vs = append(vs, q32Variant{f: f, install: func() error { return SetFeatures(f) }})
 		if !f.Has(FeatAVX512|FeatVNNI) || !cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX512VBMI) {
 			continue
 		}
-		note := " (ymm E dot kernels)"
-		if q32Zen4 {
-			note = " (zmm dot kernels)"
-		}
-		vs = append(vs, q32Variant{f: f, note: note, install: func() error {
-			if err := SetFeatures(f); err != nil {
-				return err
+		for _, c := range choices {
+			if c.zen4 == q32Zen4 && c.zen5 == q32Zen5 {
+				continue // the host's own choice: the plain variant above
 			}
-			zen := q32Zen4
-			q32Zen4 = !zen
-			defer func() { q32Zen4 = zen }()
-			installQuant32(f)
-			return nil
-		}})
+			vs = append(vs, q32Variant{f: f, note: c.note, install: func() error {
+				if err := SetFeatures(f); err != nil {
+					return err
+				}
+				zen4, zen5 := q32Zen4, q32Zen5
+				q32Zen4, q32Zen5 = c.zen4, c.zen5
+				defer func() { q32Zen4, q32Zen5 = zen4, zen5 }()
+				installQuant32(f)
+				return nil
+			}})
+		}
 	}
 	return vs
 }
