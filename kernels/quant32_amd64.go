@@ -207,6 +207,17 @@ func q32ActZ(x *float32, a *byte, pairs, np, s int)
 // read) for whoever forces them.
 var q32PF1 = 16384
 
+// q32PFE is the distance in bytes at which the ymm E kernels prefetch
+// weights (read into R14 on entry). On Zen 4 2 KiB: there 1 KiB read 5-10%
+// slower from DRAM (BenchmarkMatMulQ4_0 t1, alternating), 512 bytes 15%
+// slower, and 3-4 KiB or an added PREFETCHT1 8-16 KiB ahead no faster.
+// Zen 5 (q32Zen5) streams more bytes per core and needs more in flight:
+// 8 KiB, where one thread's decode (gale bench --synthetic mistral-7b
+// --dtype q4_0 -p 0 -n 32 -t 1, alternating, three times) went from
+// 6.37-6.59 to 7.65-7.92 tok/s (25.7-26.6 to 30.9-31.9 GB/s); two
+// threads moved 9.0-12.3 either way, within this VM's noise.
+var q32PFE = 2048
+
 // q32Zen4 is set on AMD family 19h, whose AVX-512 units are 256 bits
 // wide: there the ymm kernels of the dot products beat the zmm ones for
 // the 1-4 rows they serve (panels take more; see panel_amd64.go). Measured from memory
@@ -244,6 +255,15 @@ var q32Zen5Set = q32Set{
 	q8_0: q32E.q8_0, q4_0: q32E.q4_0,
 	q4_1: [3]q32Kernel{q32Q4_1Z1, q32Q4_1Z2, q32Q4_1E4},
 	q5_0: q32Z.q5_0, q5_1: q32Z.q5_1,
+}
+
+func init() {
+	if q32Zen4 {
+		q32PF1 = 0
+	}
+	if q32Zen5 {
+		q32PFE = 8192
+	}
 }
 
 // q32PanelBytes bounds the weight rows one pass of token blocks runs

@@ -507,6 +507,9 @@ func ykernel(ty qtype, t int, isa string) {
 	prologue(ty)
 	p("SUBQ tail+32(FP), CX")
 	p("MOVQ $%d, BX", ty.bytes)
+	if isa == "E" { // the prefetch distance, per CPU (q32PFE)
+		p("MOVQ ·q32PFE(SB), R14")
+	}
 	if isa == "Y" { // maddubs' word pairs; the VNNI kernels need none
 		p("VMOVDQU q32one<>(SB), Y9")
 	}
@@ -709,11 +712,9 @@ func epairs(ty qtype, t, n int, self, next string) {
 	label(self)
 	p("CMPQ CX, $%d", n)
 	p("JLT %s", next)
-	// 2 KiB ahead: on the EPYC host 1 KiB read 5-10% slower from DRAM
-	// (BenchmarkMatMulQ4_0 t1, alternating), 512 bytes 15% slower, and
-	// 3-4 KiB or an added PREFETCHT1 8-16 KiB ahead no faster.
-	for o := 2048; o < 2048+n*2*ty.bytes; o += 64 {
-		p("PREFETCHT0 %d(SI)", o)
+	// q32PFE ahead (R14): see its comment.
+	for o := 0; o < n*2*ty.bytes; o += 64 {
+		p("PREFETCHT0 %d(SI)(R14*1)", o)
 	}
 	// Scales: the 2n blocks' dw in X5 (n = 2) or Y5 (n = 4).
 	if n == 2 {
@@ -851,12 +852,17 @@ func vpdpbusd(s, u, dst int) {
 }
 
 // ypair emits one pair's products of the ymm kernels. The prefetch runs
-// 2 KiB ahead, as the zmm kernels' L1 prefetch: on the EPYC host 1 KiB
-// read Q8_0 from DRAM ~10% slower (BenchmarkMatMulQ8_0 t1 thr1,
-// alternating: 14.4-17.6 against 16.0-20.4 GB/s), 4 KiB no faster.
+// 2 KiB ahead in the AVX2 kernels, as the zmm kernels' L1 prefetch (on
+// the Zen 4 host 1 KiB read Q8_0 from DRAM ~10% slower,
+// BenchmarkMatMulQ8_0 t1 thr1, alternating: 14.4-17.6 against 16.0-20.4
+// GB/s; 4 KiB no faster), and q32PFE ahead in the E kernels.
 func ypair(ty qtype, t int, isa string) {
 	vnni := isa != "Y"
-	p("PREFETCHT0 2048(SI)")
+	if isa == "E" {
+		p("PREFETCHT0 (SI)(R14*1)")
+	} else {
+		p("PREFETCHT0 2048(SI)")
+	}
 	if ty.q8 && vnni {
 		// Unsigned weights w+128 in Y1/Y2; the lane sums correct them.
 		p("VMOVDQU %d(SI), Y3", ty.qsOff)
