@@ -41,7 +41,10 @@
 // On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
 // types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; Q4_0 and
 // Q8_0 take several block pairs per loop iteration), which measured
-// faster there than the zmm ones.
+// faster there than the zmm ones. On family 1Ah (Zen 5, 512-bit units)
+// Q8_0 and Q4_0 take the E kernels too, prefetching 8 KiB ahead rather
+// than 2 (q32PFE), and the other types the zmm ones; Q8_0's panels start
+// at 8 tokens there.
 //
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their
