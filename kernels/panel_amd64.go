@@ -49,8 +49,9 @@ func init() {
 	// Zen 5 (q32Zen5: twice Zen 4's VNNI rate per core, and the E dot
 	// kernels for Q8_0) takes Q8_0's panels from 8 tokens: 14336×4096,
 	// two goroutines, DRAM, ms panel / dot, three runs: at 8 tokens
-	// 2.8-3.7 / 4.0-4.2, at 12 3.4-4.1 / 4.9-6.1, at 6 2.8-3.1 / 2.8-2.9,
-	// at 4 2.1-2.2 / 1.5-1.7. Its other crossovers measured as on Zen 4
+	// 2.8-3.7 / 4.0-4.2, at 12 3.4-4.1 / 4.9-6.1; the two runs with the
+	// dot kernels' 8 KiB prefetch (q32PFE) at 6 2.8-3.1 / 2.8-2.9, at 4
+	// 2.1-2.2 / 1.5-1.7. Its other crossovers measured as on Zen 4
 	// (Q4_0 8, Q4_K 12-16, Q5_K 12-16, Q6_K 16-24).
 	if q32Zen5 {
 		panelZ.minTokens[PanelQ8_0] = 8

@@ -11,12 +11,12 @@ import "github.com/klauspost/cpuid/v2"
 // on any of these hosts.
 func q32Variants(sets []Features) []q32Variant {
 	choices := []struct {
-		note       string
-		zen4, zen5 bool
+		note string
+		set  *q32Set
 	}{
-		{" (zmm dot kernels)", false, false},
-		{" (ymm E dot kernels)", true, false},
-		{" (Zen 5's mix of dot kernels)", false, true},
+		{" (zmm dot kernels)", &q32Z},
+		{" (ymm E dot kernels)", &q32E},
+		{" (Zen 5's mix of dot kernels)", &q32Zen5Set},
 	}
 	var vs []q32Variant
 	for _, f := range sets {
@@ -25,16 +25,16 @@ func q32Variants(sets []Features) []q32Variant {
 			continue
 		}
 		for _, c := range choices {
-			if c.zen4 == q32Zen4 && c.zen5 == q32Zen5 {
+			if c.set == q32VNNISet {
 				continue // the host's own choice: the plain variant above
 			}
 			vs = append(vs, q32Variant{f: f, note: c.note, install: func() error {
 				if err := SetFeatures(f); err != nil {
 					return err
 				}
-				zen4, zen5 := q32Zen4, q32Zen5
-				q32Zen4, q32Zen5 = c.zen4, c.zen5
-				defer func() { q32Zen4, q32Zen5 = zen4, zen5 }()
+				host := q32VNNISet
+				q32VNNISet = c.set
+				defer func() { q32VNNISet = host }()
 				installQuant32(f)
 				return nil
 			}})
