@@ -53,7 +53,11 @@ lint:
 		{ echo "kernels/quant32_arm64.s is not what GOARCH=arm64 go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
 	$(GO) run -C kernels/_gen ./panely -out $$tmp/panel_avx2_amd64.s && \
 	tail -n +2 $$tmp/panel_avx2_amd64.s >$$tmp/body; tail -n +2 kernels/panel_avx2_amd64.s | cmp -s - $$tmp/body || \
-		{ echo "kernels/panel_avx2_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }
+		{ echo "kernels/panel_avx2_amd64.s is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
+	$(GO) run -C kernels/_gen ./few -out $$tmp/few_amd64.s -stubs $$tmp/few_stubs_amd64.go && \
+	for f in few_amd64.s few_stubs_amd64.go; do \
+		tail -n +2 $$tmp/$$f >$$tmp/body; tail -n +2 kernels/$$f | cmp -s - $$tmp/body || { echo "kernels/$$f is not what go generate ./kernels/ writes: regenerate and commit it"; exit 1; }; \
+	done
 
 unit:
 	$(GO) test -count=1 ./...

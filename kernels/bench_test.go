@@ -13,6 +13,8 @@ package kernels
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -295,4 +297,20 @@ func BenchmarkF32ToF16(b *testing.B) {
 		s, d := bkVec(n), make([]uint16, n)
 		return func() { F32ToF16(d, s) }
 	})
+}
+
+// benchTokens is def, or the token counts of GALE_BENCH_TOKENS (a comma
+// list), to run a crossover benchmark at a few counts only.
+func benchTokens(def []int) []int {
+	s := os.Getenv("GALE_BENCH_TOKENS")
+	if s == "" {
+		return def
+	}
+	var t []int
+	for _, f := range strings.Split(s, ",") {
+		if v, err := strconv.Atoi(f); err == nil && v > 0 {
+			t = append(t, v)
+		}
+	}
+	return t
 }

@@ -65,6 +65,11 @@ type ActPanel struct {
 	// of 32 (16) values, the 4 tokens' activation scales da and da·Σq.
 	// The 16-groups are filled for Q8_K only.
 	as32, asum32, as16, asum16 []float32
+	// init8 and init128 hold, laid out as as32, the tokens' -8·Σq and
+	// -128·Σq of each block (Q8_0 format only): the sums' starts of the
+	// few-token kernels, whose Q4_0 and Q8_0 codes are unsigned (stored
+	// nibbles, quants plus 128).
+	init8, init128 []int32
 }
 
 // The activation formats an ActPanel is prepared from.
@@ -96,6 +101,15 @@ func (p *ActPanel) reset(n, t, format int) {
 		}
 	}
 	p.as32, p.asum32 = grow(p.as32, p.tp*(n/32)), grow(p.asum32, p.tp*(n/32))
+	if format == panelQ8_0 {
+		m := p.tp * (n / 32)
+		if cap(p.init8) < m {
+			p.init8, p.init128 = make([]int32, m), make([]int32, m)
+		}
+		p.init8, p.init128 = p.init8[:m], p.init128[:m]
+		clear(p.init8)
+		clear(p.init128)
+	}
 	if k16 {
 		p.as16, p.asum16 = grow(p.as16, p.tp*(n/16)), grow(p.asum16, p.tp*(n/16))
 	} else {
@@ -187,6 +201,9 @@ func (p *ActPanel) Rows(a []byte, i0, i1 int) {
 			p.as32[k] = r.d(b)
 			if p.format == panelQ8_1 {
 				p.asum32[k] = r.s(b)
+			} else {
+				sum := int32(binary.LittleEndian.Uint32(r.ss[4*b:]))
+				p.init8[k], p.init128[k] = -8*sum, -128*sum
 			}
 		}
 	}
@@ -628,9 +645,26 @@ type panelKernels struct {
 	// apart.
 	stage func(pt *PanelType) func(row *byte, nb int, dst, tab *byte, rec int)
 	// minTokens replaces panelMinTokens for the types whose dot kernels
-	// beat these panels for longer (see BenchmarkPanelCrossover).
+	// beat these panels for longer (see BenchmarkPanelCrossover), or the
+	// few-token kernels take over sooner.
 	minTokens map[*PanelType]int
+	// few, when set, gives the few-token kernel of a type for p's tokens
+	// (at most fewMaxTokens) and the sums' starts it takes, or nil: the
+	// product then runs on panels.
+	few func(pt *PanelType, p *ActPanel) (fewKernel, []int32)
 }
+
+// fewKernel computes y[i*ldy+r] for 16 weight rows r (rb bytes apart from
+// w) and the first tokens i of an ActPanel (its signed quants a, token
+// blocks tb bytes apart; its scales as and the kernel's sums' starts
+// init, token blocks sb bytes apart) over nb blocks, unpacking each block
+// of the 16 rows once into registers for all the tokens (few_amd64.s).
+// The integer sums and the f32 operations are panelKernelGo's, in the
+// same order, which is its pure-Go twin.
+type fewKernel func(w *byte, rb int, a *byte, tb int, as *float32, init *int32, sb int, nb int, y *float32, ldy int)
+
+// fewMaxTokens is the most tokens a few-token kernel takes.
+const fewMaxTokens = 16
 
 // panelSet is a named microkernel set (for tests).
 type panelSet struct {
@@ -677,6 +711,25 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	if rows == 0 {
 		return
 	}
+	if ks.few != nil && t <= fewMaxTokens {
+		if k, init := ks.few(pt, p); k != nil {
+			const fr = 16 // rows per kernel call
+			for r0 := 0; r0+fr <= rows; r0 += fr {
+				k(&w[r0*rb], rb, &p.s[0], n*4, &p.as32[0], &init[0], n/32*16, nb, &y[r0], ldy)
+			}
+			if r := rows / fr * fr; r < rows {
+				pt.panels(ks, y[r:], ldy, w[r*rb:], p, n, nb, rb, rows-r)
+			}
+			return
+		}
+	}
+	pt.panels(ks, y, ldy, w, p, n, nb, rb, rows)
+}
+
+// panels runs the product on panels: rows weight rows of rb bytes (nb
+// blocks of n values).
+func (pt *PanelType) panels(ks *panelKernels, y []float32, ldy int, w []byte, p *ActPanel, n, nb, rb, rows int) {
+	t := p.t
 	ng := n / pt.group
 	rec := pt.recBytes()
 	buf := panelScratch.Get().(*panelBuf)

@@ -56,6 +56,19 @@ func init() {
 	if q32Zen5 {
 		panelZ.minTokens[PanelQ8_0] = 8
 	}
+	// With the few-token kernels (few_amd64.go) Q4_0 and Q8_0 leave the
+	// dot kernels sooner on Zen 5: 14336×4096, two goroutines, DRAM
+	// (BenchmarkPanelCrossover2, GALE_BENCH_TOKENS=1,2,3,4,6,8), ms few /
+	// dot, two runs: Q4_0 at 2 tokens 1.23 / 1.03 and 0.98 / 0.94, at 3
+	// 1.50 / 2.34 and 1.14 / 1.22, at 8 1.62 / 2.79 and 1.43 / 2.62; Q8_0
+	// at 4 2.14 / 2.60 and 1.97 / 1.69, at 6 2.05 / 2.88 and 1.67 / 2.93,
+	// at 8 2.22 / 3.61 and 1.62 / 3.44. (One token: the dot kernels' 0.94-
+	// 0.97 and 1.30-1.58.) Elsewhere the few-token kernels take the
+	// panels' counts as measured before them, unmeasured lower.
+	if q32Zen5 {
+		panelZ.minTokens[PanelQ4_0] = 3
+		panelZ.minTokens[PanelQ8_0] = 5
+	}
 	installers = append(installers, installPanel)
 	// level.go's init may already have run SetFeatures (file order).
 	installPanel(CurrentFeatures())

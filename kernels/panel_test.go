@@ -147,8 +147,8 @@ func TestPanelUse(t *testing.T) {
 		for _, c := range panelCases {
 			tiled := c.pt.tile != nil && *c.pt.tile != nil
 			min := c.pt.threshold()
-			if min < panelMinTokens {
-				t.Errorf("%s: threshold %d below panelMinTokens", c.pt.name, min)
+			if min < panelMinTokens && !panelFewServes(c.pt, min) {
+				t.Errorf("%s: threshold %d below panelMinTokens without few-token kernels", c.pt.name, min)
 			}
 			if got := c.pt.Use(min); got != (want && !tiled) {
 				t.Errorf("%s: %s.Use(%d) = %v, want %v", f, c.pt.name, min, got, want && !tiled)
@@ -158,6 +158,18 @@ func TestPanelUse(t *testing.T) {
 			}
 		}
 	}
+}
+
+// panelFewServes reports whether the installed set runs t tokens of pt on
+// few-token kernels.
+func panelFewServes(pt *PanelType, t int) bool {
+	if panelKernel == nil || panelKernel.few == nil || t < 2 {
+		return false
+	}
+	var p ActPanel
+	p.reset(pt.blockElems, t, pt.act)
+	k, _ := panelKernel.few(pt, &p)
+	return k != nil
 }
 
 // BenchmarkPanelMatMul: the prefill product of one goroutine on panels
@@ -326,7 +338,7 @@ func BenchmarkPanelCrossover2(b *testing.B) {
 			continue
 		}
 		n, rows := 4096, 14336
-		for _, tok := range []int{8, 12, 16, 24, 32} {
+		for _, tok := range benchTokens([]int{8, 12, 16, 24, 32}) {
 			w0, a := panelInputs(r, c, n, rows, tok)
 			copies := bkCopies(len(w0))
 			ws := make([][]byte, copies)
@@ -359,5 +371,89 @@ func BenchmarkPanelCrossover2(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkFewTokens: the batched decode's products of Q4_0 and Q8_0
+// weights, 1-16 tokens, one goroutine, on the installed panel set (the
+// few-token kernels where it has them) against the dot-product kernels;
+// 256×4096 weights stay in L2 (the kernels' compute speed), or rotate
+// among copies of >= 1 GiB with GALE_BENCH_DRAM=1. MB/s counts weight
+// bytes.
+func BenchmarkFewTokens(b *testing.B) {
+	if panelKernel == nil {
+		b.Skip("panel assembly: this CPU, build or GALE_CPU has none")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range panelCases {
+		if c.pt != PanelQ4_0 && c.pt != PanelQ8_0 {
+			continue
+		}
+		n, rows := 4096, 256
+		for _, tok := range []int{1, 2, 3, 4, 5, 6, 8, 12, 16} {
+			w0, a := panelInputs(r, c, n, rows, tok)
+			copies := bkCopies(len(w0))
+			ws := make([][]byte, copies)
+			for i := range ws {
+				ws[i] = append([]byte(nil), w0...)
+			}
+			y := make([]float32, tok*rows)
+			var p ActPanel
+			c.prepare(&p, a, n, tok)
+			b.Run(fmt.Sprintf("%s/t%d/few", c.pt.name, tok), func(b *testing.B) {
+				b.SetBytes(int64(len(w0)))
+				for i := 0; b.Loop(); i++ {
+					c.pt.matMul(panelKernel, y, rows, ws[i%copies], &p, n)
+				}
+			})
+			b.Run(fmt.Sprintf("%s/t%d/dot", c.pt.name, tok), func(b *testing.B) {
+				b.SetBytes(int64(len(w0)))
+				for i := 0; b.Loop(); i++ {
+					panelDots[c.pt](y, rows, ws[i%copies], a, n, tok)
+				}
+			})
+		}
+	}
+}
+
+// TestFewTokens runs the Q4_0 and Q8_0 products at every token count of
+// the few-token kernels (1-16, and 17, past them), through every
+// assembly set against the Go twin and the dot-product reference: rows
+// in whole kernel blocks of 16 and a tail, 1, 2 and 5 blocks (the
+// kernels step two Q4_0 blocks at a time).
+func TestFewTokens(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, c := range panelCases[:2] {
+		for _, n := range []int{32, 64, 160} {
+			for tok := 1; tok <= fewMaxTokens+1; tok++ {
+				rows := 37
+				w, a := panelInputs(r, c, n, rows, tok)
+				ldy := rows + 1
+				want := make([]float32, tok*ldy)
+				c.ref(want, ldy, w, a, n, tok, rows)
+				var p ActPanel
+				c.prepare(&p, a, n, tok)
+				goY := make([]float32, tok*ldy)
+				c.pt.matMul(panelGo, goY, ldy, w, &p, n)
+				for _, s := range panelAsmSets() {
+					y := make([]float32, tok*ldy)
+					c.pt.matMul(s.ks, y, ldy, w, &p, n)
+					for i := 0; i < tok; i++ {
+						for j := 0; j < rows; j++ {
+							k := i*ldy + j
+							if d := math.Abs(float64(y[k] - goY[k])); d > 1e-5*max(1, math.Abs(float64(goY[k]))) {
+								t.Fatalf("%s %s n=%d t=%d: y[%d][%d] = %v, Go twin %v", c.pt.name, s.name, n, tok, i, j, y[k], goY[k])
+							}
+							if d := math.Abs(float64(y[k] - want[k])); d > panelTol(n)*max(1, math.Abs(float64(want[k]))/10) {
+								t.Fatalf("%s %s n=%d t=%d: y[%d][%d] = %v, reference %v", c.pt.name, s.name, n, tok, i, j, y[k], want[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if panelKernel == nil || panelKernel.few == nil {
+		t.Logf("SKIP few-token kernels: this CPU, build or GALE_CPU has no AVX-512 VNNI; the panel sets were tested")
 	}
 }

@@ -1,0 +1,291 @@
+// Command few writes kernels/few_amd64.s and its Go declarations
+// (kernels/few_stubs_amd64.go): the AVX-512 VNNI few-token products of
+// Q4_0 and Q8_0 weights, the batched decode's matrix products.
+//
+// A panel product (panel.go) unpacks 32 weight rows into a panel in memory
+// and runs the tokens over it four at a time; at 5-16 tokens the writing
+// and rereading of the panel costs more than the products. These kernels
+// unpack each block of 16 rows into registers instead and run every token
+// over it at once: per block of 32 values, 16 row loads and 8 shuffles
+// bring the 16 rows' codes into 8 zmm registers (lanes are rows, 4 codes
+// each), one gather their fp16 scales, and each token then takes 8
+// VPDPBUSD (unsigned codes × its signed quants, broadcast), a conversion,
+// a scale product and a multiply-add into its own accumulator. The weight
+// bytes are read once per product, whatever the number of tokens.
+//
+// The codes are the unsigned operand: Q4_0's nibbles as stored (0-15),
+// Q8_0's quants plus 128; each token's int32 sum starts at -8·Σq or
+// -128·Σq of its block (ActPanel's sums' starts), so the sums are exact,
+// Σ(w-8)·q and Σw·q, and the f32 scaling is the panel microkernel's: the
+// scale product dw·da rounded, then one multiply-add, block by block. The
+// pure-Go twin is the panel product's (panelKernelGo).
+//
+// Run through `go generate` in kernels/ (see few_amd64.go).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+var (
+	out   = flag.String("out", "../few_amd64.s", "assembly output file")
+	stubs = flag.String("stubs", "../few_stubs_amd64.go", "Go declarations output file")
+	pf    = flag.Int("pf", 0, "prefetch distance in bytes along each of the 16 rows (0: none)")
+	pfn   = flag.Bool("pfn", true, "prefetch the next 16 rows, in order, while running the current 16")
+	pfi   = flag.String("pfi", "PREFETCHT0", "the prefetch instruction of -pfn")
+	pfg   = flag.Int("pfg", 1, "groups of 16 rows ahead that -pfn prefetches")
+)
+
+// maxTokens is the most tokens one kernel takes: 8 registers of codes, one
+// accumulator per token, 8 for the scales and temporaries.
+const maxTokens = 16
+
+type qtype struct {
+	name  string
+	bytes int // block bytes
+	// unroll is the blocks per loop step: the 16 rows are prefetched once
+	// per step, so a step must not pass a cache line (Q4_0: 2 × 18 bytes;
+	// Q8_0: 34).
+	unroll int
+}
+
+var types = []qtype{{"Q4_0", 18, 2}, {"Q8_0", 34, 1}}
+
+var b strings.Builder
+
+func p(format string, args ...any) { fmt.Fprintf(&b, "\t"+format+"\n", args...) }
+func label(l string)               { fmt.Fprintf(&b, "%s:\n", l) }
+
+// Registers. General: SI rows 0-7 and R9 rows 8-15 of the current block
+// (R13 = rb, BX = 3rb, DX = 5rb, R8 = 7rb: row i is SI or R9 plus one of
+// 0, rb, 2rb, 3rb, 4rb, 5rb, 6rb, 7rb); DI the token blocks' quants (R10
+// apart, R11 = 3·R10), AX their scales and CX their sums' starts (R12
+// apart, R14 = 3·R12); R15 the next 16 rows, for the prefetches.
+//
+// Vector: Z0-Z7 the block's codes (step j: values 4j..4j+3 of the 16
+// rows), Z8-Z23 the tokens' f32 results, Z24-Z27 the tokens' int32 sums
+// (and the transposes' temporaries), Z28 the byte mask (0x0f or 0x80),
+// Z29 the rows' scales, Z30 the rows' offsets for the gather, Z31 the
+// scale product.
+
+// rowAddr is the address of row r (0-15) at off in the current block.
+func rowAddr(off, r int) string {
+	base := "SI"
+	if r >= 8 {
+		base, r = "R9", r-8
+	}
+	idx := [8]string{"", "(R13*1)", "(R13*2)", "(BX*1)", "(R13*4)", "(DX*1)", "(BX*2)", "(R8*1)"}[r]
+	return fmt.Sprintf("%d(%s)%s", off, base, idx)
+}
+
+// tokAddr is the address of token t's entry at off from base (DI: quants,
+// 16 bytes per step of 4 values; AX, CX: scales and sums, 16 bytes per
+// block) for token blocks idx apart (R10 / R12) and three apart (R11 /
+// R14).
+func tokAddr(base string, off, t int) string {
+	tb, s := t/4, t%4
+	off += 4 * s
+	switch tb {
+	case 0:
+		return fmt.Sprintf("%d(%s)", off, base)
+	case 1, 2:
+		idx := map[string]string{"DI": "R10", "AX": "R12", "CX": "R12"}[base]
+		return fmt.Sprintf("%d(%s)(%s*%d)", off, base, idx, tb)
+	default:
+		idx := map[string]string{"DI": "R11", "AX": "R14", "CX": "R14"}[base]
+		return fmt.Sprintf("%d(%s)(%s*1)", off, base, idx)
+	}
+}
+
+// trans loads 16 bytes at off of the 16 rows, rows i, i+4, i+8, i+12 into
+// the 128-bit lanes of z[i], and transposes the 4×4 words of each lane
+// (through Z24-Z27): z[0..3] then hold words 0-3 of the rows, lane r row r.
+func trans(off int, z [4]string) {
+	for i := 0; i < 4; i++ {
+		x := "X" + strings.TrimPrefix(z[i], "Z")
+		p("VMOVDQU %s, %s", rowAddr(off, i), x)
+		for l := 1; l < 4; l++ {
+			p("VINSERTI32X4 $%d, %s, %s, %s", l, rowAddr(off, i+4*l), z[i], z[i])
+		}
+	}
+	p("VPUNPCKLDQ %s, %s, Z24", z[1], z[0])
+	p("VPUNPCKHDQ %s, %s, Z25", z[1], z[0])
+	p("VPUNPCKLDQ %s, %s, Z26", z[3], z[2])
+	p("VPUNPCKHDQ %s, %s, Z27", z[3], z[2])
+	p("VPUNPCKLQDQ Z26, Z24, %s", z[0])
+	p("VPUNPCKHQDQ Z26, Z24, %s", z[1])
+	p("VPUNPCKLQDQ Z27, Z25, %s", z[2])
+	p("VPUNPCKHQDQ Z27, Z25, %s", z[3])
+}
+
+// block is one block of the 16 rows for nt tokens, the rows' lines dist
+// bytes ahead prefetched first when prefetch is set.
+func block(ty qtype, nt int, prefetch bool) {
+	if prefetch && *pf > 0 {
+		for r := 0; r < 16; r++ {
+			p("PREFETCHT0 %s", rowAddr(*pf, r))
+		}
+	}
+	if prefetch && *pfn {
+		// The next 16 rows follow these in memory: one step's worth of
+		// their bytes (the 16 rows' bytes of this step's blocks), line by
+		// line, so that DRAM sees one stream in order.
+		step := 16 * ty.bytes * ty.unroll
+		for o := 0; o < step; o += 64 {
+			p("%s %d(R15)", *pfi, o)
+		}
+		p("ADDQ $%d, R15", step)
+	}
+	switch ty.name {
+	case "Q4_0":
+		// Word k of a row: bytes 4k..4k+3, whose low nibbles are values
+		// 4k..4k+3 (step k) and high nibbles 16+4k.. (step 4+k).
+		trans(2, [4]string{"Z0", "Z1", "Z2", "Z3"})
+		for k := 0; k < 4; k++ {
+			p("VPSRLD $4, Z%d, Z%d", k, 4+k)
+			p("VPANDD Z28, Z%d, Z%d", k, k)
+			p("VPANDD Z28, Z%d, Z%d", 4+k, 4+k)
+		}
+	case "Q8_0":
+		trans(2, [4]string{"Z0", "Z1", "Z2", "Z3"})
+		trans(18, [4]string{"Z4", "Z5", "Z6", "Z7"})
+		for k := 0; k < 8; k++ {
+			p("VPXORD Z28, Z%d, Z%d", k, k)
+		}
+	}
+	// The rows' fp16 scales: the block's first 4 bytes of each row.
+	p("KXNORW K1, K1, K1")
+	p("VPGATHERDD (SI)(Z30*1), K1, Z29")
+	p("VPMOVDW Z29, Y29")
+	p("VCVTPH2PS Y29, Z29")
+	for t := 0; t < nt; t++ {
+		s := fmt.Sprintf("Z%d", 24+t%4)
+		p("VPBROADCASTD %s, %s", tokAddr("CX", 0, t), s)
+		for j := 0; j < 8; j++ {
+			p("VPDPBUSD.BCST %s, Z%d, %s", tokAddr("DI", 16*j, t), j, s)
+		}
+		p("VCVTDQ2PS %s, %s", s, s)
+		p("VMULPS.BCST %s, Z29, Z31", tokAddr("AX", 0, t))
+		p("VFMADD231PS Z31, %s, Z%d", s, 8+t)
+	}
+	p("ADDQ $%d, SI", ty.bytes)
+	p("ADDQ $%d, R9", ty.bytes)
+	p("ADDQ $128, DI")
+	p("ADDQ $16, AX")
+	p("ADDQ $16, CX")
+}
+
+func kernel(ty qtype, nt int) {
+	name := fmt.Sprintf("few%sT%d", ty.name, nt)
+	fmt.Fprintf(&b, "// func %s(w *byte, rb int, a *byte, tb int, as *float32, init *int32, sb int, nb int, y *float32, ldy int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	p("MOVQ w+0(FP), SI")
+	p("MOVQ rb+8(FP), R13")
+	p("MOVQ a+16(FP), DI")
+	p("MOVQ tb+24(FP), R10")
+	p("MOVQ as+32(FP), AX")
+	p("MOVQ init+40(FP), CX")
+	p("MOVQ sb+48(FP), R12")
+	p("LEAQ (R10)(R10*2), R11")
+	p("LEAQ (R12)(R12*2), R14")
+	p("VPBROADCASTD R13, Z24")
+	p("VPMULLD fewLane<>(SB), Z24, Z30")
+	p("LEAQ (R13)(R13*2), BX")
+	p("LEAQ (R13)(R13*4), DX")
+	p("LEAQ (BX)(R13*4), R8")
+	p("LEAQ (SI)(R13*8), R9")
+	mask := map[string]string{"Q4_0": "fewC0F", "Q8_0": "fewC80"}[ty.name]
+	p("VPBROADCASTD %s<>(SB), Z28", mask)
+	// The loop ends when AX (the scales, 16 bytes a block) reaches the end
+	// of the blocks' pairs (kept in nb's slot) or of all the blocks (rb's,
+	// rb being in R13 from here on). R15, after the last global access (a
+	// dynamic link clobbers it there), walks the next 16 rows.
+	p("MOVQ nb+56(FP), R15")
+	p("SHLQ $4, R15")
+	p("ADDQ AX, R15")
+	p("MOVQ R15, rb+8(FP)")
+	if ty.unroll == 2 {
+		p("MOVQ nb+56(FP), R15")
+		p("ANDQ $-2, R15")
+		p("SHLQ $4, R15")
+		p("ADDQ AX, R15")
+		p("MOVQ R15, nb+56(FP)")
+	} else {
+		p("MOVQ R15, nb+56(FP)")
+	}
+	p("MOVQ R13, R15")
+	p("SHLQ $%d, R15", map[int]int{1: 4, 2: 5, 4: 6}[*pfg])
+	p("ADDQ SI, R15")
+	for t := 0; t < nt; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 8+t, 8+t, 8+t)
+	}
+	if ty.unroll == 2 {
+		p("CMPQ AX, nb+56(FP)")
+		p("JAE %s_tail", name)
+		label(name + "_pair")
+		block(ty, nt, true)
+		block(ty, nt, false)
+		p("CMPQ AX, nb+56(FP)")
+		p("JB %s_pair", name)
+		label(name + "_tail")
+		p("CMPQ AX, rb+8(FP)")
+		p("JAE %s_done", name)
+		block(ty, nt, false)
+	} else {
+		label(name + "_block")
+		block(ty, nt, true)
+		p("CMPQ AX, nb+56(FP)")
+		p("JB %s_block", name)
+	}
+	label(name + "_done")
+	p("MOVQ y+64(FP), DI")
+	p("MOVQ ldy+72(FP), R10")
+	p("SHLQ $2, R10")
+	for t := 0; t < nt; t++ {
+		p("VMOVUPS Z%d, (DI)", 8+t)
+		if t+1 < nt {
+			p("ADDQ R10, DI")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+}
+
+func main() {
+	flag.Parse()
+	b.WriteString("// Code generated by command: go run ./few (kernels/_gen/few). DO NOT EDIT.\n\n")
+	b.WriteString("//go:build amd64 && !noasm\n\n#include \"textflag.h\"\n\n")
+	for i := 0; i < 16; i++ {
+		fmt.Fprintf(&b, "DATA fewLane<>+%d(SB)/4, $%d\n", 4*i, i)
+	}
+	b.WriteString("GLOBL fewLane<>(SB), RODATA|NOPTR, $64\n\n")
+	b.WriteString("DATA fewC0F<>+0(SB)/4, $0x0f0f0f0f\nGLOBL fewC0F<>(SB), RODATA|NOPTR, $4\n\n")
+	b.WriteString("DATA fewC80<>+0(SB)/4, $0x80808080\nGLOBL fewC80<>(SB), RODATA|NOPTR, $4\n\n")
+	var g strings.Builder
+	g.WriteString("// Code generated by command: go run ./few (kernels/_gen/few). DO NOT EDIT.\n\n")
+	g.WriteString("//go:build amd64 && !noasm\n\npackage kernels\n\n")
+	for _, ty := range types {
+		for nt := 1; nt <= maxTokens; nt++ {
+			kernel(ty, nt)
+			fmt.Fprintf(&g, "//go:noescape\nfunc few%sT%d(w *byte, rb int, a *byte, tb int, as *float32, init *int32, sb int, nb int, y *float32, ldy int)\n\n", ty.name, nt)
+		}
+	}
+	for _, ty := range types {
+		fmt.Fprintf(&g, "// few%s are the %s few-token kernels by token count (1-%d).\n", ty.name, ty.name, maxTokens)
+		fmt.Fprintf(&g, "var few%s = [%d]fewKernel{nil", ty.name, maxTokens+1)
+		for nt := 1; nt <= maxTokens; nt++ {
+			fmt.Fprintf(&g, ", few%sT%d", ty.name, nt)
+		}
+		g.WriteString("}\n\n")
+	}
+	for _, f := range []struct{ path, text string }{{*out, b.String()}, {*stubs, strings.TrimRight(g.String(), "\n") + "\n"}} {
+		if err := os.WriteFile(f.path, []byte(f.text), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+}
