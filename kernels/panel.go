@@ -711,7 +711,7 @@ func (pt *PanelType) matMul(ks *panelKernels, y []float32, ldy int, w []byte, p 
 	if rows == 0 {
 		return
 	}
-	if ks.few != nil && t <= fewMaxTokens {
+	if ks.few != nil {
 		if k, init := ks.few(pt, p); k != nil {
 			const fr = 16 // rows per kernel call
 			for r0 := 0; r0+fr <= rows; r0 += fr {
