@@ -71,7 +71,7 @@ func serveBenchProbe(srv *server.Server, m *model.Model, others, probe int, rng 
 
 func (a *app) newServeBenchCmd() *cobra.Command {
 	var mf modelFlags
-	var synthetic, dtype, conc string
+	var synthetic, dtype, conc, cpuProfile string
 	var nPrompt, nGen, probe int
 	var jsonOut bool
 	cmd := &cobra.Command{
@@ -131,6 +131,13 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 			}
 			var results []serveBenchResult
 			rng := rand.New(rand.NewPCG(1, 2))
+			// The profile covers the runs only: the synthetic weights'
+			// generation would otherwise dominate it.
+			var profiler cpuProfiler
+			defer profiler.stop()
+			if err := profiler.start(cpuProfile); err != nil {
+				return fail("serve-bench", err)
+			}
 			for _, n := range levels {
 				r, err := serveBenchRun(srv, m, n, nPrompt, nGen, rng)
 				if err != nil {
@@ -177,6 +184,7 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 	fs.IntVarP(&nGen, "n-gen", "n", 32, "generated tokens per stream")
 	fs.IntVar(&probe, "ttft-probe", 0, "also measure the time to first token of a prompt of this many tokens alone and while N-1 other streams decode")
 	fs.BoolVar(&jsonOut, "json", false, "print a JSON array of results")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the runs to this file (go tool pprof reads it)")
 	return cmd
 }
 
