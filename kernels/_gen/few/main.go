@@ -8,10 +8,11 @@
 // unpack each block of 16 rows into registers instead and run every token
 // over it at once: per block of 32 values, 16 row loads and 8 shuffles
 // bring the 16 rows' codes into 8 zmm registers (lanes are rows, 4 codes
-// each), one gather their fp16 scales, and each token then takes 8
-// VPDPBUSD (unsigned codes × its signed quants, broadcast), a conversion,
-// a scale product and a multiply-add into its own accumulator. The weight
-// bytes are read once per product, whatever the number of tokens.
+// each), 16-bit loads (past 12 tokens a gather) their fp16 scales, and
+// each token then takes 8 VPDPBUSD (unsigned codes × its signed quants,
+// broadcast), a conversion, a scale product and a multiply-add into its
+// own accumulator. The weight bytes are read once per product, whatever
+// the number of tokens.
 //
 // The codes are the unsigned operand: Q4_0's nibbles as stored (0-15),
 // Q8_0's quants plus 128; each token's int32 sum starts at -8·Σq or
@@ -59,13 +60,14 @@ func label(l string)               { fmt.Fprintf(&b, "%s:\n", l) }
 // (R13 = rb, BX = 3rb, DX = 5rb, R8 = 7rb: row i is SI or R9 plus one of
 // 0, rb, 2rb, 3rb, 4rb, 5rb, 6rb, 7rb); DI the token blocks' quants (R10
 // apart, R11 = 3·R10), AX their scales and CX their sums' starts (R12
-// apart, R14 = 3·R12); R15 the next 16 rows, for the prefetches.
+// apart, R14 = 3·R12); R15 the next 16 rows, for the prefetches. R11 is
+// used only past 12 tokens; up to 12 it gathers the rows' scales.
 //
 // Vector: Z0-Z7 the block's codes (step j: values 4j..4j+3 of the 16
 // rows), Z8-Z23 the tokens' f32 results, Z24-Z27 the tokens' int32 sums
 // (and the transposes' temporaries), Z28 the byte mask (0x0f or 0x80),
-// Z29 the rows' scales, Z30 the rows' offsets for the gather, Z31 the
-// scale product.
+// Z29 the rows' scales, Z30 the rows' offsets for the gather (past 12
+// tokens), Z31 the scale product.
 
 // rowAddr is the address of row r (0-15) at off in the current block.
 func rowAddr(off, r int) string {
@@ -150,10 +152,33 @@ func block(ty qtype, nt int, prefetch bool) {
 			p("VPXORD Z28, Z%d, Z%d", k, k)
 		}
 	}
-	// The rows' fp16 scales: the block's first 4 bytes of each row.
-	p("KXNORW K1, K1, K1")
-	p("VPGATHERDD (SI)(Z30*1), K1, Z29")
-	p("VPMOVDW Z29, Y29")
+	// The rows' fp16 scales: the block's first 2 bytes of each row. Up to
+	// 12 tokens (R11 free) the general registers gather them, four rows
+	// to a register (16-bit loads and shifts), and two moves and an
+	// insert bring them over: those integer instructions run beside the
+	// vector pipes this kernel saturates, where a 16-lane VPGATHERDD took
+	// vector micro-ops worth ~15% of the block's time at 8 tokens (in L2,
+	// BenchmarkFewTokens: Q4_0 42.8 → 32-34 µs, Q8_0 45-50 → 39-43).
+	if nt <= 12 {
+		for g := 0; g < 4; g++ {
+			p("MOVWQZX %s, R11", rowAddr(0, 4*g+3))
+			for r := 4*g + 2; r >= 4*g; r-- {
+				p("SHLQ $16, R11")
+				p("MOVW %s, R11", rowAddr(0, r))
+			}
+			x := []string{"X29", "X29", "X24", "X24"}[g]
+			if g%2 == 0 {
+				p("VMOVQ R11, %s", x)
+			} else {
+				p("VPINSRQ $1, R11, %s, %s", x, x)
+			}
+		}
+		p("VINSERTI32X4 $1, X24, Y29, Y29")
+	} else {
+		p("KXNORW K1, K1, K1")
+		p("VPGATHERDD (SI)(Z30*1), K1, Z29")
+		p("VPMOVDW Z29, Y29")
+	}
 	p("VCVTPH2PS Y29, Z29")
 	for t := 0; t < nt; t++ {
 		s := fmt.Sprintf("Z%d", 24+t%4)
@@ -185,8 +210,10 @@ func kernel(ty qtype, nt int) {
 	p("MOVQ sb+48(FP), R12")
 	p("LEAQ (R10)(R10*2), R11")
 	p("LEAQ (R12)(R12*2), R14")
-	p("VPBROADCASTD R13, Z24")
-	p("VPMULLD fewLane<>(SB), Z24, Z30")
+	if nt > 12 {
+		p("VPBROADCASTD R13, Z24")
+		p("VPMULLD fewLane<>(SB), Z24, Z30")
+	}
 	p("LEAQ (R13)(R13*2), BX")
 	p("LEAQ (R13)(R13*4), DX")
 	p("LEAQ (BX)(R13*4), R8")
