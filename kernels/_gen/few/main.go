@@ -21,6 +21,18 @@
 // scale product dw·da rounded, then one multiply-add, block by block. The
 // pure-Go twin is the panel product's (panelKernelGo).
 //
+// At 8 tokens on Zen 5 the kernels are bound by the vector pipes that
+// run VPDPBUSD and the float multiplies (64 and 16 of them per block of
+// 16 rows), as removing each part in turn showed (L2, BenchmarkFewTokens,
+// results wrong on purpose): without the 8 scale products Q4_0 ran 5-13%
+// faster; without the 64 broadcast loads (register operands) Q4_0 3-8%,
+// Q8_0 15-20%; two chains per token's sum instead of one, nothing (the
+// kernel is not latency-bound). From DRAM (BenchmarkPanelCrossover2, two
+// goroutines) Q4_0's 8-token product takes 1.02-1.05 ms against the
+// one-token dot kernel's 0.94-0.97 and Q8_0's 1.69-1.91 against 1.30-1.58;
+// prefetching every other line instead of every line took 1.6-3.1 ms,
+// none 1.7-3.6, the 16 rows after the next 2.0-2.6 (Q8_0).
+//
 // Run through `go generate` in kernels/ (see few_amd64.go).
 package main
 
