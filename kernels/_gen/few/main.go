@@ -25,8 +25,8 @@
 // run VPDPBUSD and the float multiplies (64 and 16 of them per block of
 // 16 rows), as removing each part in turn showed (L2, BenchmarkFewTokens,
 // results wrong on purpose): without the 8 scale products Q4_0 ran 5-13%
-// faster; without the 64 broadcast loads (register operands) Q4_0 3-8%,
-// Q8_0 15-20%; two chains per token's sum instead of one, nothing (the
+// faster; without the 64 broadcast loads (register operands) Q4_0 0-8%,
+// Q8_0 17-23%; two chains per token's sum instead of one, nothing (the
 // kernel is not latency-bound). From DRAM (BenchmarkPanelCrossover2, two
 // goroutines) Q4_0's 8-token product takes 1.02-1.05 ms against the
 // one-token dot kernel's 0.94-0.97 and Q8_0's 1.69-1.91 against 1.30-1.58;
