@@ -154,8 +154,8 @@ func BenchmarkMatMulKL2(b *testing.B) {
 		kt := &kTypes[i]
 		w := make([]byte, rows*n/kQK*kt.blockBytes)
 		kRandBlocks(r, w, kt.blockBytes, kDOffs[kt.name])
-		a := kRandActs(r, 4, n)
-		y := make([]float32, 4*rows)
+		a := kRandActs(r, 8, n)
+		y := make([]float32, 8*rows)
 		for _, f := range FeatureSets() {
 			if f == 0 || f.Has(FeatAMX) {
 				continue
@@ -163,7 +163,7 @@ func BenchmarkMatMulKL2(b *testing.B) {
 			if err := SetFeatures(f); err != nil {
 				b.Fatal(err)
 			}
-			for _, t := range []int{1, 2, 4} {
+			for _, t := range []int{1, 2, 4, 8} {
 				b.Run(fmt.Sprintf("%s/%s/t=%d", kt.name, f, t), func(b *testing.B) {
 					c0 := kCPUTime()
 					for b.Loop() {
