@@ -69,6 +69,14 @@ func init() {
 		panelZ.minTokens[PanelQ4_0] = 3
 		panelZ.minTokens[PanelQ8_0] = 5
 	}
+	// Q4_K's few-token kernels (fewk_amd64.go, 8 tokens a pass) beat its
+	// panels up to ~48 tokens on Zen 5: BenchmarkPanelCrossover2, ms
+	// panel / few, two runs: at 16 6.35 / 2.90 and 5.34 / 2.45, at 32 7.77
+	// / 5.39 and 9.48 / 5.15, at 48 7.35 / 7.85 and 7.46 / 9.08, at 64 9.59
+	// / 9.63 and 9.61 / 9.84, at 256 30.1 / 49.6 and 29.3 / 32.3.
+	if q32Zen5 {
+		panelZ.minTokens[PanelQ4_K] = 48
+	}
 	installers = append(installers, installPanel)
 	// level.go's init may already have run SetFeatures (file order).
 	installPanel(CurrentFeatures())
