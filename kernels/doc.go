@@ -52,9 +52,10 @@
 // 16 weight rows is unpacked once into registers and every token runs
 // over it, with no panel written and reread. Zen 5 takes them from 3
 // (Q4_0) and 5 (Q8_0) tokens; other VNNI hosts at the panels' counts.
-// Q4_K has them too (fewk_amd64.go, 8 tokens a pass, its super-blocks'
-// scales and mins unpacked once per 16 rows): on Zen 5 from 4 tokens to
-// 47, where its panels start; elsewhere only from 16.
+// Q4_K and Q5_K have them too (fewk_amd64.go, 8 tokens a pass, their
+// super-blocks' scales and mins unpacked once per 16 rows): on Zen 5
+// from 4 tokens to 47, where their panels start; elsewhere only from 16.
+// (Q6_K's, tried, were no faster than its dot kernels at 8 tokens.)
 //
 // Conventions: weight matrices are row-major [rows, n] (the safetensors
 // layout of a Linear layer's weight), BF16 and F16 values are passed as their

@@ -127,6 +127,33 @@ func fewQ4_KT8(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
 // fewQ4_K are the Q4_K few-token kernels by token count (1-8).
 var fewQ4_K = [9]fewKKernel{nil, fewQ4_KT1, fewQ4_KT2, fewQ4_KT3, fewQ4_KT4, fewQ4_KT5, fewQ4_KT6, fewQ4_KT7, fewQ4_KT8}
 
+//go:noescape
+func fewQ5_KT1(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT2(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT3(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT4(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT5(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT6(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT7(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+//go:noescape
+func fewQ5_KT8(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)
+
+// fewQ5_K are the Q5_K few-token kernels by token count (1-8).
+var fewQ5_K = [9]fewKKernel{nil, fewQ5_KT1, fewQ5_KT2, fewQ5_KT3, fewQ5_KT4, fewQ5_KT5, fewQ5_KT6, fewQ5_KT7, fewQ5_KT8}
+
 // fewQ4_0 are the Q4_0 few-token kernels by token count (1-16).
 var fewQ4_0 = [17]fewKernel{nil, fewQ4_0T1, fewQ4_0T2, fewQ4_0T3, fewQ4_0T4, fewQ4_0T5, fewQ4_0T6, fewQ4_0T7, fewQ4_0T8, fewQ4_0T9, fewQ4_0T10, fewQ4_0T11, fewQ4_0T12, fewQ4_0T13, fewQ4_0T14, fewQ4_0T15, fewQ4_0T16}
 

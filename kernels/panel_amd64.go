@@ -73,9 +73,13 @@ func init() {
 	// panels up to ~48 tokens on Zen 5: BenchmarkPanelCrossover2, ms
 	// panel / few, two runs: at 16 6.35 / 2.90 and 5.34 / 2.45, at 32 7.77
 	// / 5.39 and 9.48 / 5.15, at 48 7.35 / 7.85 and 7.46 / 9.08, at 64 9.59
-	// / 9.63 and 9.61 / 9.84, at 256 30.1 / 49.6 and 29.3 / 32.3.
+	// / 9.63 and 9.61 / 9.84, at 256 30.1 / 49.6 and 29.3 / 32.3. Q5_K's
+	// likewise: at 16 5.27 / 3.13 and 4.67 / 3.17, at 32 8.50 / 6.22 and
+	// 7.62 / 5.97, at 48 8.31 / 8.87 and 11.21 / 9.68, at 64 11.18 /
+	// 12.07 and 10.17 / 12.29.
 	if q32Zen5 {
 		panelZ.minTokens[PanelQ4_K] = 48
+		panelZ.minTokens[PanelQ5_K] = 48
 	}
 	installers = append(installers, installPanel)
 	// level.go's init may already have run SetFeatures (file order).

@@ -248,7 +248,7 @@ func kInstall(f Features) {
 		return
 	}
 	if f.Has(FeatVNNI) {
-		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512V, kMatMulQ3K512V, kMatMulQ4KFew, kMatMulQ5K512V, kMatMulQ6K512V
+		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512V, kMatMulQ3K512V, kMatMulQ4KFew, kMatMulQ5KFew, kMatMulQ6K512V
 	} else {
 		kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = kMatMulQ2K512N, kMatMulQ3K512N, kMatMulQ4K512N, kMatMulQ5K512N, kMatMulQ6K512N
 	}

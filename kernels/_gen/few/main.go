@@ -1,7 +1,7 @@
 // Command few writes kernels/few_amd64.s and its Go declarations
 // (kernels/few_stubs_amd64.go): the AVX-512 VNNI few-token products of
-// Q4_0 and Q8_0 weights (this file) and of Q4_K weights (q4k.go), the
-// batched decode's matrix products.
+// Q4_0 and Q8_0 weights (this file) and of Q4_K and Q5_K weights
+// (q4k.go), the batched decode's matrix products.
 //
 // A panel product (panel.go) unpacks 32 weight rows into a panel in memory
 // and runs the tokens over it four at a time; at 5-16 tokens the writing
@@ -297,16 +297,21 @@ func main() {
 			fmt.Fprintf(&g, "//go:noescape\nfunc few%sT%d(w *byte, rb int, a *byte, tb int, as *float32, init *int32, sb int, nb int, y *float32, ldy int)\n\n", ty.name, nt)
 		}
 	}
-	for nt := 1; nt <= q4kMaxTokens; nt++ {
-		kernelQ4K(nt)
-		fmt.Fprintf(&g, "//go:noescape\nfunc fewQ4_KT%d(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)\n\n", nt)
+	for _, k := range []struct {
+		name string
+		gen  func(int)
+	}{{"Q4_K", kernelQ4K}, {"Q5_K", kernelQ5K}} {
+		for nt := 1; nt <= q4kMaxTokens; nt++ {
+			k.gen(nt)
+			fmt.Fprintf(&g, "//go:noescape\nfunc few%sT%d(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)\n\n", k.name, nt)
+		}
+		fmt.Fprintf(&g, "// few%s are the %s few-token kernels by token count (1-%d).\n", k.name, k.name, q4kMaxTokens)
+		fmt.Fprintf(&g, "var few%s = [%d]fewKKernel{nil", k.name, q4kMaxTokens+1)
+		for nt := 1; nt <= q4kMaxTokens; nt++ {
+			fmt.Fprintf(&g, ", few%sT%d", k.name, nt)
+		}
+		g.WriteString("}\n\n")
 	}
-	fmt.Fprintf(&g, "// fewQ4_K are the Q4_K few-token kernels by token count (1-%d).\n", q4kMaxTokens)
-	fmt.Fprintf(&g, "var fewQ4_K = [%d]fewKKernel{nil", q4kMaxTokens+1)
-	for nt := 1; nt <= q4kMaxTokens; nt++ {
-		fmt.Fprintf(&g, ", fewQ4_KT%d", nt)
-	}
-	g.WriteString("}\n\n")
 	for _, ty := range types {
 		fmt.Fprintf(&g, "// few%s are the %s few-token kernels by token count (1-%d).\n", ty.name, ty.name, maxTokens)
 		fmt.Fprintf(&g, "var few%s = [%d]fewKernel{nil", ty.name, maxTokens+1)

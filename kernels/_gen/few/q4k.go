@@ -28,7 +28,10 @@ const (
 	kfShuf23 = 1088 // bytes 2, 3
 	kfC3F    = 1152 // 0x3f3f3f3f
 	kfC30    = 1156 // 0x30303030
+	kfC10    = 1160 // 0x10101010
+	kfQh     = 1216 // Q5_K: 8 zmm, its 32 qh bytes
 	kfSize   = 1216
+	kfSize5  = 1728
 )
 
 // q4kMaxTokens is the most tokens one Q4_K kernel takes: 8 f32 results
@@ -69,10 +72,21 @@ func q4kSubBlock(j, nt int) {
 	}
 }
 
-func kernelQ4K(nt int) {
-	name := fmt.Sprintf("fewQ4_KT%d", nt)
+func kernelQ4K(nt int) { kernelQ45K(nt, false) }
+
+func kernelQ5K(nt int) { kernelQ45K(nt, true) }
+
+// kernelQ45K writes the Q4_K kernel for nt tokens, or with q5 the Q5_K
+// one: the same but for its block's qh[32] at 16 (the codes at 48), whose
+// bits 2c and 2c+1 are the fifth bits of chunk c's two sub-blocks.
+func kernelQ45K(nt int, q5 bool) {
+	ty, size, qs, bytes := "Q4_K", kfSize, 16, 144
+	if q5 {
+		ty, size, qs, bytes = "Q5_K", kfSize5, 48, 176
+	}
+	name := fmt.Sprintf("few%sT%d", ty, nt)
 	fmt.Fprintf(&b, "// func %s(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), $%d-56\n", name, kfSize)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), $%d-56\n", name, size)
 	p("MOVQ w+0(FP), SI")
 	p("MOVQ rb+8(FP), R13")
 	p("MOVQ a+16(FP), DI")
@@ -91,6 +105,7 @@ func kernelQ4K(nt int) {
 	p("VPBROADCASTD AX, Z28")
 	p("MOVL $0x3f3f3f3f, %d(SP)", kfC3F)
 	p("MOVL $0x30303030, %d(SP)", kfC30)
+	p("MOVL $0x10101010, %d(SP)", kfC10)
 	for d := 0; d < 16; d++ {
 		l := 4 * (d % 4)
 		p("MOVL $0x%08x, %d(SP)", 0x80<<24|(l+1)<<16|0x80<<8|l, kfShuf01+4*d)
@@ -132,22 +147,49 @@ func kernelQ4K(nt int) {
 		p("VPSHUFB %d(SP), %s, Z6", m.shuf, m.src)
 		p("VMOVDQU64 Z6, %d(SP)", kfMins+64*i)
 	}
+	if q5 {
+		trans(16, [4]string{"Z0", "Z1", "Z2", "Z3"})
+		trans(32, [4]string{"Z4", "Z5", "Z6", "Z7"})
+		for k := 0; k < 8; k++ {
+			p("VMOVDQU64 Z%d, %d(SP)", k, kfQh+64*k)
+		}
+	}
+	// fifth ORs bit bit of the qh bytes, moved to bit 4, into code k.
+	fifth := func(k, bit int) {
+		switch sh := 4 - bit; {
+		case sh > 0:
+			p("VPSLLD $%d, %d(SP), Z24", sh, kfQh+64*k)
+		case sh < 0:
+			p("VPSRLD $%d, %d(SP), Z24", -sh, kfQh+64*k)
+		default:
+			p("VMOVDQU64 %d(SP), Z24", kfQh+64*k)
+		}
+		p("VPANDD.BCST %d(SP), Z24, Z24", kfC10)
+		p("VPORD Z24, Z%d, Z%d", k, k)
+	}
 	for c := 0; c < 4; c++ {
-		// The next 16 rows' bytes of this chunk's share (16 × 144 / 4).
-		for o := 0; o < 576; o += 64 {
+		// The next 16 rows' bytes of this chunk's share (16 × bytes / 4).
+		step := 16 * bytes / 4
+		for o := 0; o < step; o += 64 {
 			p("PREFETCHT0 %d(R15)", o)
 		}
-		p("ADDQ $576, R15")
-		trans(16+32*c, [4]string{"Z0", "Z1", "Z2", "Z3"})
-		trans(32+32*c, [4]string{"Z4", "Z5", "Z6", "Z7"})
+		p("ADDQ $%d, R15", step)
+		trans(qs+32*c, [4]string{"Z0", "Z1", "Z2", "Z3"})
+		trans(qs+16+32*c, [4]string{"Z4", "Z5", "Z6", "Z7"})
 		for k := 0; k < 8; k++ {
 			p("VMOVDQU64 Z%d, %d(SP)", k, kfRaw+64*k)
 			p("VPANDD Z28, Z%d, Z%d", k, k)
+			if q5 {
+				fifth(k, 2*c)
+			}
 		}
 		q4kSubBlock(2*c, nt)
 		for k := 0; k < 8; k++ {
 			p("VPSRLD $4, %d(SP), Z%d", kfRaw+64*k, k)
 			p("VPANDD Z28, Z%d, Z%d", k, k)
+			if q5 {
+				fifth(k, 2*c+1)
+			}
 		}
 		q4kSubBlock(2*c+1, nt)
 	}
@@ -169,8 +211,8 @@ func kernelQ4K(nt int) {
 		p("VFMADD231PS Z6, Z%d, Z%d", 16+t, 8+t)
 		p("VFNMADD231PS Z7, %s, Z%d", s, 8+t)
 	}
-	p("ADDQ $144, SI")
-	p("ADDQ $144, R9")
+	p("ADDQ $%d, SI", bytes)
+	p("ADDQ $%d, R9", bytes)
 	p("ADDQ $384, DI")
 	p("ADDQ $384, R12")
 	p("DECQ CX")
