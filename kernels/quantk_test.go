@@ -493,14 +493,17 @@ func kAbsDots(kt *kType, w, a []byte, n, t int) []float64 {
 }
 
 // TestMatMulKFeatures runs every K-quant product at every feature set the
-// machine has against the pure-Go twin: odd row counts, t = 1..20 and 64,
+// machine has against the pure-Go twin: odd row counts and whole blocks
+// of 16 rows (the few-token kernels'), t = 1..20 and 64,
 // and a row stride ldy wider than the rows.
 func TestMatMulKFeatures(t *testing.T) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
 	r := rand.New(rand.NewPCG(7, 8))
 	type shape struct{ rows, n int }
-	shapes := []shape{{1, 256}, {7, 512}, {13, 1024}, {3, 2048}}
+	// Below 16 rows and, for the few-token kernels, whole blocks of 16
+	// rows with and without a tail.
+	shapes := []shape{{1, 256}, {7, 512}, {13, 1024}, {3, 2048}, {16, 256}, {37, 512}, {48, 1024}}
 	ts := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 64}
 	for i := range kTypes {
 		kt := &kTypes[i]
@@ -508,34 +511,43 @@ func TestMatMulKFeatures(t *testing.T) {
 			w := kRandWeights(r, kt, sh.rows, sh.n)
 			a := kRandActs(r, 64, sh.n)
 			for _, tt := range ts {
-				ldy := sh.rows + 3
-				want := make([]float32, tt*ldy)
-				kt.generic(want, ldy, w, a, sh.n, tt)
-				abs := kAbsDots(kt, w, a, sh.n, tt)
-				for _, f := range FeatureSets() {
-					if err := SetFeatures(f); err != nil {
-						t.Fatal(err)
+				kCheckFeatureSets(t, kt, w, a, sh.rows, sh.n, tt)
+			}
+		}
+	}
+}
+
+// kCheckFeatureSets runs kt's product of tt activation rows a by the
+// weight rows w at every feature set against the generic product: within
+// 1e-5 of each dot's absolute scale, and the gaps between result rows
+// (ldy = rows+3) untouched.
+func kCheckFeatureSets(t *testing.T, kt *kType, w, a []byte, rows, n, tt int) {
+	t.Helper()
+	ldy := rows + 3
+	want := make([]float32, tt*ldy)
+	kt.generic(want, ldy, w, a, n, tt)
+	abs := kAbsDots(kt, w, a, n, tt)
+	for _, f := range FeatureSets() {
+		if err := SetFeatures(f); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, tt*ldy)
+		for j := range got {
+			got[j] = -7 // the gaps between rows must stay untouched
+		}
+		kt.matMul(got, ldy, w, a, n, tt)
+		for ti := 0; ti < tt; ti++ {
+			for rr := 0; rr < ldy; rr++ {
+				g := got[ti*ldy+rr]
+				if rr >= rows {
+					if g != -7 {
+						t.Fatalf("%s %s: wrote y[%d,%d] past the rows", kt.name, f, ti, rr)
 					}
-					got := make([]float32, tt*ldy)
-					for j := range got {
-						got[j] = -7 // the gaps between rows must stay untouched
-					}
-					kt.matMul(got, ldy, w, a, sh.n, tt)
-					for ti := 0; ti < tt; ti++ {
-						for rr := 0; rr < ldy; rr++ {
-							g := got[ti*ldy+rr]
-							if rr >= sh.rows {
-								if g != -7 {
-									t.Fatalf("%s %s: wrote y[%d,%d] past the rows", kt.name, f, ti, rr)
-								}
-								continue
-							}
-							wv := want[ti*ldy+rr]
-							if math.Abs(float64(g-wv)) > 1e-5*abs[ti*sh.rows+rr]+1e-30 {
-								t.Fatalf("%s %s rows=%d n=%d t=%d: y[%d,%d] = %g, generic %g (scale %g)", kt.name, f, sh.rows, sh.n, tt, ti, rr, g, wv, abs[ti*sh.rows+rr])
-							}
-						}
-					}
+					continue
+				}
+				wv := want[ti*ldy+rr]
+				if math.Abs(float64(g-wv)) > 1e-5*abs[ti*rows+rr]+1e-30 {
+					t.Fatalf("%s %s rows=%d n=%d t=%d: y[%d,%d] = %g, generic %g (scale %g)", kt.name, f, rows, n, tt, ti, rr, g, wv, abs[ti*rows+rr])
 				}
 			}
 		}

@@ -268,8 +268,14 @@ func kernel(ty qtype, nt int) {
 		p("JB %s_block", name)
 	}
 	label(name + "_done")
-	p("MOVQ y+64(FP), DI")
-	p("MOVQ ldy+72(FP), R10")
+	storeResults(nt, "y+64(FP)", "ldy+72(FP)")
+}
+
+// storeResults stores the nt tokens' results (Z8 on) to y, token rows ldy
+// floats apart (y and ldy the arguments' names), and returns.
+func storeResults(nt int, y, ldy string) {
+	p("MOVQ %s, DI", y)
+	p("MOVQ %s, R10", ldy)
 	p("SHLQ $2, R10")
 	for t := 0; t < nt; t++ {
 		p("VMOVUPS Z%d, (DI)", 8+t)

@@ -217,16 +217,5 @@ func kernelQ45K(nt int, q5 bool) {
 	p("ADDQ $384, R12")
 	p("DECQ CX")
 	p("JNZ %s_block", name)
-	p("MOVQ y+40(FP), DI")
-	p("MOVQ ldy+48(FP), R10")
-	p("SHLQ $2, R10")
-	for t := 0; t < nt; t++ {
-		p("VMOVUPS Z%d, (DI)", 8+t)
-		if t+1 < nt {
-			p("ADDQ R10, DI")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
-	b.WriteString("\n")
+	storeResults(nt, "y+40(FP)", "ldy+48(FP)")
 }
