@@ -68,8 +68,9 @@ func kFewDriver(ks *[kFewTokens + 1]fewKKernel, blockBytes int, minTokens *int, 
 	}
 }
 
-// kFewTokens is the most tokens one K-quant few-token kernel takes.
-const kFewTokens = 8
+// kFewTokens is the most tokens one K-quant few-token kernel takes, as
+// the generator wrote them (_gen/few's q4kMaxTokens).
+const kFewTokens = len(fewQ4_K) - 1
 
 var (
 	kMatMulQ4KFew = kFewDriver(&fewQ4_K, BlockBytesQ4_K, &fewQ4KMinTokens, kMatMulQ4K512V)

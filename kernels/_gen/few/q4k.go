@@ -105,7 +105,9 @@ func kernelQ45K(nt int, q5 bool) {
 	p("VPBROADCASTD AX, Z28")
 	p("MOVL $0x3f3f3f3f, %d(SP)", kfC3F)
 	p("MOVL $0x30303030, %d(SP)", kfC30)
-	p("MOVL $0x10101010, %d(SP)", kfC10)
+	if q5 {
+		p("MOVL $0x10101010, %d(SP)", kfC10)
+	}
 	for d := 0; d < 16; d++ {
 		l := 4 * (d % 4)
 		p("MOVL $0x%08x, %d(SP)", 0x80<<24|(l+1)<<16|0x80<<8|l, kfShuf01+4*d)
