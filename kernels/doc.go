@@ -39,12 +39,11 @@
 // Go, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, from 48-256). The VNNI panels' code
 // writers transpose plain loads of 16 rows (TRANSX) rather than gather.
 // On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
-// types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; Q4_0 and
-// Q8_0 take several block pairs per loop iteration), which measured
+// types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; they
+// take two or four block pairs per loop iteration), which measured
 // faster there than the zmm ones. On family 1Ah (Zen 5, 512-bit units)
-// Q8_0 and Q4_0 take the E kernels too, prefetching 8 KiB ahead rather
-// than 2 (q32PFE), and the other types the zmm ones; Q8_0's panels start
-// at 8 tokens there.
+// every type takes the E kernels too, prefetching 8 KiB ahead rather
+// than 2 (q32PFE); Q8_0's panels start at 8 tokens there.
 //
 // With avx512+vnni, Q4_0 and Q8_0 products of up to 16 tokens that leave
 // the dot kernels (the server's batched decode) run on few-token kernels

@@ -231,41 +231,36 @@ var q32PFE = 2048
 // 9.8-9.9. Q8_0's one-pair E kernel was slower than Y (14.3-16.8 against
 // 17.2-17.7); with the two-pair loop, the offset applied in f32 and the
 // 2 KiB prefetch it is faster: 15.1-17.8 / 18.5-20.6, 2 rows 11.9-14.1
-// / 15.9-18.2.
+// / 15.9-18.2. (These Q4_1/Q5 figures predate xloop4, their four-pair
+// loops, which were measured on Zen 5 only: see q32Zen5.)
 // Zen 3 is family 19h too, without AVX-512: hence the AVX512F test.
 var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpuid.CPU.Supports(cpuid.AVX512F)
 
-// q32Zen5 is set on AMD family 1Ah (Zen 5, 512-bit AVX-512 units), where
-// neither set wins for every type: the E kernels' several-pair loops for
-// Q8_0 and Q4_0 (and Q4_1's 4 rows), the zmm kernels for the rest. In
-// L2 (a 256×4096 matrix, one thread, GB/s of weights, zmm / E):
+// q32Zen5 is set on AMD family 1Ah (Zen 5, 512-bit AVX-512 units), which
+// takes the E kernels too. Their several-pair loops beat the zmm kernels
+// for every type there. In L2 (a 256×4096 matrix, one thread, GB/s of
+// weights, zmm / E), when only Q8_0 and Q4_0 had several-pair loops:
 // Q8_0 1 row 27.3 / 35.5-38.8, 2 rows 22.0-22.8 / 30.8-31.8, 4 rows
 // 14.3-15.9 / 18.4-20.1; Q4_0 23.8-24.3 / 38.0-38.1, 14.0 / 20.2,
-// 10.3 / 13.8-14.2; Q4_1 20.6-20.7 / 18.1, 12.9-16.2 / 11.8-12.9,
-// 9.0-9.7 / 11.8-12.1; Q5_0 15.4-21.7 / 11.1-12.1, 15.4-16.5 /
-// 10.1-11.7, 8.3-8.5 / 6.9-7.0; Q5_1 18.7-20.5 / 15.6-16.0, 14.1-16.2 /
-// 9.4-12.0, 9.9-11.8 / 9.1-9.8. The zmm kernels' Q4_0 and Q8_0 loops
-// take one pair per step with a masked (Q4_0) or two (Q8_0) unaligned
-// loads and the offset loaded per pair: Q4_0's 24 GB/s at this host's
-// 3.4 GHz is ~5 cycles per pair, where the E loops' 38 GB/s is ~3.2.
+// 10.3 / 13.8-14.2. The zmm kernels' loops take one pair per step with a
+// masked (Q4_0) or two (Q8_0) unaligned loads and the offset loaded per
+// pair: Q4_0's 24 GB/s at this host's 3.4 GHz is ~5 cycles per pair,
+// where the E loops' 38 GB/s is ~3.2. With xloop4 (four pairs per step)
+// for Q4_1, Q5_0 and Q5_1, alternating binaries in one sitting
+// (BenchmarkQ32L2, zmm / E): Q4_1 13.7-15.6 / 27.9-30.0, Q5_0
+// 14.9-18.0 / 20.3-26.8, Q5_1 12.7-15.1 / 23.6-26.1 (Q4_0 26.3-28.1 in
+// the same runs); from DRAM (BenchmarkMatMulQ*, 14336×4096, thr1) 1 row
+// Q4_1 13.1-15.7 / 25.1-27.4, Q5_0 15.3-16.6 / 18.2-26.3, Q5_1
+// 12.7-13.6 / 20.2-21.4, 2 rows 9.9-13.6 / 15.3-20.6.
 var q32Zen5 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x1a && cpuid.CPU.Supports(cpuid.AVX512F)
 
-// q32Zen5Set is q32Zen5's choice of kernels, per type and row count.
-var q32Zen5Set = q32Set{
-	q8_0: q32E.q8_0, q4_0: q32E.q4_0,
-	q4_1: [3]q32Kernel{q32Q4_1Z1, q32Q4_1Z2, q32Q4_1E4},
-	q5_0: q32Z.q5_0, q5_1: q32Z.q5_1,
-}
-
 // q32VNNISet is the dot kernels installQuant32 takes with AVX-512 VNNI:
-// the E kernels on Zen 4, Zen 5's mix there, the zmm ones elsewhere.
+// the E kernels on Zen 4 and Zen 5, the zmm ones elsewhere.
 // The tests swap it to run the others.
 var q32VNNISet = func() *q32Set {
 	switch {
-	case q32Zen4:
+	case q32Zen4, q32Zen5:
 		return &q32E
-	case q32Zen5:
-		return &q32Zen5Set
 	}
 	return &q32Z
 }()

@@ -111,10 +111,10 @@ var bkQ32T = []int{1, 2, 4, 8, 16, 64}
 func BenchmarkMatMulQ4_0(b *testing.B) { bkQ32(b, q32Types[1], bkQ32T) }
 func BenchmarkMatMulQ8_0(b *testing.B) { bkQ32(b, q32Types[0], bkQ32T) }
 
-// The other types at decode and one batch size only.
-func BenchmarkMatMulQ4_1(b *testing.B) { bkQ32(b, q32Types[2], []int{1, 16}) }
-func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3], []int{1, 16}) }
-func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4], []int{1, 16}) }
+// The other types at the same token counts (decode, batched decode, prefill).
+func BenchmarkMatMulQ4_1(b *testing.B) { bkQ32(b, q32Types[2], bkQ32T) }
+func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3], bkQ32T) }
+func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4], bkQ32T) }
 
 // BenchmarkQ32L2 runs the t=1 products on a 256x4096 matrix that stays
 // in L2: the kernels' compute speed, apart from memory (GALE_Q32_N sets

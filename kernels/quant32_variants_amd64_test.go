@@ -6,9 +6,9 @@ import "github.com/klauspost/cpuid/v2"
 
 // q32Variants is every feature set, plus the sets with AVX-512 VNNI once
 // more for each choice of dot kernels the host does not make, where it
-// can run them: all zmm kernels (as on Intel), all ymm E kernels (as on
-// Zen 4) and Zen 5's mix of the two, so that every kernel stays tested
-// on any of these hosts.
+// can run them: all zmm kernels (as on Intel) and all ymm E kernels (as
+// on Zen 4 and Zen 5), so that every kernel stays tested on any of these
+// hosts.
 func q32Variants(sets []Features) []q32Variant {
 	choices := []struct {
 		note string
@@ -16,7 +16,6 @@ func q32Variants(sets []Features) []q32Variant {
 	}{
 		{" (zmm dot kernels)", &q32Z},
 		{" (ymm E dot kernels)", &q32E},
-		{" (Zen 5's mix of dot kernels)", &q32Zen5Set},
 	}
 	var vs []q32Variant
 	for _, f := range sets {

@@ -186,6 +186,16 @@ func consts() {
 		ew = append(ew, uint32(9*k)|uint32(9*(k+1))<<16)
 	}
 	data("q32eQ4_0w", append(ew, rep(0, 4)...))
+	// xloop4's permutations (see xperm and xscale).
+	for _, ty := range types {
+		if ty.q8 || ty.name == "Q4_0" {
+			continue
+		}
+		first, second, _ := xscale(ty)
+		data("q32x"+ty.name, xperm(ty))
+		data("q32x"+ty.name+"w", first)
+		data("q32x"+ty.name+"v", second)
+	}
 	// VPGATHERDD offsets of 16 consecutive blocks of each type.
 	for _, ty := range types {
 		var g []uint32
@@ -520,6 +530,10 @@ func ykernel(ty qtype, t int, isa string) {
 	if ePairs {
 		eloops(ty, t)
 	}
+	xPairs := isa == "E" && !ePairs // Q4_1, Q5_0, Q5_1: see xloop4
+	if xPairs {
+		xloop4(ty, t)
+	}
 	yPairs := isa == "Y" && ty.name == "Q4_0" && t <= 2 // see yloop4
 	if yPairs {
 		yloop4(ty, t)
@@ -563,6 +577,21 @@ func ykernel(ty qtype, t int, isa string) {
 		for i := 0; i < t; i++ {
 			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
 			p("VFMADD231PS Y9, %s, %s", ecorr(i), yacc(i))
+		}
+	}
+	if xPairs {
+		if ty.mOff == 0 { // Q5_0: the offset 16
+			p("MOVL $0xc1800000, AX") // -16.0
+			p("VMOVD AX, X9")
+			p("VBROADCASTSS X9, Y9")
+		}
+		for i := 0; i < t; i++ {
+			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
+			if ty.mOff == 0 {
+				p("VFMADD231PS Y9, %s, %s", ecorr(i), yacc(i))
+			} else {
+				p("VADDPS %s, %s, %s", ecorr(i), yacc(i), yacc(i))
+			}
 		}
 	}
 	epilogue(t, false)
@@ -1084,4 +1113,170 @@ func actKernel() {
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")
+}
+
+// xloop4 emits the E kernels' main loop for Q4_1, Q5_0 and Q5_1: four
+// pairs per iteration, as eloops does for Q4_0, leaving CX pairs (0-3)
+// to the one-pair loop. On Zen 5 their one-pair E loops read 11-18 GB/s
+// of weights from L2 and the zmm kernels 15-22, against Q4_0's 38 with
+// its four-pair loop, so one core decoded these files at half the speed
+// memory allows. Per iteration:
+//   - Scales: the eight blocks' dw (and m) words into Z5 with one
+//     two-table word permutation of the first 128 bytes and one masked
+//     one-table permutation (K3) of the last 64 (xscale), one VCVTPH2PS
+//     for all 16; dw·da per block with one VMULPS per row, each pair's
+//     [dwA·daA, dwB·daB] broadcast out of it by a VPERMPD.
+//   - Weights: pair j's 32 code bytes come out of two 32-byte tables, at
+//     its quants and ending at its last byte, so no load reaches past the
+//     iteration's blocks (xperm); the high nibbles with one
+//     GF2P8AFFINEQB, the low ones with a mask; Q5's fifth bits as two
+//     masked byte adds of 0x10, the masks deposited by PDEP (qhmask)
+//     into K1 and K2.
+//   - The mins' term Σ m·s (Q4_1, Q5_1) or Q5_0's offset term
+//     Σ dw·da·Σq (times -16 at the end) per block in f32, in ecorr.
+//
+// Registers: Y16 the code permutation, Y18 the GF2P8AFFINEQB matrix, Y19
+// the nibble mask, Z9/Z17 the scale words' permutations, K3 the lanes of
+// the second, Y0 0x10 bytes (Q5), others as in epairs.
+func xloop4(ty qtype, t int) {
+	for i := 0; i < t; i++ {
+		p("VPXORD %s, %s, %s", eacc(i), eacc(i), eacc(i))
+		p("VPXORD %s, %s, %s", ecorr(i), ecorr(i), ecorr(i))
+	}
+	p("VMOVDQU32 q32x%s<>(SB), Y16", ty.name)
+	p("VMOVDQU32 q32gfm<>+32(SB), Y18")
+	p("VMOVDQU32 q32c0f<>(SB), Y19")
+	p("VMOVDQU64 q32x%sw<>(SB), Z9", ty.name)
+	p("VMOVDQU64 q32x%sv<>(SB), Z17", ty.name)
+	_, _, mask := xscale(ty)
+	p("MOVL $0x%x, AX", mask)
+	p("KMOVD AX, K3")
+	if ty.qhOff != 0 {
+		p("VMOVDQU32 q32c10<>(SB), Y0")
+	}
+	const n = 4
+	label("loop4")
+	p("CMPQ CX, $%d", n)
+	p("JLT loop")
+	for o := 0; o < n*2*ty.bytes; o += 64 {
+		p("PREFETCHT0 %d(SI)(R14*1)", o)
+	}
+	p("VMOVDQU64 (SI), Z5")
+	p("VPERMT2W 64(SI), Z9, Z5")
+	p("VPERMW %d(SI), Z17, K3, Z5", 8*ty.bytes-64)
+	p("VCVTPH2PS Y5, Z5")
+	if ty.mOff != 0 {
+		p("VEXTRACTF32X8 $1, Z5, Y8")
+		for i := 0; i < t; i++ {
+			p("VFMADD231PS %s, Y8, %s", mem(i, "R12", 0), ecorr(i))
+		}
+	}
+	for j := 0; j < n; j++ {
+		o := 2 * ty.bytes * j
+		lo, hi := wreg(j, 0), wreg(j, 1)
+		p("VMOVDQU32 %d(SI), %s", o+ty.qsOff, lo)
+		p("VPERMT2B %d(SI), Y16, %s", o+2*ty.bytes-32, lo)
+		p("VGF2P8AFFINEQB $0, Y18, %s, %s", lo, hi)
+		p("VPANDD Y19, %s, %s", lo, lo)
+		if ty.qhOff != 0 {
+			p("MOVL %d(SI), AX", o+ty.qhOff)
+			p("MOVL %d(SI), DX", o+ty.bytes+ty.qhOff)
+			p("PDEPQ q32pdlo<>(SB), AX, AX")
+			p("PDEPQ q32pdhi<>(SB), DX, DX")
+			p("ORQ DX, AX")
+			p("KMOVQ AX, K1")
+			p("KSHIFTRQ $32, K1, K2")
+			p("VPADDB Y0, %s, K1, %s", lo, lo)
+			p("VPADDB Y0, %s, K2, %s", hi, hi)
+		}
+	}
+	sreg := []string{"Y6", "Y7", "Y10", "Y11"}
+	for i := 0; i < t; i++ {
+		p("VMULPS %s, Y5, Y6", mem(i, "R11", 0))
+		if ty.mOff == 0 {
+			p("VCVTDQ2PS %s, Y8", mem(i, "R12", 0))
+			p("VFMADD231PS Y6, Y8, %s", ecorr(i))
+		}
+		for j := n - 1; j >= 0; j-- { // Y6 last: it is the source
+			if j == 0 {
+				p("VBROADCASTSD X6, Y6")
+			} else {
+				p("VPERMPD $0x%02x, Y6, %s", 0x55*j, sreg[j])
+			}
+		}
+		for j := 0; j < n; j++ {
+			acc := yacc(i)
+			if j%2 == 1 {
+				acc = eacc(i)
+			}
+			p("VPXORD Y8, Y8, Y8")
+			p("VPDPBUSD %s, %s, Y8", mem(i, "R8", 64*j), wreg(j, 0))
+			p("VPDPBUSD %s, %s, Y8", mem(i, "R8", 64*j+32), wreg(j, 1))
+			p("VCVTDQ2PS Y8, Y8")
+			p("VFMADD231PS %s, Y8, %s", sreg[j], acc)
+		}
+	}
+	p("ADDQ $%d, SI", 2*n*ty.bytes)
+	p("ADDQ $%d, R8", 64*n)
+	p("ADDQ $%d, R13", 64*n)
+	p("ADDQ $%d, R11", 8*n)
+	p("ADDQ $%d, R12", 8*n)
+	p("SUBQ $%d, CX", n)
+	p("JMP loop4")
+}
+
+// xperm is xloop4's VPERMT2B index of one pair: output byte 8m+4h+b
+// (group m of block h) is byte qsOff+4m+b of block h, taken from the
+// first table (the 32 bytes at the pair's quants) or else from the
+// second (the pair's last 32 bytes).
+func xperm(ty qtype) []uint32 {
+	var v []uint32
+	for m := 0; m < 4; m++ {
+		for h := 0; h < 2; h++ {
+			var w uint32
+			for k := 0; k < 4; k++ {
+				src := h*ty.bytes + ty.qsOff + 4*m + k
+				idx := src - ty.qsOff
+				if idx >= 32 {
+					idx = 32 + src - (2*ty.bytes - 32)
+				}
+				w |= uint32(idx) << (8 * k)
+			}
+			v = append(v, w)
+		}
+	}
+	return v
+}
+
+// xscale gives xloop4's word permutations of the eight blocks' scales:
+// word k of the output is block k's dw, word 8+k its m (Q4_1, Q5_1);
+// first (two tables: bytes 0-63 and 64-127 of the iteration) and
+// second (one table: its last 64 bytes) for the words past byte 128,
+// whose lanes are in mask.
+func xscale(ty qtype) (first, second []uint32, mask uint32) {
+	w1 := make([]uint16, 32)
+	w2 := make([]uint16, 32)
+	t2 := 8*ty.bytes - 64
+	put := func(lane, off int) {
+		if off+2 <= 128 {
+			w1[lane] = uint16(off / 2) // bit 5 selects the second table
+			return
+		}
+		w2[lane] = uint16((off - t2) / 2)
+		mask |= 1 << lane
+	}
+	for k := 0; k < 8; k++ {
+		put(k, k*ty.bytes)
+		if ty.mOff != 0 {
+			put(8+k, k*ty.bytes+ty.mOff)
+		}
+	}
+	pack := func(w []uint16) []uint32 {
+		var v []uint32
+		for i := 0; i < len(w); i += 2 {
+			v = append(v, uint32(w[i])|uint32(w[i+1])<<16)
+		}
+		return v
+	}
+	return pack(w1), pack(w2), mask
 }
