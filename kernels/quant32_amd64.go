@@ -170,6 +170,9 @@ func q32Q4_0E2(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 func q32Q4_0E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
+func q32Q4_0R4(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
 func q32Q4_1E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
@@ -252,15 +255,24 @@ var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpu
 // the same runs); from DRAM (BenchmarkMatMulQ*, 14336×4096, thr1) 1 row
 // Q4_1 13.1-15.7 / 25.1-27.4, Q5_0 15.3-16.6 / 18.2-26.3, Q5_1
 // 12.7-13.6 / 20.2-21.4, 2 rows 9.9-13.6 / 15.3-20.6.
+// Q4_0's one-token products take four rows per call (q32Q4_0R4, see
+// rkernel in _gen/q32): BenchmarkProductVsRead 1 thread 88.7-90.0% of the
+// adjacent read pass against 83.3-84.6% for E1, 2 threads 92.9-97.7
+// against 93.2-97.3; `gale bench --synthetic mistral-7b --dtype q4_0 -p 0
+// -n 32 -r 3 -t 2,1`, four alternating runs: 1 thread 7.07-7.17 tok/s
+// against 6.44-7.18, 2 threads 8.80-10.03 against 8.25-10.16.
 var q32Zen5 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x1a && cpuid.CPU.Supports(cpuid.AVX512F)
 
 // q32VNNISet is the dot kernels installQuant32 takes with AVX-512 VNNI:
-// the E kernels on Zen 4 and Zen 5, the zmm ones elsewhere.
+// the E kernels on Zen 4 and Zen 5 (there with Q4_0's four-row decode
+// kernel), the zmm ones elsewhere.
 // The tests swap it to run the others.
 var q32VNNISet = func() *q32Set {
 	switch {
-	case q32Zen4, q32Zen5:
+	case q32Zen4:
 		return &q32E
+	case q32Zen5:
+		return &q32ER // see q32Zen5
 	}
 	return &q32Z
 }()
@@ -282,7 +294,7 @@ const q32PanelBytes = 512 << 10
 // every block of 4 tokens runs the 4-row kernel over the panel (each
 // weight pair unpacked once for 4 tokens), then the remaining 1-3 tokens
 // run the 2- and 1-row kernels row by row, while the row is in L1.
-func matMulQ32Asm(k [3]q32Kernel, bytes int, y []float32, ldy int, w, a []byte, n, t, rows int) {
+func matMulQ32Asm(k [3]q32Kernel, r4 q32Kernel, bytes int, y []float32, ldy int, w, a []byte, n, t, rows int) {
 	k1, k2, k4 := k[0], k[1], k[2]
 	nb := n / qk
 	np := actPairs(n)
@@ -293,6 +305,17 @@ func matMulQ32Asm(k [3]q32Kernel, bytes int, y []float32, ldy int, w, a []byte, 
 	wp := unsafe.Pointer(unsafe.SliceData(w))
 	ap := unsafe.Pointer(unsafe.SliceData(a))
 	yp := unsafe.Pointer(unsafe.SliceData(y))
+	if t == 1 && r4 != nil && np%4 == 0 && tail == 0 {
+		// Decode: four weight rows per call (rkernel), the rest one by one.
+		r := 0
+		for ; r+4 <= rows; r += 4 {
+			r4((*byte)(unsafe.Add(wp, r*rb)), (*byte)(ap), rb, np, 0, (*float32)(unsafe.Add(yp, 4*r)), 1)
+		}
+		for ; r < rows; r++ {
+			k1((*byte)(unsafe.Add(wp, r*rb)), (*byte)(ap), ab, np, tail, (*float32)(unsafe.Add(yp, 4*r)), ldy)
+		}
+		return
+	}
 	for r0 := 0; r0 < rows; r0 += panel {
 		r1 := min(rows, r0+panel)
 		i := 0
@@ -318,8 +341,12 @@ func matMulQ32Asm(k [3]q32Kernel, bytes int, y []float32, ldy int, w, a []byte, 
 	}
 }
 
-// q32Set is one instruction set's kernels for the five types.
-type q32Set struct{ q8_0, q4_0, q4_1, q5_0, q5_1 [3]q32Kernel }
+// q32Set is one instruction set's kernels for the five types, and where
+// it has it Q4_0's four-row one-token kernel (rkernel).
+type q32Set struct {
+	q8_0, q4_0, q4_1, q5_0, q5_1 [3]q32Kernel
+	q4_0r4                       q32Kernel
+}
 
 var (
 	q32Z = q32Set{
@@ -337,6 +364,11 @@ var (
 		q4_1: [3]q32Kernel{q32Q4_1E1, q32Q4_1E2, q32Q4_1E4}, q5_0: [3]q32Kernel{q32Q5_0E1, q32Q5_0E2, q32Q5_0E4},
 		q5_1: [3]q32Kernel{q32Q5_1E1, q32Q5_1E2, q32Q5_1E4},
 	}
+	// q32ER is q32E with Q4_0's four-row decode kernel.
+	q32ER = q32Set{
+		q8_0: q32E.q8_0, q4_0: q32E.q4_0, q4_1: q32E.q4_1, q5_0: q32E.q5_0, q5_1: q32E.q5_1,
+		q4_0r4: q32Q4_0R4,
+	}
 	q32Y = q32Set{
 		q8_0: [3]q32Kernel{q32Q8_0Y1, q32Q8_0Y2, q32Q8_0Y4}, q4_0: [3]q32Kernel{q32Q4_0Y1, q32Q4_0Y2, q32Q4_0Y4},
 		q4_1: [3]q32Kernel{q32Q4_1Y1, q32Q4_1Y2, q32Q4_1Y4}, q5_0: [3]q32Kernel{q32Q5_0Y1, q32Q5_0Y2, q32Q5_0Y4},
@@ -344,9 +376,9 @@ var (
 	}
 )
 
-func q32Driver(k [3]q32Kernel, bytes int) func([]float32, int, []byte, []byte, int, int, int) {
+func q32Driver(k [3]q32Kernel, r4 q32Kernel, bytes int) func([]float32, int, []byte, []byte, int, int, int) {
 	return func(y []float32, ldy int, w, a []byte, n, t, rows int) {
-		matMulQ32Asm(k, bytes, y, ldy, w, a, n, t, rows)
+		matMulQ32Asm(k, r4, bytes, y, ldy, w, a, n, t, rows)
 	}
 }
 
@@ -374,11 +406,11 @@ func installQuant32(f Features) {
 	default:
 		return
 	}
-	mmQ8_0 = q32Driver(s.q8_0, BlockBytesQ8_0)
-	mmQ4_0 = q32Driver(s.q4_0, BlockBytesQ4_0)
-	mmQ4_1 = q32Driver(s.q4_1, BlockBytesQ4_1)
+	mmQ8_0 = q32Driver(s.q8_0, nil, BlockBytesQ8_0)
+	mmQ4_0 = q32Driver(s.q4_0, s.q4_0r4, BlockBytesQ4_0)
+	mmQ4_1 = q32Driver(s.q4_1, nil, BlockBytesQ4_1)
 	if cpuid.CPU.Supports(cpuid.BMI2) {
-		mmQ5_0 = q32Driver(s.q5_0, BlockBytesQ5_0)
-		mmQ5_1 = q32Driver(s.q5_1, BlockBytesQ5_1)
+		mmQ5_0 = q32Driver(s.q5_0, nil, BlockBytesQ5_0)
+		mmQ5_1 = q32Driver(s.q5_1, nil, BlockBytesQ5_1)
 	}
 }

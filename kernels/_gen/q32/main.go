@@ -65,6 +65,7 @@ func main() {
 		}
 	}
 	actKernel()
+	rkernel()
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t, "Y")
@@ -186,6 +187,8 @@ func consts() {
 		ew = append(ew, uint32(9*k)|uint32(9*(k+1))<<16)
 	}
 	data("q32eQ4_0w", append(ew, rep(0, 4)...))
+	data("q32rQ4_0", rperm4())
+	data("q32rperm", rperm())
 	// xloop4's permutations (see xperm and xscale).
 	for _, ty := range types {
 		if ty.q8 || ty.name == "Q4_0" {
@@ -242,10 +245,13 @@ func shift(ty qtype) int {
 
 // prologue loads the arguments: SI weights, R8 activation quants, R13
 // lane sums, R11 scales, R12 s words, R9/R10 the row strides, CX pairs.
-func prologue(ty qtype) {
+func prologue(ty qtype) { prologueStride(ty, "astride") }
+
+// prologueStride is prologue with the third argument named stride.
+func prologueStride(ty qtype, stride string) {
 	p("MOVQ w+0(FP), SI")
 	p("MOVQ a+8(FP), R8")
-	p("MOVQ astride+16(FP), R9")
+	p("MOVQ %s+16(FP), R9", stride)
 	p("LEAQ (R9)(R9*2), R10")
 	p("MOVQ npairs+24(FP), CX")
 	p("MOVQ CX, R13")
@@ -1279,4 +1285,145 @@ func xscale(ty qtype) (first, second []uint32, mask uint32) {
 		return v
 	}
 	return pack(w1), pack(w2), mask
+}
+
+// rkernel emits q32Q4_0R4, the one-token product of four Q4_0 weight
+// rows at once:
+//
+//	func(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
+//
+// for rows w, w+rstride, w+2·rstride, w+3·rstride, npairs a multiple of
+// four and tail 0; y[0..3] get the rows' products (ldy must be 1).
+// Decode's products are the weights streamed once against one activation
+// row; the one-row kernels reload that row from L1 for every weight row
+// (two ymm loads per pair), which on Zen 5 cost the E kernel about a
+// sixth of its speed (the activation operands replaced by a register,
+// deliberately wrong: BenchmarkProductVsRead Q4_0 2 threads 91% of the
+// adjacent read pass -> 104%). Here each iteration loads the pairs'
+// activations once, as one zmm per pair, for the four rows, and each
+// row's pair is one zmm too (codes in the activation layout): one VPERMB
+// from a 64-byte window holding the pair (at the pair, or for the last
+// ending at the iteration's last byte, so that nothing past it is read)
+// duplicating the code bytes into both halves, one GF2P8AFFINEQB keeping
+// the low nibbles in the lower half and shifting the high ones down in
+// the upper, then one VPDPBUSD, a conversion, a VPERMPS of the pair's
+// [dwA·daA, dwB·daB] and a multiply-add of 16 lanes. The prefetch runs
+// one group of four rows ahead, at the same offset: the next call's rows.
+// A Q8_0 twin (two pairs per iteration, its codes by a two-table
+// VPERMT2B) was faster from L2 (42-51 against 33-35 GB/s) but read
+// DRAM slower (BenchmarkProductVsRead 85-89% of the read pass against
+// 93-102%), and was left out.
+//
+// Registers: SI row 0 (rows 1-3 at +R9, +2·R9, +R10), DX SI + 4·R9 (the
+// prefetch stream), R8 the activation quants, R11 their scales, R12
+// their sums, CX pairs left; Z1-Z4 the iteration's activations, Y0 their
+// sums as floats, Z16/Z17 the code permutations, Z19 the GF2P8AFFINEQB
+// matrices, Z9 the scale words' permutation, Z28-Z31 the pairs' scale
+// permutations, Z5 a row's scales, Y6 its scale products, Z7 codes, Z8
+// products, Z10 a pair's scale vector, Z12-Z15 the rows' sums, Y24-Y27
+// their offset terms.
+func rkernel() {
+	const rows, n = 4, 4
+	ty := types[1]
+	b.WriteString("// func q32Q4_0R4(w *byte, a *byte, rstride int, npairs int, tail int, y *float32, ldy int)\n")
+	b.WriteString("TEXT ·q32Q4_0R4(SB), NOSPLIT, $0-56\n")
+	prologueStride(ty, "rstride")
+	p("LEAQ (SI)(R9*4), DX")
+	for r := 0; r < rows; r++ {
+		p("VPXORD %s, %s, %s", zr(yacc(r)), zr(yacc(r)), zr(yacc(r)))
+		p("VPXORD %s, %s, %s", ecorr(r), ecorr(r), ecorr(r))
+	}
+	p("VMOVDQU64 q32rQ4_0<>(SB), Z16")
+	p("VMOVDQU64 q32rQ4_0<>+64(SB), Z17")
+	p("VMOVDQU64 q32gfm<>(SB), Z19")
+	p("VMOVDQU64 q32eQ4_0w<>(SB), Z9")
+	for j := 0; j < n; j++ {
+		p("VMOVDQU64 q32rperm<>+%d(SB), Z%d", 64*j, 28+j)
+	}
+	iter := 2 * n * ty.bytes
+	label("rloop")
+	p("CMPQ CX, $%d", n)
+	p("JLT rdone")
+	for r := 0; r < rows; r++ {
+		for o := 0; o < iter; o += 64 {
+			p("PREFETCHT0 %s", mem(r, "DX", o))
+		}
+	}
+	p("VCVTDQ2PS (R12), Y0")
+	for j := 0; j < n; j++ {
+		p("VMOVDQU64 %d(R8), Z%d", 64*j, 1+j)
+	}
+	for r := 0; r < rows; r++ {
+		p("VMOVDQU64 %s, Z5", mem(r, "SI", 0))
+		p("VPERMT2W %s, Z9, Z5", mem(r, "SI", 64))
+		p("VCVTPH2PS X5, Y5")
+		p("VMULPS (R11), Y5, Y6")
+		p("VFMADD231PS Y6, Y0, %s", ecorr(r))
+		for j := 0; j < n; j++ {
+			o := 2 * ty.bytes * j
+			if w := min(o, iter-64); w == o {
+				p("VPERMB %s, Z16, Z7", mem(r, "SI", w))
+			} else {
+				p("VPERMB %s, Z17, Z7", mem(r, "SI", w))
+			}
+			p("VGF2P8AFFINEQB $0, Z19, Z7, Z7")
+			p("VPXORD Z8, Z8, Z8")
+			p("VPDPBUSD Z%d, Z7, Z8", 1+j)
+			p("VCVTDQ2PS Z8, Z8")
+			p("VPERMPS Z6, Z%d, Z10", 28+j)
+			p("VFMADD231PS Z10, Z8, %s", zr(yacc(r)))
+		}
+	}
+	p("ADDQ $%d, SI", iter)
+	p("ADDQ $%d, DX", iter)
+	p("ADDQ $%d, R8", 64*n)
+	p("ADDQ $%d, R11", 8*n)
+	p("ADDQ $%d, R12", 8*n)
+	p("SUBQ $%d, CX", n)
+	p("JMP rloop")
+	label("rdone")
+	p("MOVL $0xc1000000, AX") // -8.0
+	p("VMOVD AX, X9")
+	p("VBROADCASTSS X9, Y9")
+	// The 16 lanes' halves are the same blocks' lanes (A, B alternate).
+	for r := 0; r < rows; r++ {
+		p("VEXTRACTF64X4 $1, %s, Y8", zr(yacc(r)))
+		p("VADDPS Y8, %s, %s", yacc(r), yacc(r))
+		p("VFMADD231PS Y9, %s, %s", ecorr(r), yacc(r))
+	}
+	epilogue(rows, false)
+}
+
+// zr names the zmm register of ymm register y.
+func zr(y string) string { return "Z" + y[1:] }
+
+// rperm is rkernel's VPERMPS indices: pair j's [2j, 2j+1] eight times.
+func rperm() []uint32 {
+	var v []uint32
+	for j := 0; j < 4; j++ {
+		for k := 0; k < 8; k++ {
+			v = append(v, uint32(2*j), uint32(2*j+1))
+		}
+	}
+	return v
+}
+
+// rperm4 is rkernel's VPERMB indices: output byte 8m+4h+b of either
+// half is code byte 4m+b of block h, in a window at the pair (first 64
+// bytes) or 28 bytes before it (second).
+func rperm4() []uint32 {
+	ty := types[1]
+	var v []uint32
+	for _, back := range []int{0, 28} {
+		for q := 0; q < 64; q += 4 {
+			var w uint32
+			for k := 0; k < 4; k++ {
+				r := (q + k) % 32
+				src := (r/4)%2*ty.bytes + ty.qsOff + 4*(r/8) + r%4
+				w |= uint32(src+back) << (8 * k)
+			}
+			v = append(v, w)
+		}
+	}
+	return v
 }
