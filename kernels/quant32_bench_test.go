@@ -3,6 +3,7 @@ package kernels
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
@@ -199,40 +200,68 @@ func BenchmarkQuantizeActQ8_0(b *testing.B) {
 	}
 }
 
-// BenchmarkProductVsRead measures the one-token products of Q8_0 and
-// Q4_0 against the read bandwidth of the same moment: each iteration
-// reads a 1 GiB buffer of weight rows with ReadSum (the `gale bench`
-// probe's loop) and then runs the product over it, both split over thr
-// goroutines. On the VMs of this machine class the read bandwidth moves
-// between sittings and within one (on the Zen 5 host single 1 GiB passes
-// on 2 threads read 35-40 GB/s most of the time and 60-70 in spells), so
-// a product is set against the pass just before it rather than the best
-// pass of a run. Metrics: read and product GB/s (means of the
-// iterations' rates), product/read as a percentage per iteration (mean),
-// and that percentage over the iterations whose read pass was in the
-// fastest quarter. The metric pairs say whether the kernel keeps up with
-// memory when memory is fast, which a best-pass ceiling cannot.
+// BenchmarkProductVsRead measures the one-token products of Q8_0, Q4_0,
+// Q4_K, Q5_K and Q6_K against the read bandwidth of the same moment:
+// each iteration reads a 1 GiB buffer of weight rows with ReadSum (the
+// `gale bench` probe's loop) and then runs the product over it, both
+// split over thr goroutines. On the VMs of this machine class the read
+// bandwidth moves between sittings and within one (on the Zen 5 host
+// single 1 GiB passes on 2 threads read 35-40 GB/s most of the time and
+// 60-70 in spells), so a product is set against the pass just before it
+// rather than the best pass of a run. Metrics: read and product GB/s
+// (means of the iterations' rates), product/read as a percentage per
+// iteration (mean), and that percentage over the iterations whose read
+// pass was in the fastest quarter. They say whether the kernel keeps up
+// with memory when memory is fast, which a best-pass ceiling cannot.
 func BenchmarkProductVsRead(b *testing.B) {
 	const n = 4096
+	type product struct {
+		name string
+		rb   int // bytes per weight row
+		// prepare fills w with finite blocks and returns the product of
+		// rows [r0, r1) with one activation row.
+		prepare func(w []byte) func(y []float32, w []byte, r0, r1 int)
+	}
+	var ps []product
 	for _, ty := range q32Types[:2] {
-		rb := n / 32 * ty.bytes
-		rows := (1 << 30) / rb
-		w := make([]byte, rows*rb)
+		ps = append(ps, product{ty.name, n / 32 * ty.bytes, func(w []byte) func([]float32, []byte, int, int) {
+			for i := 0; i < len(w); i += ty.bytes {
+				w[i], w[i+1] = 0x00, 0x2c // finite scales
+			}
+			x := make([]float32, n)
+			bkFillF32(x)
+			a := make([]byte, ActBytesQ8_0(n))
+			ty.act(a, x)
+			rb := n / 32 * ty.bytes
+			return func(y []float32, w []byte, r0, r1 int) {
+				ty.matmul(y[r0:], len(y), w[r0*rb:r1*rb], a, n, 1)
+			}
+		}})
+	}
+	for i := 2; i < 5; i++ {
+		kt := &kTypes[i]
+		ps = append(ps, product{kt.name, n / kQK * kt.blockBytes, func(w []byte) func([]float32, []byte, int, int) {
+			r := rand.New(rand.NewPCG(3, 4))
+			kRandBlocks(r, w, kt.blockBytes, kDOffs[kt.name])
+			a := kRandActs(r, 1, n)
+			rb := n / kQK * kt.blockBytes
+			return func(y []float32, w []byte, r0, r1 int) {
+				kt.matMul(y[r0:], len(y), w[r0*rb:r1*rb], a, n, 1)
+			}
+		}})
+	}
+	for _, pr := range ps {
+		rows := (1 << 30) / pr.rb
+		w := make([]byte, rows*pr.rb)
 		s := uint32(7)
 		for i := range w {
 			s = s*1664525 + 1013904223
 			w[i] = byte(s >> 24)
 		}
-		for i := 0; i < len(w); i += ty.bytes { // finite scales
-			w[i], w[i+1] = 0x00, 0x2c
-		}
-		x := make([]float32, n)
-		bkFillF32(x)
-		a := make([]byte, ActBytesQ8_0(n))
-		ty.act(a, x)
+		product := pr.prepare(w)
 		y := make([]float32, rows)
 		for _, thr := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/thr%d", ty.name, thr), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/thr%d", pr.name, thr), func(b *testing.B) {
 				split := func(f func(r0, r1 int)) time.Duration {
 					t0 := time.Now()
 					kSplit(rows, thr, f)
@@ -242,19 +271,19 @@ func BenchmarkProductVsRead(b *testing.B) {
 				type pass struct{ read, prod float64 }
 				var ps []pass
 				for b.Loop() {
-					dr := split(func(r0, r1 int) { sinks[r0] += ReadSum(w[r0*rb : r1*rb]) })
-					dp := split(func(r0, r1 int) { ty.matmul(y[r0:], rows, w[r0*rb:r1*rb], a, n, 1) })
+					dr := split(func(r0, r1 int) { sinks[r0] += ReadSum(w[r0*pr.rb : r1*pr.rb]) })
+					dp := split(func(r0, r1 int) { product(y, w, r0, r1) })
 					ps = append(ps, pass{float64(len(w)) / dr.Seconds() / 1e9, float64(len(w)) / dp.Seconds() / 1e9})
 				}
-				var rs, pr, pct float64
+				var rs, prs, pct float64
 				for _, p := range ps {
 					rs += p.read
-					pr += p.prod
+					prs += p.prod
 					pct += 100 * p.prod / p.read
 				}
 				k := float64(len(ps))
 				b.ReportMetric(rs/k, "read-GB/s")
-				b.ReportMetric(pr/k, "product-GB/s")
+				b.ReportMetric(prs/k, "product-GB/s")
 				b.ReportMetric(pct/k, "%-of-read")
 				slices.SortFunc(ps, func(p, q pass) int { return cmp.Compare(q.read, p.read) })
 				top := ps[:max(1, len(ps)/4)]
