@@ -43,7 +43,8 @@
 // take two or four block pairs per loop iteration), which measured
 // faster there than the zmm ones. On family 1Ah (Zen 5, 512-bit units)
 // every type takes the E kernels too, prefetching 8 KiB ahead rather
-// than 2 (q32PFE); Q8_0's panels start at 8 tokens there.
+// than 2 (q32PFE), Q4_0's one-token products four weight rows per call
+// (q32Q4_0R4); Q8_0's panels start at 8 tokens there.
 //
 // With avx512+vnni, Q4_0 and Q8_0 products of up to 16 tokens that leave
 // the dot kernels (the server's batched decode) run on few-token kernels
