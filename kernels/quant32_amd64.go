@@ -293,7 +293,10 @@ const q32PanelBytes = 512 << 10
 // matMulQ32Asm drives the kernels over rows and tokens: per panel of rows,
 // every block of 4 tokens runs the 4-row kernel over the panel (each
 // weight pair unpacked once for 4 tokens), then the remaining 1-3 tokens
-// run the 2- and 1-row kernels row by row, while the row is in L1.
+// run the 2- and 1-row kernels row by row, while the row is in L1. With
+// a four-row one-token kernel r4 (nil if none), one token's product takes
+// whole groups of four weight rows per call when its rows are whole
+// groups of four block pairs.
 func matMulQ32Asm(k [3]q32Kernel, r4 q32Kernel, bytes int, y []float32, ldy int, w, a []byte, n, t, rows int) {
 	k1, k2, k4 := k[0], k[1], k[2]
 	nb := n / qk
