@@ -793,17 +793,28 @@ func epairs(ty qtype, t, n int, self, next string) {
 		p("VGF2P8AFFINEQB $0, Y18, %s, %s", lo, hi)
 		p("VPANDD Y19, %s, %s", lo, lo)
 	}
+	erows(ty, t, n, true)
+	p("JMP %s", self)
+}
+
+// erows emits the several-pair loops' products of their n pairs (in
+// wreg) with each of the t activation rows, scaled per block by dw (in
+// X5/Y5) times the row's da, and the step to the next n pairs. With
+// offset, the blocks' dw·da·Σa go to ecorr for the weights' offset.
+func erows(ty qtype, t, n int, offset bool) {
 	x := "X"
 	if n == 4 {
 		x = "Y"
 	}
 	sreg := []string{"Y6", "Y7", "Y10", "Y11"}
 	for i := 0; i < t; i++ {
-		// The offset term with the full-width FMA: an xmm one would
-		// clear the accumulator's upper lanes.
 		p("VMULPS %s, %s5, %s6", mem(i, "R11", 0), x, x)
-		p("VCVTDQ2PS %s, %s8", mem(i, "R12", 0), x)
-		p("VFMADD231PS Y6, Y8, %s", ecorr(i))
+		if offset {
+			// The offset term with the full-width FMA: an xmm one
+			// would clear the accumulator's upper lanes.
+			p("VCVTDQ2PS %s, %s8", mem(i, "R12", 0), x)
+			p("VFMADD231PS Y6, Y8, %s", ecorr(i))
+		}
 		for j := n - 1; j >= 0; j-- { // Y6 last: it is the source
 			if j == 0 {
 				p("VBROADCASTSD X6, Y6")
@@ -829,7 +840,6 @@ func epairs(ty qtype, t, n int, self, next string) {
 	p("ADDQ $%d, R11", 8*n)
 	p("ADDQ $%d, R12", 8*n)
 	p("SUBQ $%d, CX", n)
-	p("JMP %s", self)
 }
 
 // wreg is the register of half h (0: dwords 0-7, 1: 8-15) of pair j's
@@ -1196,38 +1206,7 @@ func xloop4(ty qtype, t int) {
 			p("VPADDB Y0, %s, K2, %s", hi, hi)
 		}
 	}
-	sreg := []string{"Y6", "Y7", "Y10", "Y11"}
-	for i := 0; i < t; i++ {
-		p("VMULPS %s, Y5, Y6", mem(i, "R11", 0))
-		if ty.mOff == 0 {
-			p("VCVTDQ2PS %s, Y8", mem(i, "R12", 0))
-			p("VFMADD231PS Y6, Y8, %s", ecorr(i))
-		}
-		for j := n - 1; j >= 0; j-- { // Y6 last: it is the source
-			if j == 0 {
-				p("VBROADCASTSD X6, Y6")
-			} else {
-				p("VPERMPD $0x%02x, Y6, %s", 0x55*j, sreg[j])
-			}
-		}
-		for j := 0; j < n; j++ {
-			acc := yacc(i)
-			if j%2 == 1 {
-				acc = eacc(i)
-			}
-			p("VPXORD Y8, Y8, Y8")
-			p("VPDPBUSD %s, %s, Y8", mem(i, "R8", 64*j), wreg(j, 0))
-			p("VPDPBUSD %s, %s, Y8", mem(i, "R8", 64*j+32), wreg(j, 1))
-			p("VCVTDQ2PS Y8, Y8")
-			p("VFMADD231PS %s, Y8, %s", sreg[j], acc)
-		}
-	}
-	p("ADDQ $%d, SI", 2*n*ty.bytes)
-	p("ADDQ $%d, R8", 64*n)
-	p("ADDQ $%d, R13", 64*n)
-	p("ADDQ $%d, R11", 8*n)
-	p("ADDQ $%d, R12", 8*n)
-	p("SUBQ $%d, CX", n)
+	erows(ty, t, n, ty.mOff == 0)
 	p("JMP loop4")
 }
 
