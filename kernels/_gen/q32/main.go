@@ -1195,11 +1195,7 @@ func xloop4(ty qtype, t int) {
 		p("VGF2P8AFFINEQB $0, Y18, %s, %s", lo, hi)
 		p("VPANDD Y19, %s, %s", lo, lo)
 		if ty.qhOff != 0 {
-			p("MOVL %d(SI), AX", o+ty.qhOff)
-			p("MOVL %d(SI), DX", o+ty.bytes+ty.qhOff)
-			p("PDEPQ q32pdlo<>(SB), AX, AX")
-			p("PDEPQ q32pdhi<>(SB), DX, DX")
-			p("ORQ DX, AX")
+			qhmask(ty, o) // BX is the block size here
 			p("KMOVQ AX, K1")
 			p("KSHIFTRQ $32, K1, K2")
 			p("VPADDB Y0, %s, K1, %s", lo, lo)
