@@ -775,6 +775,15 @@ func QuantizeActQ8_K(dst []byte, x []float32) {
 	if len(x)%kQK != 0 || len(dst) != ActBytesQ8_K(len(x)) {
 		panic("kernels: QuantizeActQ8_K: lengths do not match")
 	}
+	quantizeActQ8KFn(dst, x)
+}
+
+// quantizeActQ8KFn is QuantizeActQ8_K's body for the feature set in use
+// (kInstall): quantizeActQ8KGo, or its AVX-512 twin.
+var quantizeActQ8KFn = quantizeActQ8KGo
+
+// quantizeActQ8KGo is QuantizeActQ8_K in Go, on lengths already checked.
+func quantizeActQ8KGo(dst []byte, x []float32) {
 	for i := 0; i < len(x)/kQK; i++ {
 		xb := x[i*kQK : (i+1)*kQK]
 		y := dst[i*kQ8KBytes : (i+1)*kQ8KBytes]

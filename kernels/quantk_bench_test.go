@@ -180,3 +180,24 @@ func BenchmarkMatMulKL2(b *testing.B) {
 
 // kDOffs are the offsets of each type's f16 scales in a block.
 var kDOffs = map[string][]int{"Q2_K": {80, 82}, "Q3_K": {108}, "Q4_K": {0, 2}, "Q5_K": {0, 2}, "Q6_K": {208}}
+
+// BenchmarkQuantizeActQ8_K quantizes one 4096-value activation row to
+// Q8_K (per K-quant product input), at each feature set.
+func BenchmarkQuantizeActQ8_K(b *testing.B) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	x := make([]float32, 4096)
+	kRandRow(rand.New(rand.NewPCG(7, 8)), x)
+	a := make([]byte, ActBytesQ8_K(len(x)))
+	for _, f := range FeatureSets() {
+		if err := SetFeatures(f); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(f.String(), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				QuantizeActQ8_K(a, x)
+			}
+		})
+	}
+}

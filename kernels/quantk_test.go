@@ -553,3 +553,53 @@ func kCheckFeatureSets(t *testing.T, kt *kType, w, a []byte, rows, n, tt int) {
 		}
 	}
 }
+
+// TestQuantizeActQ8KFeatures checks that QuantizeActQ8_K writes the same
+// bytes as its Go loop at every feature set, on blocks that reach every
+// branch: random values, zeros, equal magnitudes of both signs (the
+// first decides the scale's sign), NaN (never the maximum), ±Inf,
+// subnormals, huge values and garbage in the destination.
+func TestQuantizeActQ8KFeatures(t *testing.T) {
+	prev := CurrentFeatures()
+	defer SetFeatures(prev)
+	r := rand.New(rand.NewPCG(5, 6))
+	const nb = 12
+	x := make([]float32, nb*kQK)
+	kRandRow(r, x)
+	blk := func(b int) []float32 { return x[b*kQK : (b+1)*kQK] }
+	clear(blk(1))                       // all zero
+	blk(2)[200], blk(2)[7] = -100, 100  // tie: +100 at 7 comes first
+	blk(3)[5], blk(3)[250] = -100, 100  // tie: -100 first
+	blk(4)[0] = float32(math.NaN())     // NaN is never the maximum,
+	blk(4)[240] = float32(math.NaN())   // first or in the last vector
+	blk(5)[100] = float32(math.Inf(-1)) // -Inf: a zero scale
+	blk(6)[33] = float32(math.Inf(1))   // +Inf
+	for i := range blk(7) {             // all NaN: a zero block
+		blk(7)[i] = float32(math.NaN())
+	}
+	for i := range blk(8) { // subnormals only
+		blk(8)[i] = math.Float32frombits(uint32(r.IntN(1 << 23)))
+	}
+	blk(9)[17] = 3e38 // huge
+	blk(10)[255] = -1e-30
+	blk(11)[128] = -0.0
+	for _, f := range FeatureSets() {
+		if err := SetFeatures(f); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{kQK, 3 * kQK, nb * kQK} {
+			want := make([]byte, ActBytesQ8_K(n))
+			quantizeActQ8KGo(want, x[:n])
+			got := make([]byte, len(want))
+			for i := range got {
+				got[i] = byte(r.Uint32())
+			}
+			QuantizeActQ8_K(got, x[:n])
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s n=%d: byte %d (block %d, offset %d) = %#x, Go %#x", f, n, i, i/kQ8KBytes, i%kQ8KBytes, got[i], want[i])
+				}
+			}
+		}
+	}
+}
