@@ -160,3 +160,166 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+// kActQ8K2 is kActQ8K512 with AVX2: 8 values per vector; the codes'
+// low bytes packed without saturation (masked to 0xff, two unsigned
+// packs, one dword permutation), so that they truncate as Go's int8
+// conversion does; the 16-value sums per 32 stored bytes by VPSADBW.
+//
+// Registers: SI x, DI dst, CX blocks left, Y15 the |x| mask, Y14 the
+// running maximum, Y13 amax, Y12 iscale, Y11 1.5·2^23, Y10 0x7fffff, Y9
+// 0x400000, Y8 127, Y7 0xff dwords, Y6 the dword order, Y5 0x80 bytes,
+// Y0 zero.
+
+DATA kq8k2c<>+0(SB)/4, $0x000000ff
+DATA kq8k2c<>+4(SB)/4, $0
+DATA kq8k2c<>+8(SB)/4, $4
+DATA kq8k2c<>+12(SB)/4, $1
+DATA kq8k2c<>+16(SB)/4, $5
+DATA kq8k2c<>+20(SB)/4, $2
+DATA kq8k2c<>+24(SB)/4, $6
+DATA kq8k2c<>+28(SB)/4, $3
+DATA kq8k2c<>+32(SB)/4, $7
+GLOBL kq8k2c<>(SB), RODATA|NOPTR, $36
+
+// KQ8K2_SUMS stores the 16-value sums of the 32 code bytes at off (groups
+// off/16 and off/16+1, at 256+off/8) and their 32-value sum at s32.
+#define KQ8K2_SUMS(off, s32) \
+	VPXOR off(DI), Y5, Y1 \
+	VPSADBW Y0, Y1, Y1 \
+	VPSHUFD $0x4e, Y1, Y2 \
+	VPADDQ Y2, Y1, Y1 \
+	VMOVD X1, AX \
+	VEXTRACTI128 $1, Y1, X2 \
+	VMOVD X2, DX \
+	SUBL $2048, AX \
+	SUBL $2048, DX \
+	MOVW AX, (256+off/8)(DI) \
+	MOVW DX, (258+off/8)(DI) \
+	ADDL DX, AX \
+	MOVW AX, s32(DI)
+
+// KQ8K2_CODES quantizes 32 values at x offset 4*off into the bytes at off.
+#define KQ8K2_CODES(off) \
+	KQ8K2_Q(4*off, Y1) \
+	KQ8K2_Q(4*off+32, Y2) \
+	KQ8K2_Q(4*off+64, Y3) \
+	KQ8K2_Q(4*off+96, Y4) \
+	VPACKUSDW Y2, Y1, Y1 \
+	VPACKUSDW Y4, Y3, Y3 \
+	VPACKUSWB Y3, Y1, Y1 \
+	VPERMD Y1, Y6, Y1 \
+	VMOVDQU Y1, off(DI)
+
+// KQ8K2_Q leaves in y the low bytes (as dwords) of min(127, nearest(iscale·x))
+// for the 8 values at x offset o.
+#define KQ8K2_Q(o, y) \
+	VMULPS o(SI), Y12, y \
+	VADDPS Y11, y, y \
+	VPAND Y10, y, y \
+	VPSUBD Y9, y, y \
+	VPMINSD Y8, y, y \
+	VPAND Y7, y, y
+
+// func kActQ8K2(x *float32, dst *byte, nb int)
+TEXT ·kActQ8K2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VPBROADCASTD kq8kc<>+0(SB), Y15
+	VPBROADCASTD kq8kc<>+4(SB), Y11
+	VPBROADCASTD kq8kc<>+8(SB), Y10
+	VPBROADCASTD kq8kc<>+12(SB), Y9
+	VPBROADCASTD kq8kc<>+16(SB), Y8
+	VPBROADCASTD kq8k2c<>+0(SB), Y7
+	VMOVDQU kq8k2c<>+4(SB), Y6
+	VPBROADCASTD kq8kc<>+20(SB), Y5
+	VPXOR Y0, Y0, Y0
+
+block2:
+	TESTQ CX, CX
+	JZ done2
+	VPXOR Y14, Y14, Y14
+	XORQ BX, BX
+
+maxloop2:
+	VPAND (SI)(BX*1), Y15, Y1
+	VMAXPS Y14, Y1, Y14
+	ADDQ $32, BX
+	CMPQ BX, $1024
+	JB maxloop2
+	VEXTRACTF128 $1, Y14, X1
+	VMAXPS X14, X1, X14
+	VPERMILPS $0x4e, X14, X1
+	VMAXPS X14, X1, X14
+	VPERMILPS $0xb1, X14, X1
+	VMAXPS X14, X1, X14
+	VBROADCASTSS X14, Y13
+	VMOVDQU Y0, 256(DI)
+	VMOVDQU Y0, 288(DI)
+	VMOVDQU Y0, 320(DI)
+	VMOVDQU Y0, 352(DI)
+	VXORPS X1, X1, X1
+	VUCOMISS X1, X14
+	JNE nonzero2
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y0, 32(DI)
+	VMOVDQU Y0, 64(DI)
+	VMOVDQU Y0, 96(DI)
+	VMOVDQU Y0, 128(DI)
+	VMOVDQU Y0, 160(DI)
+	VMOVDQU Y0, 192(DI)
+	VMOVDQU Y0, 224(DI)
+	JMP next2
+
+nonzero2:
+	XORQ BX, BX
+
+findloop2:
+	VPAND (SI)(BX*1), Y15, Y1
+	VCMPPS $0, Y13, Y1, Y1
+	VMOVMSKPS Y1, AX
+	TESTL AX, AX
+	JNZ found2
+	ADDQ $32, BX
+	CMPQ BX, $1024
+	JB findloop2
+	JMP next2
+
+found2:
+	BSFL AX, AX
+	SHRQ $2, BX
+	ADDQ AX, BX
+	VMOVSS (SI)(BX*4), X1
+	VMOVSS kq8kc<>+32(SB), X2
+	VDIVSS X1, X2, X2
+	VBROADCASTSS X2, Y12
+	VMOVSS kq8kc<>+36(SB), X3
+	VDIVSS X2, X3, X3
+	VMOVSS X3, 320(DI)
+	KQ8K2_CODES(0)
+	KQ8K2_CODES(32)
+	KQ8K2_CODES(64)
+	KQ8K2_CODES(96)
+	KQ8K2_CODES(128)
+	KQ8K2_CODES(160)
+	KQ8K2_CODES(192)
+	KQ8K2_CODES(224)
+	KQ8K2_SUMS(0, 296)
+	KQ8K2_SUMS(32, 298)
+	KQ8K2_SUMS(64, 300)
+	KQ8K2_SUMS(96, 302)
+	KQ8K2_SUMS(128, 312)
+	KQ8K2_SUMS(160, 314)
+	KQ8K2_SUMS(192, 316)
+	KQ8K2_SUMS(224, 318)
+
+next2:
+	ADDQ $1024, SI
+	ADDQ $384, DI
+	DECQ CX
+	JMP block2
+
+done2:
+	VZEROUPPER
+	RET

@@ -241,8 +241,11 @@ func init() {
 func kInstall(f Features) {
 	kMatMulQ2K, kMatMulQ3K, kMatMulQ4K, kMatMulQ5K, kMatMulQ6K = matMulQ2KGeneric, matMulQ3KGeneric, matMulQ4KGeneric, matMulQ5KGeneric, matMulQ6KGeneric
 	quantizeActQ8KFn = quantizeActQ8KGo
-	if f.Has(FeatAVX512) {
+	switch {
+	case f.Has(FeatAVX512):
 		quantizeActQ8KFn = quantizeActQ8K512
+	case f.Has(FeatAVX2):
+		quantizeActQ8KFn = quantizeActQ8K2
 	}
 	if !f.Has(FeatAVX2) {
 		return
@@ -267,6 +270,16 @@ func kActQ8K512(x *float32, dst *byte, nb int)
 func quantizeActQ8K512(dst []byte, x []float32) {
 	if len(x) > 0 {
 		kActQ8K512(&x[0], &dst[0], len(x)/kQK)
+	}
+}
+
+//go:noescape
+func kActQ8K2(x *float32, dst *byte, nb int)
+
+// quantizeActQ8K2 is quantizeActQ8KGo with AVX2 (quantk_act_amd64.s).
+func quantizeActQ8K2(dst []byte, x []float32) {
+	if len(x) > 0 {
+		kActQ8K2(&x[0], &dst[0], len(x)/kQK)
 	}
 }
 

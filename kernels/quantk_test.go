@@ -571,7 +571,8 @@ func TestQuantizeActQ8KFeatures(t *testing.T) {
 	blk(2)[200], blk(2)[7] = -100, 100  // tie: +100 at 7 comes first
 	blk(3)[5], blk(3)[250] = -100, 100  // tie: -100 first
 	blk(4)[0] = float32(math.NaN())     // NaN is never the maximum,
-	blk(4)[240] = float32(math.NaN())   // first or in the last vector
+	blk(4)[240] = float32(math.NaN())   // first, or lane 0 of the last
+	blk(4)[248] = float32(math.NaN())   // zmm (240) and ymm (248)
 	blk(5)[100] = float32(math.Inf(-1)) // -Inf: a zero scale
 	blk(6)[33] = float32(math.Inf(1))   // +Inf
 	for i := range blk(7) {             // all NaN: a zero block
