@@ -25,6 +25,11 @@
 // (amxk_amd64.go: per-sub-block scales and minima in f32). F32, Q2_K and
 // Q3_K weights, and products of fewer tokens, stay on the vector units.
 //
+// The activations of the block types' products are quantized once per
+// row, byte for byte as the Go loops that are the twins: Q8_K (the
+// K-quants') in assembly with avx2 and up (quantk_act_amd64.s), the
+// 32-element types' Q8_0/Q8_1 pairs with avx512+vnni (q32ActZ).
+//
 // With avx2 and up, products of the block types with at least 8
 // activation rows (prefill, batched decode) run as panel products
 // (panel.go) where no tile kernel serves the type: 32 weight rows unpacked
