@@ -252,7 +252,8 @@ var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpu
 // for Q4_1, Q5_0 and Q5_1, alternating binaries in one sitting
 // (BenchmarkQ32L2, zmm / E): Q4_1 13.7-15.6 / 27.9-30.0, Q5_0
 // 14.9-18.0 / 20.3-26.8, Q5_1 12.7-15.1 / 23.6-26.1 (Q4_0 26.3-28.1 in
-// the same runs); from DRAM (BenchmarkMatMulQ*, 14336×4096, thr1) 1 row
+// the same runs); BenchmarkMatMulQ* (14336×4096, thr1, one copy of the
+// weights, partly from L3) 1 row
 // Q4_1 13.1-15.7 / 25.1-27.4, Q5_0 15.3-16.6 / 18.2-26.3, Q5_1
 // 12.7-13.6 / 20.2-21.4, 2 rows 9.9-13.6 / 15.3-20.6.
 // Q4_0's one-token products take four rows per call (q32Q4_0R4, see
