@@ -21,6 +21,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 )
@@ -562,9 +563,7 @@ func ykernel(ty qtype, t int, isa string) {
 	ypair(ty, t, isa)
 	label("done")
 	if yPairs {
-		p("MOVL $0xc1000000, AX") // -8.0
-		p("VMOVD AX, X9")
-		p("VBROADCASTSS X9, Y9")
+		offsetY9(8)
 		for i := 0; i < t; i++ {
 			p("VFMADD231PS Y9, %s, %s", ycorr(i), yacc(i))
 		}
@@ -572,28 +571,19 @@ func ykernel(ty qtype, t int, isa string) {
 			p("VADDPS Y13, Y12, Y12")
 		}
 	}
-	if ePairs {
+	if ePairs || xPairs {
+		// The weights' offset (ecorr times -off), or with mins
+		// (off = 0) their term ecorr itself.
+		off := ty.sub
 		if ty.q8 {
-			p("MOVL $0xc3000000, AX") // -128.0
-		} else {
-			p("MOVL $0xc1000000, AX") // -8.0
+			off = 128
 		}
-		p("VMOVD AX, X9")
-		p("VBROADCASTSS X9, Y9")
-		for i := 0; i < t; i++ {
-			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
-			p("VFMADD231PS Y9, %s, %s", ecorr(i), yacc(i))
-		}
-	}
-	if xPairs {
-		if ty.mOff == 0 { // Q5_0: the offset 16
-			p("MOVL $0xc1800000, AX") // -16.0
-			p("VMOVD AX, X9")
-			p("VBROADCASTSS X9, Y9")
+		if off != 0 {
+			offsetY9(off)
 		}
 		for i := 0; i < t; i++ {
 			p("VADDPS %s, %s, %s", eacc(i), yacc(i), yacc(i))
-			if ty.mOff == 0 {
+			if off != 0 {
 				p("VFMADD231PS Y9, %s, %s", ecorr(i), yacc(i))
 			} else {
 				p("VADDPS %s, %s, %s", ecorr(i), yacc(i), yacc(i))
@@ -1357,9 +1347,7 @@ func rkernel() {
 	p("SUBQ $%d, CX", n)
 	p("JMP rloop")
 	label("rdone")
-	p("MOVL $0xc1000000, AX") // -8.0
-	p("VMOVD AX, X9")
-	p("VBROADCASTSS X9, Y9")
+	offsetY9(8)
 	// The 16 lanes' halves are the same blocks' lanes (A, B alternate).
 	for r := 0; r < rows; r++ {
 		p("VEXTRACTF64X4 $1, %s, Y8", zr(yacc(r)))
@@ -1367,6 +1355,14 @@ func rkernel() {
 		p("VFMADD231PS Y9, %s, %s", ecorr(r), yacc(r))
 	}
 	epilogue(rows, false)
+}
+
+// offsetY9 broadcasts -off (the weights' stored offset, as a float) into
+// Y9, for the offset terms' final multiply-add.
+func offsetY9(off int) {
+	p("MOVL $0x%08x, AX", math.Float32bits(-float32(off)))
+	p("VMOVD AX, X9")
+	p("VBROADCASTSS X9, Y9")
 }
 
 // zr names the zmm register of ymm register y.
