@@ -368,17 +368,19 @@ var (
 		q4_1: [3]q32Kernel{q32Q4_1E1, q32Q4_1E2, q32Q4_1E4}, q5_0: [3]q32Kernel{q32Q5_0E1, q32Q5_0E2, q32Q5_0E4},
 		q5_1: [3]q32Kernel{q32Q5_1E1, q32Q5_1E2, q32Q5_1E4},
 	}
-	// q32ER is q32E with Q4_0's four-row decode kernel.
-	q32ER = q32Set{
-		q8_0: q32E.q8_0, q4_0: q32E.q4_0, q4_1: q32E.q4_1, q5_0: q32E.q5_0, q5_1: q32E.q5_1,
-		q4_0r4: q32Q4_0R4,
-	}
 	q32Y = q32Set{
 		q8_0: [3]q32Kernel{q32Q8_0Y1, q32Q8_0Y2, q32Q8_0Y4}, q4_0: [3]q32Kernel{q32Q4_0Y1, q32Q4_0Y2, q32Q4_0Y4},
 		q4_1: [3]q32Kernel{q32Q4_1Y1, q32Q4_1Y2, q32Q4_1Y4}, q5_0: [3]q32Kernel{q32Q5_0Y1, q32Q5_0Y2, q32Q5_0Y4},
 		q5_1: [3]q32Kernel{q32Q5_1Y1, q32Q5_1Y2, q32Q5_1Y4},
 	}
 )
+
+// q32ER is q32E with Q4_0's four-row decode kernel.
+var q32ER = func() q32Set {
+	s := q32E
+	s.q4_0r4 = q32Q4_0R4
+	return s
+}()
 
 func q32Driver(k [3]q32Kernel, r4 q32Kernel, bytes int) func([]float32, int, []byte, []byte, int, int, int) {
 	return func(y []float32, ldy int, w, a []byte, n, t, rows int) {

@@ -258,7 +258,7 @@ func BenchmarkProductVsRead(b *testing.B) {
 			s = s*1664525 + 1013904223
 			w[i] = byte(s >> 24)
 		}
-		product := pr.prepare(w)
+		run := pr.prepare(w)
 		y := make([]float32, rows)
 		for _, thr := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/thr%d", pr.name, thr), func(b *testing.B) {
@@ -269,24 +269,24 @@ func BenchmarkProductVsRead(b *testing.B) {
 				}
 				sinks := make([]uint32, rows)
 				type pass struct{ read, prod float64 }
-				var ps []pass
+				var passes []pass
 				for b.Loop() {
 					dr := split(func(r0, r1 int) { sinks[r0] += ReadSum(w[r0*pr.rb : r1*pr.rb]) })
-					dp := split(func(r0, r1 int) { product(y, w, r0, r1) })
-					ps = append(ps, pass{float64(len(w)) / dr.Seconds() / 1e9, float64(len(w)) / dp.Seconds() / 1e9})
+					dp := split(func(r0, r1 int) { run(y, w, r0, r1) })
+					passes = append(passes, pass{float64(len(w)) / dr.Seconds() / 1e9, float64(len(w)) / dp.Seconds() / 1e9})
 				}
 				var rs, prs, pct float64
-				for _, p := range ps {
+				for _, p := range passes {
 					rs += p.read
 					prs += p.prod
 					pct += 100 * p.prod / p.read
 				}
-				k := float64(len(ps))
+				k := float64(len(passes))
 				b.ReportMetric(rs/k, "read-GB/s")
 				b.ReportMetric(prs/k, "product-GB/s")
 				b.ReportMetric(pct/k, "%-of-read")
-				slices.SortFunc(ps, func(p, q pass) int { return cmp.Compare(q.read, p.read) })
-				top := ps[:max(1, len(ps)/4)]
+				slices.SortFunc(passes, func(p, q pass) int { return cmp.Compare(q.read, p.read) })
+				top := passes[:max(1, len(passes)/4)]
 				pct = 0
 				for _, p := range top {
 					pct += 100 * p.prod / p.read

@@ -779,7 +779,7 @@ func QuantizeActQ8_K(dst []byte, x []float32) {
 }
 
 // quantizeActQ8KFn is QuantizeActQ8_K's body for the feature set in use
-// (kInstall): quantizeActQ8KGo, or its AVX-512 twin.
+// (kInstall): quantizeActQ8KGo, or its AVX-512 or AVX2 twin.
 var quantizeActQ8KFn = quantizeActQ8KGo
 
 // quantizeActQ8KGo is QuantizeActQ8_K in Go, on lengths already checked.

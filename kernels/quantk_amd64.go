@@ -264,24 +264,24 @@ func kInstall(f Features) {
 //go:noescape
 func kActQ8K512(x *float32, dst *byte, nb int)
 
-// quantizeActQ8K512 is quantizeActQ8KGo with AVX-512 (quantk_act_amd64.s):
-// in a 512-token prefill of a Q4_K_M model the Go loop took 9% of the
-// time (pprof of gale bench -p 512 -t 2).
-func quantizeActQ8K512(dst []byte, x []float32) {
-	if len(x) > 0 {
-		kActQ8K512(&x[0], &dst[0], len(x)/kQK)
-	}
-}
-
 //go:noescape
 func kActQ8K2(x *float32, dst *byte, nb int)
 
-// quantizeActQ8K2 is quantizeActQ8KGo with AVX2 (quantk_act_amd64.s).
-func quantizeActQ8K2(dst []byte, x []float32) {
-	if len(x) > 0 {
-		kActQ8K2(&x[0], &dst[0], len(x)/kQK)
+// quantizeActQ8KWith is quantizeActQ8KGo on assembly k (quantk_act_amd64.s):
+// in a 512-token prefill of a Q4_K_M model the Go loop took 9% of the
+// time (pprof of gale bench -p 512 -t 2).
+func quantizeActQ8KWith(k func(x *float32, dst *byte, nb int)) func(dst []byte, x []float32) {
+	return func(dst []byte, x []float32) {
+		if len(x) > 0 {
+			k(&x[0], &dst[0], len(x)/kQK)
+		}
 	}
 }
+
+var (
+	quantizeActQ8K512 = quantizeActQ8KWith(kActQ8K512)
+	quantizeActQ8K2   = quantizeActQ8KWith(kActQ8K2)
+)
 
 //go:noescape
 func kQ2K2x1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
