@@ -11,22 +11,25 @@ type fewKKernel func(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy i
 
 // fewQ4KMinTokens is where the VNNI set's Q4_K products leave the
 // dot-product kernels (kQ4K512V, which unpack each row's super-block per
-// group of 4 tokens) for the few-token kernels. Measured on Zen 5 only
-// (14336×4096, two goroutines, DRAM, ms dot / few: BenchmarkMatMulQ4_K
-// at 2 tokens 0.81-1.05 / 0.93-1.09, at 4 1.15-1.32 / 0.87-1.43, at 8
-// 2.39-2.40 / 1.64-1.73, at 16 4.47-4.62 / 2.72-2.75;
-// BenchmarkPanelCrossover2 at 3 0.97-1.10 / 0.93-1.07; Q5_K's at 4
-// 1.71-2.67 / 1.21-1.55, at 8 2.33-2.37 / 1.52-2.11, at 16 4.29-4.55 /
-// 2.63-2.93), it takes them from 4 tokens there; elsewhere only from 16,
-// where the panels took them before (panelZ.minTokens), so that
-// products reaching this one run as they were measured.
+// group of 4 tokens) for the few-token kernels. On Zen 5 (14336×4096,
+// two goroutines, DRAM, ms dot / few: BenchmarkMatMulQ4_K at 2 tokens
+// 0.81-1.05 / 0.93-1.09, at 4 1.15-1.32 / 0.87-1.43, at 8 2.39-2.40 /
+// 1.64-1.73, at 16 4.47-4.62 / 2.72-2.75; BenchmarkPanelCrossover2 at 3
+// 0.97-1.10 / 0.93-1.07; Q5_K's at 4 1.71-2.67 / 1.21-1.55, at 8
+// 2.33-2.37 / 1.52-2.11, at 16 4.29-4.55 / 2.63-2.93) and on Zen 4
+// (alternating binaries, two runs: Q4_K at 2 2.02-2.33 / 2.77-3.33, at
+// 4 3.37-5.52 / 2.18-3.36, at 8 4.18-5.49 / 3.29-3.68; Q5_K at 2
+// 2.62-2.79 / 3.12-3.55, at 4 3.71-3.89 / 3.00-3.35, at 8 5.65-6.57 /
+// 3.26) it takes them from 4 tokens; elsewhere only from 16, where the
+// panels took them before (panelZ.minTokens), so that products reaching
+// this one run as they were measured.
 var fewQ4KMinTokens = 16
 
 // fewQ5KMinTokens is fewQ4KMinTokens for Q5_K.
 var fewQ5KMinTokens = 16
 
 func init() {
-	if q32Zen5 {
+	if q32Zen4 || q32Zen5 {
 		fewQ4KMinTokens = 4
 		fewQ5KMinTokens = 4
 	}

@@ -57,15 +57,24 @@ func init() {
 		panelZ.minTokens[PanelQ8_0] = 8
 	}
 	// With the few-token kernels (few_amd64.go) Q4_0 and Q8_0 leave the
-	// dot kernels sooner on Zen 5: 14336×4096, two goroutines, DRAM
+	// dot kernels sooner: 14336×4096, two goroutines, DRAM
 	// (BenchmarkPanelCrossover2, GALE_BENCH_TOKENS=1,2,3,4,6,8), ms few /
-	// dot, two runs: Q4_0 at 2 tokens 1.23 / 1.03 and 0.98 / 0.94, at 3
-	// 1.50 / 2.34 and 1.14 / 1.22, at 8 1.62 / 2.79 and 1.43 / 2.62; Q8_0
-	// at 4 2.14 / 2.60 and 1.97 / 1.69, at 6 2.05 / 2.88 and 1.67 / 2.93,
-	// at 8 2.22 / 3.61 and 1.62 / 3.44. (One token: the dot kernels' 0.94-
-	// 0.97 and 1.30-1.58.) Elsewhere the few-token kernels take the
+	// dot, two runs each. Zen 5: Q4_0 at 2 tokens 1.23 / 1.03 and 0.98 /
+	// 0.94, at 3 1.50 / 2.34 and 1.14 / 1.22, at 8 1.62 / 2.79 and 1.43 /
+	// 2.62; Q8_0 at 4 2.14 / 2.60 and 1.97 / 1.69, at 6 2.05 / 2.88 and
+	// 1.67 / 2.93, at 8 2.22 / 3.61 and 1.62 / 3.44 (one token: the dot
+	// kernels' 0.94-0.97 and 1.30-1.58). Zen 4: Q4_0 at 2 2.84 / 2.12, at
+	// 3 2.25 / 2.63 and 4.45 / 4.50, at 4 2.59 / 2.59 and 5.19 / 4.57, at
+	// 6 2.31 / 3.70 and 3.60 / 6.21, at 8 2.87 / 5.01 and 4.81 / 9.71;
+	// Q8_0 at 2 5.92 / 3.51, at 3 4.73 / 3.87 and 4.42 / 6.46, at 4 3.12
+	// / 4.00 and 5.72 / 6.30, at 6 3.37 / 4.86 and 4.95 / 6.58, at 8 4.98
+	// / 8.37 and 6.10 / 12.36. Elsewhere the few-token kernels take the
 	// panels' counts as measured before them, unmeasured lower.
-	if q32Zen5 {
+	switch {
+	case q32Zen4:
+		panelZ.minTokens[PanelQ4_0] = 3
+		panelZ.minTokens[PanelQ8_0] = 4
+	case q32Zen5:
 		panelZ.minTokens[PanelQ4_0] = 3
 		panelZ.minTokens[PanelQ8_0] = 5
 	}
@@ -76,8 +85,11 @@ func init() {
 	// / 9.63 and 9.61 / 9.84, at 256 30.1 / 49.6 and 29.3 / 32.3. Q5_K's
 	// likewise: at 16 5.27 / 3.13 and 4.67 / 3.17, at 32 8.50 / 6.22 and
 	// 7.62 / 5.97, at 48 8.31 / 8.87 and 11.21 / 9.68, at 64 11.18 /
-	// 12.07 and 10.17 / 12.29.
-	if q32Zen5 {
+	// 12.07 and 10.17 / 12.29. On Zen 4, one run: Q4_K at 16 9.41 / 5.83,
+	// at 24 15.3 / 10.4, at 32 10.9 / 7.80, at 48 16.3 / 13.3; Q5_K at 16
+	// 7.83 / 6.23, at 24 9.58 / 7.46, at 32 12.0 / 12.2, at 48 16.5 /
+	// 16.8.
+	if q32Zen4 || q32Zen5 {
 		panelZ.minTokens[PanelQ4_K] = 48
 		panelZ.minTokens[PanelQ5_K] = 48
 	}
