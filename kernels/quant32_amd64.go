@@ -173,6 +173,9 @@ func q32Q4_0E4(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 func q32Q4_0R4(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
+func q32Q4_0R4L(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
 func q32Q4_1E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
@@ -235,7 +238,18 @@ var q32PFE = 2048
 // 17.2-17.7); with the two-pair loop, the offset applied in f32 and the
 // 2 KiB prefetch it is faster: 15.1-17.8 / 18.5-20.6, 2 rows 11.9-14.1
 // / 15.9-18.2. (These Q4_1/Q5 figures predate xloop4, their four-pair
-// loops, which were measured on Zen 5 only: see q32Zen5.)
+// loops; on Zen 4 in L2, BenchmarkQ32L2, two alternating runs, zmm / E:
+// Q4_1 9.9-10.9 / 21.1-23.8, Q5_0 9.1-13.2 / 17.6-17.8, Q5_1 10.2-11.2
+// / 17.6-20.9.) Q4_0's one-token products take four rows per call with
+// the linear prefetch (q32Q4_0R4L, see rkernel in _gen/q32): from L2
+// the four-row kernel reads 24.1-26.0 GB/s against E1's 21.8-22.3 (it
+// loads each pair's activations once for four rows), and `gale bench
+// --synthetic mistral-7b --dtype q4_0 -p 0 -n 32 -r 3 -t 1,2`, five
+// alternating rounds, read 3.96-4.60 (mean 4.38) tok/s on 1 thread
+// against 3.71-4.48 (4.08) with E1, 6.67-8.04 (7.17) on 2 against
+// 6.16-7.83 (6.82); it led in 4 of the 5 rounds at each count. Zen 5's
+// q32Q4_0R4, whose prefetch follows each of the four rows, read DRAM at
+// 10.7-11.0 GB/s on one thread here.
 // Zen 3 is family 19h too, without AVX-512: hence the AVX512F test.
 var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpuid.CPU.Supports(cpuid.AVX512F)
 
@@ -265,13 +279,13 @@ var q32Zen4 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x19 && cpu
 var q32Zen5 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 0x1a && cpuid.CPU.Supports(cpuid.AVX512F)
 
 // q32VNNISet is the dot kernels installQuant32 takes with AVX-512 VNNI:
-// the E kernels on Zen 4 and Zen 5 (there with Q4_0's four-row decode
-// kernel), the zmm ones elsewhere.
+// the E kernels on Zen 4 and Zen 5, each with one of Q4_0's four-row
+// decode kernels, the zmm ones elsewhere.
 // The tests swap it to run the others.
 var q32VNNISet = func() *q32Set {
 	switch {
 	case q32Zen4:
-		return &q32E
+		return &q32ERL // see q32Zen4
 	case q32Zen5:
 		return &q32ER // see q32Zen5
 	}
@@ -379,6 +393,14 @@ var (
 var q32ER = func() q32Set {
 	s := q32E
 	s.q4_0r4 = q32Q4_0R4
+	return s
+}()
+
+// q32ERL is q32E with Q4_0's four-row decode kernel whose prefetch runs
+// over the next rows in the order of memory (q32Q4_0R4L).
+var q32ERL = func() q32Set {
+	s := q32E
+	s.q4_0r4 = q32Q4_0R4L
 	return s
 }()
 

@@ -17,6 +17,7 @@ func q32Variants(sets []Features) []q32Variant {
 		{" (zmm dot kernels)", &q32Z},
 		{" (ymm E dot kernels)", &q32E},
 		{" (E with four-row decode kernels)", &q32ER},
+		{" (E with four-row decode kernels, linear prefetch)", &q32ERL},
 	}
 	var vs []q32Variant
 	for _, f := range sets {

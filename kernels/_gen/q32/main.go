@@ -66,7 +66,8 @@ func main() {
 		}
 	}
 	actKernel()
-	rkernel()
+	rkernel("q32Q4_0R4", false)
+	rkernel("q32Q4_0R4L", true)
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t, "Y")
@@ -1274,6 +1275,14 @@ func xscale(ty qtype) (first, second []uint32, mask uint32) {
 // the upper, then one VPDPBUSD, a conversion, a VPERMPS of the pair's
 // [dwA·daA, dwB·daB] and a multiply-add of 16 lanes. The prefetch runs
 // one group of four rows ahead, at the same offset: the next call's rows.
+// With linear set (the kernel named q32Q4_0R4L) it runs over the next
+// call's rows in the order of memory instead, into L2 (PREFETCHT1), one
+// iteration's bytes of all four rows per iteration, so that DRAM sees one
+// stream in order. On Zen 4 the four streams of the first read DRAM at
+// ~11 GB/s on one thread (BenchmarkProductVsRead), against 16-21 for the
+// one-row kernel, as the few-token kernels' per-row prefetches did (see
+// _gen/few); the linear stream with PREFETCHT0 read 16.8-17.2, with
+// PREFETCHT1 16.6-19.5 (see q32Zen4 for the decode).
 // A Q8_0 twin (two pairs per iteration, its codes by a two-table
 // VPERMT2B) was faster from L2 (42-51 against 33-35 GB/s) but read
 // DRAM slower (BenchmarkProductVsRead 85-89% of the read pass against
@@ -1287,11 +1296,11 @@ func xscale(ty qtype) (first, second []uint32, mask uint32) {
 // permutations, Z5 a row's scales, Y6 its scale products, Z7 codes, Z8
 // products, Z10 a pair's scale vector, Z12-Z15 the rows' sums, Y24-Y27
 // their offset terms.
-func rkernel() {
+func rkernel(name string, linear bool) {
 	const rows, n = 4, 4
 	ty := types[1]
-	b.WriteString("// func q32Q4_0R4(w *byte, a *byte, rstride int, npairs int, tail int, y *float32, ldy int)\n")
-	b.WriteString("TEXT ·q32Q4_0R4(SB), NOSPLIT, $0-56\n")
+	fmt.Fprintf(&b, "// func %s(w *byte, a *byte, rstride int, npairs int, tail int, y *float32, ldy int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	prologueStride(ty, "rstride")
 	p("LEAQ (SI)(R9*4), DX")
 	for r := 0; r < rows; r++ {
@@ -1309,9 +1318,15 @@ func rkernel() {
 	label("rloop")
 	p("CMPQ CX, $%d", n)
 	p("JLT rdone")
-	for r := 0; r < rows; r++ {
-		for o := 0; o < iter; o += 64 {
-			p("PREFETCHT0 %s", mem(r, "DX", o))
+	if linear {
+		for o := 0; o < rows*iter; o += 64 {
+			p("PREFETCHT1 %d(DX)", o)
+		}
+	} else {
+		for r := 0; r < rows; r++ {
+			for o := 0; o < iter; o += 64 {
+				p("PREFETCHT0 %s", mem(r, "DX", o))
+			}
 		}
 	}
 	p("VCVTDQ2PS (R12), Y0")
@@ -1340,7 +1355,11 @@ func rkernel() {
 		}
 	}
 	p("ADDQ $%d, SI", iter)
-	p("ADDQ $%d, DX", iter)
+	if linear {
+		p("ADDQ $%d, DX", rows*iter)
+	} else {
+		p("ADDQ $%d, DX", iter)
+	}
 	p("ADDQ $%d, R8", 64*n)
 	p("ADDQ $%d, R11", 8*n)
 	p("ADDQ $%d, R12", 8*n)
