@@ -21,3 +21,18 @@ func init() {
 		return nil, nil
 	}
 }
+
+// fewPrefetchL2 makes the few-token kernels prefetch the next 16 rows
+// into L2 (PREFETCHT1) rather than L1 (PREFETCHT0); it is read at each
+// kernel's entry. On Zen 4, whose L1 holds 32 KiB (the next 16 rows of a
+// Q4_0 row of 4096 values are 36 KiB, of Q8_0 68 KiB), `gale serve-bench
+// --synthetic mistral-7b --concurrency 1,4,8 -p 16 -n 32 -t 2`, two
+// alternating rounds, decode tok/s at 4 / 8 streams, T0 / T1: Q4_0
+// 13.68, 24.66 and 16.50, 27.48 / 15.40, 22.20 and 22.98, 32.90; Q8_0
+// 7.78, 15.62 and 8.75, 17.93 / 12.83, 22.71 and 13.97, 21.21; Q4_K_M
+// 13.49, 21.81 and 14.21, 22.68 / 20.31, 25.34 and 18.31, 24.24; from
+// DRAM (BenchmarkPanelCrossover2, two goroutines, ms, T0 / T1) Q8_0 at
+// 2 tokens 3.80-4.59 / 2.55-2.79, at 4 3.42-4.35 / 2.34-2.60, at 8
+// 4.16-5.62 / 3.19-3.69. Zen 5 (48 KiB of L1) keeps T0, as measured
+// there.
+var fewPrefetchL2 = q32Zen4

@@ -139,13 +139,10 @@ func block(ty qtype, nt int, prefetch bool) {
 		// their bytes (the 16 rows' bytes of this step's blocks), line by
 		// line, so that DRAM sees one stream in order. (Prefetching along
 		// each of the 16 rows instead, 512-4096 bytes ahead, read 10-14
-		// GB/s from DRAM on one thread, against 19-20 this way; PREFETCHT0
-		// was steadier than T1 or T2 on two threads.)
-		step := 16 * ty.bytes * ty.unroll
-		for o := 0; o < step; o += 64 {
-			p("PREFETCHT0 %d(R15)", o)
-		}
-		p("ADDQ $%d, R15", step)
+		// GB/s from DRAM on one thread, against 19-20 this way; on Zen 5
+		// PREFETCHT0 was steadier than T1 or T2 on two threads; on Zen 4
+		// T1 is faster: see prefetchNext.)
+		prefetchNext(16 * ty.bytes * ty.unroll)
 	}
 	switch ty.name {
 	case "Q4_0":
@@ -212,6 +209,7 @@ func kernel(ty qtype, nt int) {
 	fmt.Fprintf(&b, "// func %s(w *byte, rb int, a *byte, tb int, as *float32, init *int32, sb int, nb int, y *float32, ldy int)\n", name)
 	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
 	p("MOVQ w+0(FP), SI")
+	prefetchFlag()
 	p("MOVQ rb+8(FP), R13")
 	p("MOVQ a+16(FP), DI")
 	p("MOVQ tb+24(FP), R10")
@@ -269,6 +267,39 @@ func kernel(ty qtype, nt int) {
 	}
 	label(name + "_done")
 	storeResults(nt, "y+64(FP)", "ldy+72(FP)")
+}
+
+// pfLabels numbers prefetchNext's labels, which must be unique in a kernel.
+var pfLabels int
+
+// prefetchFlag keeps the Go variable fewPrefetchL2 in w's argument slot
+// (w being in SI by then), for prefetchNext. It runs before R15 is set:
+// a dynamic link's access to a global clobbers R15.
+func prefetchFlag() {
+	p("MOVBQZX ·fewPrefetchL2(SB), R15")
+	p("MOVQ R15, w+0(FP)")
+}
+
+// prefetchNext prefetches step bytes of the next 16 rows at R15, line by
+// line, and moves R15 past them: into L1 (PREFETCHT0), or into L2
+// (PREFETCHT1) where fewPrefetchL2 is set (see it in few_amd64.go). One
+// predictable branch per step picks the hint at run time, so that each
+// CPU's choice is kept without a second copy of every kernel.
+func prefetchNext(step int) {
+	pfLabels++
+	l2, done := fmt.Sprintf("pfl2_%d", pfLabels), fmt.Sprintf("pfdone_%d", pfLabels)
+	p("CMPQ w+0(FP), $0")
+	p("JNE %s", l2)
+	for o := 0; o < step; o += 64 {
+		p("PREFETCHT0 %d(R15)", o)
+	}
+	p("JMP %s", done)
+	label(l2)
+	for o := 0; o < step; o += 64 {
+		p("PREFETCHT1 %d(R15)", o)
+	}
+	label(done)
+	p("ADDQ $%d, R15", step)
 }
 
 // storeResults stores the nt tokens' results (Z8 on) to y, token rows ldy

@@ -88,6 +88,7 @@ func kernelQ45K(nt int, q5 bool) {
 	fmt.Fprintf(&b, "// func %s(w *byte, rb int, a *byte, as int, nb int, y *float32, ldy int)\n", name)
 	fmt.Fprintf(&b, "TEXT ·%s(SB), $%d-56\n", name, size)
 	p("MOVQ w+0(FP), SI")
+	prefetchFlag()
 	p("MOVQ rb+8(FP), R13")
 	p("MOVQ a+16(FP), DI")
 	p("MOVQ as+24(FP), R10")
@@ -171,11 +172,7 @@ func kernelQ45K(nt int, q5 bool) {
 	}
 	for c := 0; c < 4; c++ {
 		// The next 16 rows' bytes of this chunk's share (16 × bytes / 4).
-		step := 16 * bytes / 4
-		for o := 0; o < step; o += 64 {
-			p("PREFETCHT0 %d(R15)", o)
-		}
-		p("ADDQ $%d, R15", step)
+		prefetchNext(16 * bytes / 4)
 		trans(qs+32*c, [4]string{"Z0", "Z1", "Z2", "Z3"})
 		trans(qs+16+32*c, [4]string{"Z4", "Z5", "Z6", "Z7"})
 		for k := 0; k < 8; k++ {
