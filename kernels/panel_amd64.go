@@ -68,12 +68,17 @@ func init() {
 	// 6 2.31 / 3.70 and 3.60 / 6.21, at 8 2.87 / 5.01 and 4.81 / 9.71;
 	// Q8_0 at 2 5.92 / 3.51, at 3 4.73 / 3.87 and 4.42 / 6.46, at 4 3.12
 	// / 4.00 and 5.72 / 6.30, at 6 3.37 / 4.86 and 4.95 / 6.58, at 8 4.98
-	// / 8.37 and 6.10 / 12.36. Elsewhere the few-token kernels take the
-	// panels' counts as measured before them, unmeasured lower.
+	// / 8.37 and 6.10 / 12.36. With their prefetch into L2 there
+	// (fewPrefetchL2), two runs: Q4_0 at 1 token 1.66 / 1.41, 1.08 / 1.03,
+	// at 2 1.56 / 2.32 and 1.49 / 1.82, at 3 2.03 / 2.62 and 2.03 / 2.92;
+	// Q8_0 at 1 2.48 / 2.31, 2.35 / 2.96, at 2 2.36 / 3.26 and 2.60 /
+	// 2.70, at 3 2.26 / 4.32 and 2.62 / 3.39: from 2 tokens. Elsewhere the
+	// few-token kernels take the panels' counts as measured before them,
+	// unmeasured lower.
 	switch {
 	case q32Zen4:
-		panelZ.minTokens[PanelQ4_0] = 3
-		panelZ.minTokens[PanelQ8_0] = 4
+		panelZ.minTokens[PanelQ4_0] = 2
+		panelZ.minTokens[PanelQ8_0] = 2
 	case q32Zen5:
 		panelZ.minTokens[PanelQ4_0] = 3
 		panelZ.minTokens[PanelQ8_0] = 5
