@@ -389,20 +389,19 @@ var (
 	}
 )
 
-// q32ER is q32E with Q4_0's four-row decode kernel.
-var q32ER = func() q32Set {
-	s := q32E
-	s.q4_0r4 = q32Q4_0R4
+// withR4 is s with r4 as Q4_0's four-row one-token kernel.
+func (s q32Set) withR4(r4 q32Kernel) q32Set {
+	s.q4_0r4 = r4
 	return s
-}()
+}
+
+// q32ER is q32E with Q4_0's four-row decode kernel that prefetches along
+// each of the four rows (Zen 5).
+var q32ER = q32E.withR4(q32Q4_0R4)
 
 // q32ERL is q32E with Q4_0's four-row decode kernel whose prefetch runs
-// over the next rows in the order of memory (q32Q4_0R4L).
-var q32ERL = func() q32Set {
-	s := q32E
-	s.q4_0r4 = q32Q4_0R4L
-	return s
-}()
+// over the next rows in the order of memory (q32Q4_0R4L, Zen 4).
+var q32ERL = q32E.withR4(q32Q4_0R4L)
 
 func q32Driver(k [3]q32Kernel, r4 q32Kernel, bytes int) func([]float32, int, []byte, []byte, int, int, int) {
 	return func(y []float32, ldy int, w, a []byte, n, t, rows int) {
