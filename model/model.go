@@ -301,6 +301,19 @@ func (m *Model) WeightParams() int64 {
 	return n
 }
 
+// DecodeWeights are the bytes of the matrices one decode step is
+// multiplied by (WeightBytes of them, in the order of the model's
+// tensors), mapped, not copied: what bench reads with a plain read loop
+// beside each decode step, so that a step and a pass over the same bytes
+// are timed within the same second of a shared machine's bandwidth.
+func (m *Model) DecodeWeights() [][]byte {
+	var out [][]byte
+	for _, t := range m.tokenMatrices() {
+		out = append(out, t.Raw())
+	}
+	return out
+}
+
 // tokenMatrices are the matrices every token is multiplied by: all of them
 // but an untied embedding, of which a token reads only its own row.
 func (m *Model) tokenMatrices() []*tensor.Tensor {

@@ -61,6 +61,18 @@ type benchResult struct {
 	// SamplesCeiling are a ceiling row's samples (GB/s, GFLOP/s or GOP/s);
 	// the best of them is the ceiling.
 	SamplesCeiling []float64 `json:"samples_ceiling,omitempty"`
+	// PairedReadGBps is, for tg with the ceilings measured, the read
+	// bandwidth of plain read passes over the same weight bytes, one run
+	// right after every decode step on the same number of threads, and
+	// PctOfPairedRead the decode's gbps as a percentage of it. On a
+	// shared host whose bandwidth moves from second to second (this
+	// machine class: 26-31 GB/s on two threads, 43-51 in spells), the
+	// best pass of the mem_read probe, taken minutes apart, compares a
+	// decode with another moment; the paired passes see the same moments.
+	PairedReadGBps  float64 `json:"paired_read_gbps,omitempty"`
+	PctOfPairedRead float64 `json:"pct_of_paired_read,omitempty"`
+	// SamplesPairedRead are the paired read rates of each repetition.
+	SamplesPairedRead []float64 `json:"samples_paired_read,omitempty"`
 
 	intOps  bool // a peak row in GOP/s (integer), for the table's unit
 	ceilRow bool // a ceiling row, not a model's
@@ -99,7 +111,10 @@ func (a *app) newBenchCmd() *cobra.Command {
 			"random weights of the published shapes without downloading anything, one model\n" +
 			"at a time; a model whose weights do not fit in available memory is skipped with\n" +
 			"a warning. --roofline first measures this machine's ceilings (read bandwidth,\n" +
-			"f32 FMA, int8 dot products, AMX where in use) and gives every row its percentage.",
+			"f32 FMA, int8 dot products, AMX where in use) and gives every row its percentage.\n" +
+			"With --roofline or --mem-bw each decode step is followed by a read pass over the\n" +
+			"same weights, timed apart (the paired read column): on a shared host whose\n" +
+			"bandwidth moves from second to second, it is the ceiling of the same moments.",
 		Example: `  gale bench -m ./Mistral-7B-v0.1 -p 512 -n 128 -r 3 -t 1,2
   gale bench -m mistral-7b-q4_0.gguf,llama-2-13b-q4_0.gguf -o csv
   gale bench --roofline --synthetic mistral-7b,llama-2-13b --dtype q4_0,q8_0 -p 512 -n 64 -r 2`,
@@ -504,28 +519,44 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, ceilOn boo
 		type test struct {
 			name   string
 			nP, nG int
-			run    func() error
+			// run runs the test once and returns the time it took
+			// (for tg with the paired reads, the decode steps' only).
+			run func() (time.Duration, error)
 		}
 		var tests []test
 		if bf.nPrompt > 0 {
-			tests = append(tests, test{fmt.Sprintf("pp%d", bf.nPrompt), bf.nPrompt, 0, func() error {
+			tests = append(tests, test{fmt.Sprintf("pp%d", bf.nPrompt), bf.nPrompt, 0, func() (time.Duration, error) {
+				t0 := time.Now()
 				sess.Reset()
 				_, err := sess.Prefill(prompt)
-				return err
+				return time.Since(t0), err
 			}})
 		}
+		// With the ceilings on, every decode step is followed by one
+		// read pass over the same weight bytes on the same number of
+		// threads, timed apart (see benchResult.PairedReadGBps).
+		var paired pairedRead
+		if ceilOn {
+			paired.chunks = readChunks(m.DecodeWeights())
+		}
 		if bf.nGen > 0 {
-			tests = append(tests, test{fmt.Sprintf("tg%d", bf.nGen), 0, bf.nGen, func() error {
+			tests = append(tests, test{fmt.Sprintf("tg%d", bf.nGen), 0, bf.nGen, func() (time.Duration, error) {
 				sess.Reset()
 				tok := bos
+				var d time.Duration
 				for i := 0; i < bf.nGen; i++ {
+					t0 := time.Now()
 					logits, err := sess.Step(tok)
 					if err != nil {
-						return err
+						return d, err
 					}
 					tok = model.Argmax(logits)
+					d += time.Since(t0)
+					if paired.chunks != nil {
+						paired.read(sess.Threads())
+					}
 				}
-				return nil
+				return d, nil
 			}})
 		}
 		for _, tc := range tests {
@@ -540,13 +571,16 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, ceilOn boo
 				if update != nil {
 					update(int64(i), int64(bf.reps))
 				}
-				t0 := time.Now()
-				if err := tc.run(); err != nil {
+				paired.start()
+				d, err := tc.run()
+				if err != nil {
 					finish()
 					sess.Close()
 					return out, fail("bench", err)
 				}
-				d := time.Since(t0)
+				if tc.nG > 0 && paired.chunks != nil {
+					r.SamplesPairedRead = append(r.SamplesPairedRead, paired.gbps())
+				}
 				r.SamplesNS = append(r.SamplesNS, d.Nanoseconds())
 				r.SamplesTS = append(r.SamplesTS, perSecond(n, d))
 			}
@@ -560,6 +594,11 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, ceilOn boo
 				if ceilOn {
 					r.Ceiling = memReadTest
 				}
+				if paired.chunks != nil {
+					// Both rates over all repetitions' steps and passes.
+					r.PairedReadGBps = paired.total()
+					r.PctOfPairedRead = 100 * r.GBps / r.PairedReadGBps
+				}
 			} else {
 				r.GFLOPs = r.AvgTS * 2 * float64(m.WeightParams()) / 1e9
 				if ceilOn && bf.roofline && probeOK {
@@ -572,6 +611,48 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, ceilOn boo
 		sess.Close()
 	}
 	return out, nil
+}
+
+// pairedRead times read passes over a model's decode weights, one after
+// each decode step of a tg test: per repetition (start, read..., gbps)
+// and over the whole test (total).
+type pairedRead struct {
+	chunks   [][]byte // the weights in readChunk units; nil: off
+	bytes    int64    // read in the current repetition
+	d        time.Duration
+	allBytes int64 // read over all repetitions
+	allD     time.Duration
+}
+
+// start begins a repetition.
+func (p *pairedRead) start() { p.bytes, p.d = 0, 0 }
+
+// read runs one pass on threads threads, pinned, taking chunks as they
+// go, as the bandwidth probe does.
+func (p *pairedRead) read(threads int) {
+	d := readPass(p.chunks, threads, true, true)
+	var n int64
+	for _, c := range p.chunks {
+		n += int64(len(c))
+	}
+	p.bytes += n
+	p.d += d
+	p.allBytes += n
+	p.allD += d
+}
+
+// gbps is the current repetition's read rate.
+func (p *pairedRead) gbps() float64 { return rate(p.bytes, p.d) }
+
+// total is the read rate over every pass so far.
+func (p *pairedRead) total() float64 { return rate(p.allBytes, p.allD) }
+
+// rate is bytes over d in GB/s (0 for no time).
+func rate(bytes int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(bytes) / d.Seconds() / 1e9
 }
 
 // meanStddev returns the mean and the sample standard deviation (0 for a

@@ -220,7 +220,7 @@ func TestBenchSpeedUp(t *testing.T) {
 
 func TestBenchRoofline(t *testing.T) {
 	smallCeilings(t)
-	rows := benchJSON(t, "--roofline", "--synthetic", "tiny", "--dtype", "q4_0,bf16", "-p", "8", "-n", "4", "-r", "1", "-t", "1,2")
+	rows := benchJSON(t, "--roofline", "--synthetic", "tiny", "--dtype", "q4_0,bf16", "-p", "8", "-n", "4", "-r", "2", "-t", "1,2")
 	ceil := map[string]float64{} // test@threads -> value
 	models := 0
 	for _, r := range rows {
@@ -277,12 +277,35 @@ func TestBenchRoofline(t *testing.T) {
 		if got, want := num(t, r, "pct_of_ceiling"), 100*rate/c; math.Abs(got-want) > 1e-9*want || got <= 0 {
 			t.Errorf("%s %s: pct_of_ceiling %v, want %v", r["dtype"], test, got, want)
 		}
+		// tg rows are paired with read passes over the same weights,
+		// one per repetition's samples; pp rows are not.
+		paired, _ := r["paired_read_gbps"].(float64)
+		samples, _ := r["samples_paired_read"].([]any)
+		if !strings.HasPrefix(test, "tg") {
+			if paired != 0 || len(samples) != 0 {
+				t.Errorf("%s %s: a pp row with paired reads %v %v", r["dtype"], test, paired, samples)
+			}
+			continue
+		}
+		if paired <= 0 || len(samples) != 2 {
+			t.Fatalf("%s %s: paired read %v GB/s, samples %v (want > 0, 2 of them)", r["dtype"], test, paired, samples)
+		}
+		lo, hi := math.Inf(1), 0.0
+		for _, v := range samples {
+			lo, hi = min(lo, v.(float64)), max(hi, v.(float64))
+		}
+		if paired < lo*(1-1e-9) || paired > hi*(1+1e-9) {
+			t.Errorf("%s %s: paired read %v outside its repetitions' %v", r["dtype"], test, paired, samples)
+		}
+		if got, want := num(t, r, "pct_of_paired_read"), 100*rate/paired; math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s %s: pct_of_paired_read %v, want %v", r["dtype"], test, got, want)
+		}
 	}
 	if models != 8 {
 		t.Errorf("%d model rows, want 8 (2 dtypes x 2 thread counts x pp, tg)", models)
 	}
 	out := runBench(t, "--roofline", "--synthetic", "tiny", "--dtype", "q8_0", "-p", "8", "-n", "4", "-r", "1", "-t", "1")
-	for _, s := range []string{"| memory read |", "mem_read", "% of ceiling", "ceiling |", "% of mem_read |", "GB/s"} {
+	for _, s := range []string{"| memory read |", "mem_read", "% of ceiling", "ceiling |", "% of mem_read |", "GB/s", "| paired read (% of it) |"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("roofline table lacks %q:\n%s", s, out)
 		}
@@ -312,6 +335,20 @@ func TestDecodeBytes(t *testing.T) {
 	}
 	if got := decodeBytes(m); got != want {
 		t.Errorf("decodeBytes = %d, want %d", got, want)
+	}
+	// The paired read passes cover the matrices of that (not the norm
+	// vectors), each a view of the model's own bytes.
+	var mats, paired int64
+	for _, ti := range m.Tensors() {
+		if len(ti.Shape) == 2 && ti.Name != "token_embd.weight" {
+			mats += ti.Bytes
+		}
+	}
+	for _, b := range m.DecodeWeights() {
+		paired += int64(len(b))
+	}
+	if paired != mats || mats == 0 {
+		t.Errorf("DecodeWeights cover %d bytes, the matrices but the embedding %d", paired, mats)
 	}
 	// The tg row's gbps is that times tok/s.
 	rows := benchJSON(t, "--synthetic", "tiny", "--dtype", "q4_0", "-p", "0", "-n", "4", "-r", "1", "-t", "1")

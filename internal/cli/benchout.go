@@ -40,7 +40,7 @@ var benchCSVFields = []string{
 	"model_type", "model_size", "n_params", "n_threads", "n_prompt", "n_gen", "test",
 	"avg_ts", "stddev_ts", "samples_ts", "samples_ns", "model", "dtype", "kernels",
 	"gbps", "gflops", "ceiling", "pct_of_ceiling", "speedup", "weight_bytes_per_token",
-	"peak_rss_bytes", "samples_ceiling",
+	"peak_rss_bytes", "samples_ceiling", "paired_read_gbps", "pct_of_paired_read", "samples_paired_read",
 }
 
 // joinFloats is a list of samples in one CSV cell, space-separated.
@@ -69,6 +69,7 @@ func writeBenchCSV(out interface{ Write([]byte) (int, error) }, rows []benchResu
 			f(r.AvgTS), f(r.StddevTS), joinFloats(r.SamplesTS), strings.Join(ns, " "), r.Model, r.DType, r.Kernels,
 			f(r.GBps), f(r.GFLOPs), r.Ceiling, f(r.PctOfCeiling), f(r.SpeedUp), strconv.FormatInt(r.WeightBytesPerToken, 10),
 			strconv.FormatInt(r.PeakRSSBytes, 10), joinFloats(r.SamplesCeiling),
+			f(r.PairedReadGBps), f(r.PctOfPairedRead), joinFloats(r.SamplesPairedRead),
 		}
 		if err := w.Write(rec); err != nil {
 			return err
@@ -80,14 +81,16 @@ func writeBenchCSV(out interface{ Write([]byte) (int, error) }, rows []benchResu
 
 // writeBenchMD prints one markdown table: the ceilings (when measured),
 // then every model's rows; a % column when any row has a ceiling, a
+// paired-read column when a tg row was paired with read passes, a
 // speed-up column when the run compared models.
 func writeBenchMD(out interface{ Write([]byte) (int, error) }, rows []benchResult) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	pct, speed := false, false
+	pct, paired, speed := false, false, false
 	for _, r := range rows {
 		pct = pct || r.ceilRow || r.Ceiling != ""
+		paired = paired || r.PairedReadGBps > 0
 		speed = speed || r.SpeedUp > 0
 	}
 	w := bufio.NewWriter(out)
@@ -95,6 +98,10 @@ func writeBenchMD(out interface{ Write([]byte) (int, error) }, rows []benchResul
 	sep := "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: |"
 	if pct {
 		head += " % of ceiling |"
+		sep += " ---: |"
+	}
+	if paired {
+		head += " paired read (% of it) |"
 		sep += " ---: |"
 	}
 	head += " peak RSS GiB |"
@@ -133,6 +140,13 @@ func writeBenchMD(out interface{ Write([]byte) (int, error) }, rows []benchResul
 			case r.Ceiling != "":
 				fmt.Fprintf(w, " %.0f%% of %s |", r.PctOfCeiling, strings.TrimPrefix(r.Ceiling, "peak_"))
 			default:
+				fmt.Fprint(w, " |")
+			}
+		}
+		if paired {
+			if r.PairedReadGBps > 0 {
+				fmt.Fprintf(w, " %.1f GB/s (%.0f%%) |", r.PairedReadGBps, r.PctOfPairedRead)
+			} else {
 				fmt.Fprint(w, " |")
 			}
 		}

@@ -99,42 +99,63 @@ func memReadGBpsMode(threads, reps int, pin, dynamic bool) []float64 {
 		free()
 		debug.FreeOSMemory()
 	}()
-	chunks := (len(buf) + readChunk - 1) / readChunk
-	chunk := func(c int) []byte { return buf[c*readChunk : min((c+1)*readChunk, len(buf))] }
+	chunks := readChunks([][]byte{buf})
 	// Pages are populated by the mapping (or touched here on the heap
 	// fallback); one untimed pass then warms page tables and frequencies.
 	for j := 0; j < len(buf); j += 4096 {
 		buf[j] = 1
 	}
-	sink := make([]uint32, threads)
 	var samples []float64
 	for r := -1; r < reps; r++ {
-		start := make(chan struct{})
-		var next atomic.Int64
-		var t0 time.Time
-		onThreads(threads, pin, func() { t0 = time.Now(); close(start) }, func(i int) {
-			<-start
-			if !dynamic {
-				lo, hi := chunks*i/threads, chunks*(i+1)/threads
-				for c := lo; c < hi; c++ {
-					sink[i] += kernels.ReadSum(chunk(c))
-				}
-				return
-			}
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= chunks {
-					return
-				}
-				sink[i] += kernels.ReadSum(chunk(c))
-			}
-		})
-		d := time.Since(t0)
+		d := readPass(chunks, threads, pin, dynamic)
 		if r >= 0 {
 			samples = append(samples, float64(len(buf))/d.Seconds()/1e9)
 		}
 	}
 	return samples
+}
+
+// readChunks cuts spans into the probe's units of work, readChunk bytes
+// or a span's remainder, in order.
+func readChunks(spans [][]byte) [][]byte {
+	var out [][]byte
+	for _, s := range spans {
+		for len(s) > 0 {
+			n := min(len(s), readChunk)
+			out = append(out, s[:n])
+			s = s[n:]
+		}
+	}
+	return out
+}
+
+// readPass reads every chunk once with the widest vector loads on
+// threads threads (pinned with pin; taking chunks as they go with
+// dynamic, fixed contiguous shares otherwise) and returns how long the
+// pass took, from the moment all threads had started.
+func readPass(chunks [][]byte, threads int, pin, dynamic bool) time.Duration {
+	sink := make([]uint32, threads)
+	start := make(chan struct{})
+	var next atomic.Int64
+	var t0 time.Time
+	onThreads(threads, pin, func() { t0 = time.Now(); close(start) }, func(i int) {
+		<-start
+		if !dynamic {
+			lo, hi := len(chunks)*i/threads, len(chunks)*(i+1)/threads
+			for _, c := range chunks[lo:hi] {
+				sink[i] += kernels.ReadSum(c)
+			}
+			return
+		}
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= len(chunks) {
+				return
+			}
+			sink[i] += kernels.ReadSum(chunks[c])
+		}
+	})
+	return time.Since(t0)
 }
 
 // probeGops measures probe p on threads CPUs at once, reps times, in
