@@ -217,6 +217,10 @@ var q32PF1 = 16384
 // weights (read into R14 on entry). On Zen 4 2 KiB: there 1 KiB read 5-10%
 // slower from DRAM (BenchmarkMatMulQ4_0 t1, alternating), 512 bytes 15%
 // slower, and 3-4 KiB or an added PREFETCHT1 8-16 KiB ahead no faster.
+// Set against the paired read (gale bench --mem-bw --synthetic mistral-7b
+// --dtype q8_0 -p 0 -n 32 -r 2 -t 2, three alternating rounds on
+// 2026-12-04), 2048 / 4096 / 8192 decoded at 72-88 / 78-86 / 81-86% of
+// their paired read passes (mean 81 / 83 / 83%): no distance wins there.
 // Zen 5 (q32Zen5) streams more bytes per core and needs more in flight:
 // 8 KiB, where one thread's decode (gale bench --synthetic mistral-7b
 // --dtype q4_0 -p 0 -n 32 -t 1, alternating, three times) went from
