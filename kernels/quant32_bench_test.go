@@ -120,14 +120,14 @@ func BenchmarkMatMulQ4_1(b *testing.B) { bkQ32(b, q32Types[2], bkQ32T) }
 func BenchmarkMatMulQ5_0(b *testing.B) { bkQ32(b, q32Types[3], bkQ32T) }
 func BenchmarkMatMulQ5_1(b *testing.B) { bkQ32(b, q32Types[4], bkQ32T) }
 
-// BenchmarkQ32L2 runs the t=1 products on a 256x4096 matrix that stays
-// in L2: the kernels' compute speed, apart from memory (GALE_Q32_N sets
-// the row length, 1 MiB/N rows, and GALE_Q32_ROWS the rows, e.g. 4 for L1).
-// Q8_0's 256 rows are 1.09 MB, more than Zen 4's 1 MiB L2: there take
-// GALE_Q32_N=4096 GALE_Q32_ROWS=128 (on Zen 4 on 2026-12-04 Q8_0 read
-// 32.5-36.9 GB/s with 128 rows, 28.6-31.5 with 256, 37 from L1; Q4_0
-// 24.6-26.0, 22.7-22.9 and 23.8-23.9: its one-token kernels are bound by
-// their instructions, not by where the weights are).
+// BenchmarkQ32L2 runs the t=1 products on a 256x4096 matrix that stays in
+// L2 (but Q8_0's, see below): the kernels' compute speed, apart from
+// memory (GALE_Q32_N sets the row length, 1 MiB/N rows, and GALE_Q32_ROWS
+// the rows, e.g. 4 for L1). Q8_0's 256 rows are 1.06 MiB, more than Zen 4's
+// 1 MiB L2: there take GALE_Q32_N=4096 GALE_Q32_ROWS=128 (on Zen 4 on
+// 2026-12-04 Q8_0 read 32.5-36.9 GB/s with 128 rows, 28.6-31.5 with 256,
+// 37 from L1; Q4_0 24.6-26.0, 22.7-22.9 and 23.8-23.9: its one-token
+// kernels are bound by their instructions, not by where the weights are).
 func BenchmarkQ32L2(b *testing.B) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
