@@ -72,7 +72,13 @@ func init() {
 	// (fewPrefetchL2), two runs: Q4_0 at 1 token 1.66 / 1.41, 1.08 / 1.03,
 	// at 2 1.56 / 2.32 and 1.49 / 1.82, at 3 2.03 / 2.62 and 2.03 / 2.92;
 	// Q8_0 at 1 2.48 / 2.31, 2.35 / 2.96, at 2 2.36 / 3.26 and 2.60 /
-	// 2.70, at 3 2.26 / 4.32 and 2.62 / 3.39: from 2 tokens. Elsewhere the
+	// 2.70, at 3 2.26 / 4.32 and 2.62 / 3.39: from 2 tokens. One token
+	// stays on the dot kernels although the few-token kernels compute it
+	// faster from L2 (BenchmarkFewTokens: Q4_0 31 GB/s against 24.5-26,
+	// Q8_0 38.5-41.5 against 31-32): in decode (gale bench --mem-bw
+	// --synthetic mistral-7b -p 0 -n 32 -r 2 -t 2, alternating builds,
+	// 2026-12-04) they read 78-90% of the paired read for Q4_0 against
+	// 77-94% with the dot kernels, Q8_0 84-87% against 88-92%. Elsewhere the
 	// few-token kernels take the panels' counts as measured before them,
 	// unmeasured lower.
 	switch {

@@ -52,7 +52,13 @@
 // Q4_K block: f16 d @0, f16 dmin @2, scales[12] @4, qs[128] @16.
 // The 8 scales and 8 mins are unpacked in general registers (ggml's
 // kmask trick) into Y8 = s16 [s0..3, m0..3, s4..7, m4..7]; Z9/Z10 hold
-// d and dmin broadcast.
+// d and dmin broadcast. On Zen 4 (BenchmarkMatMulKL2/Q4_K, t=1, 2026-12-04)
+// the block is bound by its vector work, not its loads: removing one part
+// at a time (wrong results) took it from 19.8-21.3 GB/s to 22.8-23.4
+// without the VPERMWs, 24.7-25.5 without the scale unpack, 23.9-25.9
+// without the nibble shifts and masks, 21.2-21.3 without the prefetches.
+// Two replacements measured no better: the unpack in one xmm register
+// (VPSLLDQ/VPSRLW/VPTERNLOGD), 21.2 against 23.1, and VPSHUFB for VPERMW.
 #define Q4K_BLOCK \
 	PREFETCHT0 PFN(SI) \
 	PREFETCHT2 PFF(SI) \
