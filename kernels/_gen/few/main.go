@@ -34,6 +34,19 @@
 // prefetching every other line instead of every line took 1.6-3.1 ms,
 // none 1.7-3.6, the 16 rows after the next 2.0-2.6 (Q8_0).
 //
+// On Zen 4 (2026-12-04, the same benchmark, Q4_0 at 8 tokens, three or
+// four alternating rounds, GB/s of weights; the kernel 10.0-11.7) the
+// VPDPBUSDs run at the VNNI ceiling's rate and the rest of a block does
+// not overlap them: with half of the 64 removed the kernel read
+// 16.6-17.5, so each costs 0.28 ns (the ceiling's 466 GOP/s on one
+// thread: 0.27) and the other work ~8 ns of a block's ~25. No one part
+// of that holds it: without the 12 VINSERTI32X4 loads 12.0-12.4, the 8
+// unpacks 10.4-12.2, the shifts and masks 11.4-11.9, the prefetches
+// 11.3-11.6, the scale products 10.7-11.1, the fp16 scale gather
+// 9.5-11.7, with register operands for the broadcasts 10.2-11.7. Masked
+// merging loads (VMOVDQU32 with K1-K3) in place of the inserts, exact,
+// read 9.7-11.3.
+//
 // Run through `go generate` in kernels/ (see few_amd64.go).
 package main
 
