@@ -45,7 +45,10 @@
 // 11.3-11.6, the scale products 10.7-11.1, the fp16 scale gather
 // 9.5-11.7, with register operands for the broadcasts 10.2-11.7. Masked
 // merging loads (VMOVDQU32 with K1-K3) in place of the inserts, exact,
-// read 9.7-11.3.
+// read 9.7-11.3. Nor is it the order: a pair of blocks with the second's
+// unpacking (into Z16-Z23, scales Z30) spread among the first's tokens,
+// exact, read 9.0-9.9 at 8 tokens, 15.0-18.4 at 4 (the kernels 10.0-10.9,
+// 16.5-19.4): the other work competes with VPDPBUSD for the pipes.
 //
 // Run through `go generate` in kernels/ (see few_amd64.go).
 package main
