@@ -48,7 +48,8 @@
 // read 9.7-11.3. Nor is it the order: a pair of blocks with the second's
 // unpacking (into Z16-Z23, scales Z30) spread among the first's tokens,
 // exact, read 9.0-9.9 at 8 tokens, 15.0-18.4 at 4 (the kernels 10.0-10.9,
-// 16.5-19.4): the other work competes with VPDPBUSD for the pipes.
+// 16.5-19.4): the other work, it seems, competes with VPDPBUSD for the
+// vector pipes rather than waiting on the order.
 //
 // Run through `go generate` in kernels/ (see few_amd64.go).
 package main
