@@ -457,3 +457,47 @@ func TestFewTokens(t *testing.T) {
 		t.Logf("SKIP few-token kernels: this CPU, build or GALE_CPU has no AVX-512 VNNI; the panel sets were tested")
 	}
 }
+
+// TestActPanelRowsRanges: laying out rows four at a time (Rows over
+// whole panel groups) gives the panel that laying them out one by one
+// does, for the Q8_0 and Q8_1 formats, odd block counts and token counts
+// that end in a part group.
+func TestActPanelRowsRanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for _, c := range []panelCase{panelCases[0], panelCases[2]} {
+		for _, n := range []int{96, 160, 4096} {
+			for _, tok := range []int{4, 5, 8, 13} {
+				_, a := panelInputs(r, c, n, 0, tok)
+				var whole, single ActPanel
+				c.prepare(&whole, a, n, tok)
+				single.begin(n, tok, c.pt.act)
+				for i := 0; i < tok; i++ {
+					single.Rows(a, i, i+1) // a range of one row never takes the group path
+				}
+				if fmt.Sprint(whole.u, whole.s, whole.as32, whole.asum32, whole.init8, whole.init128) !=
+					fmt.Sprint(single.u, single.s, single.as32, single.asum32, single.init8, single.init128) {
+					t.Errorf("%s n=%d t=%d: the panel laid out by groups differs from the one laid out row by row", c.pt.name, n, tok)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkActPanelRows: laying out 8 quantized activation rows in a
+// panel, as an 8-stream decode step does for every matrix input.
+func BenchmarkActPanelRows(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []panelCase{panelCases[1], panelCases[2], panelCases[7]} {
+		for _, n := range []int{4096, 14336} {
+			const t = 8
+			_, a := panelInputs(r, c, n, 0, t)
+			var p ActPanel
+			b.Run(fmt.Sprintf("%s/n=%d", c.pt.name, n), func(b *testing.B) {
+				for b.Loop() {
+					c.prepare(&p, a, n, t)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(t*n), "ns/value")
+			})
+		}
+	}
+}
