@@ -202,15 +202,20 @@ func (p *ActPanel) Rows(a []byte, i0, i1 int) {
 			for j := 0; j < 8; j++ {
 				p.putQuad(i, b*8+j, binary.LittleEndian.Uint32(r.qs[base+8*j:]))
 			}
-			k := scaleAt(i, b, nb)
-			p.as32[k] = r.d(b)
-			if p.format == panelQ8_1 {
-				p.asum32[k] = r.s(b)
-			} else {
-				sum := int32(binary.LittleEndian.Uint32(r.ss[4*b:]))
-				p.init8[k], p.init128[k] = -8*sum, -128*sum
-			}
+			p.putBlockScales(scaleAt(i, b, nb), &r, b)
 		}
+	}
+}
+
+// putBlockScales stores block b of row r's activation scale, and its s
+// (Q8_1) or its sums' starts (Q8_0), at scale entry k.
+func (p *ActPanel) putBlockScales(k int, r *actRow, b int) {
+	p.as32[k] = r.d(b)
+	if p.format == panelQ8_1 {
+		p.asum32[k] = r.s(b)
+	} else {
+		sum := int32(binary.LittleEndian.Uint32(r.ss[4*b:]))
+		p.init8[k], p.init128[k] = -8*sum, -128*sum
 	}
 }
 
@@ -234,8 +239,7 @@ func (p *ActPanel) rowsGroup(a []byte, ab, g int) {
 	sg := p.s[g*n*panelTokens:][:n*panelTokens]
 	const flip = 0x8080808080808080
 	for b := 0; b < nb; b++ {
-		// Each row's blocks come in pairs, word by word (actOff).
-		off := b/2*64 + b&1*4
+		off := actOff(b, 0) // each row's blocks come in pairs, word by word
 		for t := range qs {
 			qs[t] = rs[t].qs[off:][:60]
 		}
@@ -250,13 +254,7 @@ func (p *ActPanel) rowsGroup(a []byte, ab, g int) {
 		}
 		k := scaleAt(g*panelTokens, b, nb)
 		for t := range rs {
-			p.as32[k+t] = rs[t].d(b)
-			if p.format == panelQ8_1 {
-				p.asum32[k+t] = rs[t].s(b)
-			} else {
-				sum := int32(binary.LittleEndian.Uint32(rs[t].ss[4*b:]))
-				p.init8[k+t], p.init128[k+t] = -8*sum, -128*sum
-			}
+			p.putBlockScales(k+t, &rs[t], b)
 		}
 	}
 }
