@@ -195,10 +195,7 @@ func (p *ActPanel) Rows(a []byte, i0, i1 int) {
 		}
 		r := splitAct(a[i*ab:(i+1)*ab], n)
 		for b := 0; b < nb; b++ {
-			base := b / 2 * 64
-			if b&1 == 1 {
-				base += 4
-			}
+			base := actOff(b, 0)
 			for j := 0; j < 8; j++ {
 				p.putQuad(i, b*8+j, binary.LittleEndian.Uint32(r.qs[base+8*j:]))
 			}
