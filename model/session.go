@@ -11,6 +11,7 @@ type SessionOptions struct {
 	CtxSize   int  // maximum positions; 0 = the model's MaxSeqLen
 	ChunkSize int  // prefill chunk; 0 = DefaultChunk, capped at the sliding window
 	KVF16     bool // store the KV cache as f16, halving its memory
+	Prefault  bool // map the cache's pages now (SequenceOptions.Prefault)
 }
 
 // DefaultChunk is the prefill chunk size when none is given: large enough
@@ -64,7 +65,7 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	seq, err := e.NewSequence(SequenceOptions{CtxSize: ctx, KVF16: opts.KVF16})
+	seq, err := e.NewSequence(SequenceOptions{CtxSize: ctx, KVF16: opts.KVF16, Prefault: opts.Prefault})
 	if err != nil {
 		e.Close()
 		return nil, err

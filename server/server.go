@@ -36,6 +36,10 @@ type Options struct {
 	CORS     string        // Access-Control-Allow-Origin value; "" = no CORS
 	MaxBody  int64         // request body cap; 0 = 8 MiB
 	Log      io.Writer     // access log, one line per request; nil = none
+	// PrefaultKV maps every page of the slots' KV caches at Start
+	// (model.SequenceOptions.Prefault): for serve-bench, whose slots are
+	// sized to its runs.
+	PrefaultKV bool
 }
 
 // DefaultMaxBody is the request body cap.
@@ -100,7 +104,7 @@ func (s *Server) Start(m *model.Model, name string) error {
 	}
 	var seqs []*model.Sequence
 	for i := 0; i < s.opts.Parallel; i++ {
-		q, err := e.NewSequence(model.SequenceOptions{CtxSize: ctx, KVF16: s.opts.KVF16})
+		q, err := e.NewSequence(model.SequenceOptions{CtxSize: ctx, KVF16: s.opts.KVF16, Prefault: s.opts.PrefaultKV})
 		if err != nil {
 			e.Close()
 			return err

@@ -501,7 +501,10 @@ func (a *app) benchOne(m *model.Model, bf *benchFlags, threads []int, ceilOn boo
 	}
 	for _, t := range threads {
 		f16, _ := bf.kv.resolve() // checked in bench
-		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: f16})
+		// The cache is sized to the run and mapped before it (as
+		// llama-bench clears its cache), so that no repetition pays the
+		// kernel's first-touch faults of its pages.
+		sess, err := m.NewSession(model.SessionOptions{Threads: t, CtxSize: ctx, KVF16: f16, Prefault: true})
 		if err != nil {
 			return out, fail("create session", err)
 		}

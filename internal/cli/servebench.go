@@ -118,7 +118,10 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 			if ctx == 0 {
 				ctx = max(nPrompt+nGen+1, probe+2)
 			}
-			srv := server.New(server.Options{Parallel: slices.Max(levels), CtxSize: ctx, Threads: mf.threads, KVF16: mf.sessionOptions().KVF16, Queue: 256})
+			// The slots' pages are mapped before the runs: a long-running
+			// server has mapped them by earlier requests.
+			srv := server.New(server.Options{Parallel: slices.Max(levels), CtxSize: ctx, Threads: mf.threads,
+				KVF16: mf.sessionOptions().KVF16, Queue: 256, PrefaultKV: true})
 			if err := srv.Start(m, m.Name); err != nil {
 				return fail("serve-bench", err)
 			}
