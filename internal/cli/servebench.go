@@ -118,10 +118,11 @@ func (a *app) newServeBenchCmd() *cobra.Command {
 			if ctx == 0 {
 				ctx = max(nPrompt+nGen+1, probe+2)
 			}
-			// The slots' pages are mapped before the runs: a long-running
-			// server has mapped them by earlier requests.
+			// The slots' pages are mapped before the runs, as a long-running
+			// server has mapped them by earlier requests; not with -c, whose
+			// context (32K positions, 4 GiB a slot) the runs need not fill.
 			srv := server.New(server.Options{Parallel: slices.Max(levels), CtxSize: ctx, Threads: mf.threads,
-				KVF16: mf.sessionOptions().KVF16, Queue: 256, PrefaultKV: true})
+				KVF16: mf.sessionOptions().KVF16, Queue: 256, PrefaultKV: mf.ctxSize == 0})
 			if err := srv.Start(m, m.Name); err != nil {
 				return fail("serve-bench", err)
 			}
