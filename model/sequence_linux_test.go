@@ -33,9 +33,9 @@ func residentPages(t *testing.T, b []byte) (resident, pages int) {
 
 // TestSequencePrefault checks that SequenceOptions.Prefault leaves every
 // page of the KV cache mapped, for f16 and f32 caches, by asking the
-// kernel (mincore), not the code that touched them. The cache is 32 MiB
-// of fresh heap, whose pages the kernel maps only at a first store: the
-// same sequence without Prefault is reported for contrast.
+// kernel (mincore), not the code that touched them. The caches (32 and
+// 64 MiB) are fresh heap, whose pages the kernel maps only at a first
+// store: the same sequence without Prefault is logged for contrast.
 func TestSequencePrefault(t *testing.T) {
 	m, err := NewSynthetic("tiny", "f32", 1)
 	if err != nil {
