@@ -81,10 +81,28 @@ func init() {
 	// 77-94% with the dot kernels, Q8_0 84-87% against 88-92%. Elsewhere the
 	// few-token kernels take the panels' counts as measured before them,
 	// unmeasured lower.
+	// Except Q8_0's long rows on Zen 4: the one-row dot kernel re-reads a
+	// row's activations (1.25 bytes a value) for every weight row, and
+	// past ~8K values they no longer stay in L1 beside the streaming
+	// weights. From DRAM (BenchmarkMatMulQ8_0, t1, thr1,
+	// GALE_BENCH_DRAM=1) it read 4096×14336 at 13.1-15.4 GB/s against
+	// 17.7-21.4 for 14336×4096, while from L2 (BenchmarkQ32L2,
+	// GALE_Q32_N=4096 / 14336) both ran 33-37; Q4_0's four-row kernel,
+	// which loads each activation once for four rows, read the long rows
+	// at 24.3-24.6 where its one-row kernel read 12.7-14.6. The few-token
+	// kernels load each activation word once for 16 rows. In decode (gale
+	// bench --mem-bw --synthetic mistral-7b --dtype q8_0 -p 0 -n 64 -r 2
+	// -t 2, three alternating rounds, 2026-12-04, each product timed)
+	// Mistral-7B's down projection (n 14336) took 0.61-0.69 of gate+up's
+	// time for half its bytes on the dot kernel, 0.54-0.55 on the
+	// few-token one (74.2 → 57.1 ms a token in the round whose paired
+	// reads matched, 4.40 → 4.89 tok/s); its n = 4096 products ran alike
+	// on either (two more rounds, all on the few-token kernels).
 	switch {
 	case q32Zen4:
 		panelZ.minTokens[PanelQ4_0] = 2
 		panelZ.minTokens[PanelQ8_0] = 2
+		panelZ.minCols1 = map[*PanelType]int{PanelQ8_0: 8192}
 	case q32Zen5:
 		panelZ.minTokens[PanelQ4_0] = 3
 		panelZ.minTokens[PanelQ8_0] = 5

@@ -315,3 +315,59 @@ func TestPoolCloseBeforeUse(t *testing.T) {
 		NewPool(4).Close()
 	}
 }
+
+// TestLinearQuantizedPaths runs Q8_0 and Q4_0 products through the pool
+// at 1, 2 and 8 tokens, on rows short and long (where one token may take
+// the few-token kernels instead of the dot kernels: kernels'
+// PanelType.Use) and a row count that is not a multiple of the few-token
+// kernels' 16, and compares each with the type's dot product on the same
+// quantized activations, computed apart token by token.
+func TestLinearQuantizedPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, dt := range []DType{Q8_0, Q4_0} {
+		typ := dt.Type()
+		for _, n := range []int{4096, 8192, 14336} {
+			const rows = 40
+			src := make([]float32, rows*n)
+			for i := range src {
+				src[i] = float32(r.NormFloat64())
+			}
+			raw := make([]byte, rows*n/typ.BlockElems*typ.BlockBytes)
+			typ.Quantize(raw, src)
+			w, err := New("w", dt, []int{rows, n}, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range []int{1, 2, 8} {
+				x := make([]float32, tt*n)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				want := make([]float32, tt*rows)
+				a := make([]byte, kernels.ActBytesQ8_0(n))
+				for i := 0; i < tt; i++ {
+					kernels.QuantizeActQ8_0(a, x[i*n:(i+1)*n])
+					typ.matMul(want[i*rows:], rows, raw, a, n, 1)
+				}
+				for _, threads := range []int{1, 2} {
+					p := NewPool(threads)
+					y := make([]float32, tt*rows)
+					var lin Linear
+					p.MatMul(&lin, y, x, tt, w)
+					p.Close()
+					for i := 0; i < tt; i++ {
+						for j := 0; j < rows; j++ {
+							var mag float64
+							for k := 0; k < n; k++ {
+								mag += math.Abs(float64(x[i*n+k]) * float64(src[j*n+k]))
+							}
+							if d := math.Abs(float64(y[i*rows+j] - want[i*rows+j])); d > 1e-5*mag {
+								t.Fatalf("%v n=%d t=%d threads %d: y[%d,%d] = %v, the dot product %v", dt, n, tt, threads, i, j, y[i*rows+j], want[i*rows+j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
