@@ -9,9 +9,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gale-ai/gale/internal/mmap"
 )
 
 // ptyRun is gale running on a pseudo-terminal, as in an interactive shell:
@@ -346,13 +347,9 @@ func resident(t *testing.T, f *os.File) (res, size int64) {
 		t.Fatal(err)
 	}
 	defer unix.Munmap(data)
-	page := int64(os.Getpagesize())
-	vec := make([]byte, (fi.Size()+page-1)/page)
-	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
-		t.Fatal(e)
+	pages, _, ok := mmap.ResidentPages(data)
+	if !ok {
+		t.Fatal("mincore failed")
 	}
-	for _, v := range vec {
-		res += int64(v&1) * page
-	}
-	return min(res, fi.Size()), fi.Size()
+	return min(int64(pages)*int64(os.Getpagesize()), fi.Size()), fi.Size()
 }

@@ -1,35 +1,11 @@
 package model
 
 import (
-	"os"
 	"testing"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/gale-ai/gale/internal/mmap"
 )
-
-// residentPages counts the pages of b that the kernel has mapped (mincore),
-// over the whole pages b spans.
-func residentPages(t *testing.T, b []byte) (resident, pages int) {
-	t.Helper()
-	page := uintptr(os.Getpagesize())
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	first := (start + page - 1) &^ (page - 1)
-	last := (start + uintptr(len(b))) &^ (page - 1)
-	if last <= first {
-		t.Fatalf("%d bytes span no whole page", len(b))
-	}
-	vec := make([]byte, (last-first)/page)
-	// x/sys/unix has no wrapper for mincore(2).
-	_, _, errno := unix.Syscall(unix.SYS_MINCORE, first, last-first, uintptr(unsafe.Pointer(&vec[0])))
-	if errno != 0 {
-		t.Fatalf("mincore: %v", errno)
-	}
-	for _, v := range vec {
-		resident += int(v & 1)
-	}
-	return resident, len(vec)
-}
 
 // TestSequencePrefault checks that SequenceOptions.Prefault leaves every
 // page of the KV cache mapped, for f16 and f32 caches, by asking the
@@ -67,7 +43,10 @@ func TestSequencePrefault(t *testing.T) {
 			}
 			resident, pages := 0, 0
 			for _, a := range arrays {
-				r, p := residentPages(t, a)
+				r, p, ok := mmap.ResidentPages(a)
+				if !ok {
+					t.Fatal("mincore failed")
+				}
 				resident, pages = resident+r, pages+p
 			}
 			t.Logf("f16 %v, prefault %v: %d of %d pages of %d MiB mapped", f16, pre, resident, pages, s.KVCacheBytes()>>20)

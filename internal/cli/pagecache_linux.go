@@ -2,9 +2,8 @@ package cli
 
 import (
 	"os"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/gale-ai/gale/internal/mmap"
 )
 
 // residentBytes returns how much of the file at path is in the page
@@ -24,21 +23,14 @@ func residentBytes(path string) (resident, size int64, ok bool) {
 	if size == 0 {
 		return 0, 0, true
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, unmap, err := mmap.Map(f, int(size))
 	if err != nil {
 		return 0, size, false
 	}
-	defer unix.Munmap(data)
-	page := int64(os.Getpagesize())
-	vec := make([]byte, (size+page-1)/page)
-	// x/sys/unix has no Mincore wrapper on Linux; the call is simple.
-	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)),
-		uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+	defer unmap(data)
+	pages, _, ok := mmap.ResidentPages(data)
+	if !ok {
 		return 0, size, false
 	}
-	var pages int64
-	for _, v := range vec {
-		pages += int64(v & 1)
-	}
-	return min(pages*page, size), size, true
+	return min(int64(pages)*int64(os.Getpagesize()), size), size, true
 }
