@@ -75,17 +75,27 @@ func (e *Engine) NewSequence(opts SequenceOptions) (*Sequence, error) {
 // prefault stores a zero into every page of the cache, so that the
 // kernel maps them now rather than inside the decode steps.
 func (s *Sequence) prefault() {
-	page := os.Getpagesize()
 	for l := range s.k16 {
-		for i := 0; i < len(s.k16[l]); i += page / 2 {
-			s.k16[l][i], s.v16[l][i] = 0, 0
-		}
+		touchPages(s.k16[l], 2)
+		touchPages(s.v16[l], 2)
 	}
 	for l := range s.k32 {
-		for i := 0; i < len(s.k32[l]); i += page / 4 {
-			s.k32[l][i], s.v32[l][i] = 0, 0
-		}
+		touchPages(s.k32[l], 4)
+		touchPages(s.v32[l], 4)
 	}
+}
+
+// touchPages stores a zero into every page a spans (size bytes an
+// element): one element a page from the first, and the last, whose page
+// the stride may step over when a does not start at a page.
+func touchPages[T uint16 | float32](a []T, size int) {
+	if len(a) == 0 {
+		return
+	}
+	for i := 0; i < len(a); i += os.Getpagesize() / size {
+		a[i] = 0
+	}
+	a[len(a)-1] = 0
 }
 
 // KVCacheBytes is the memory the KV cache takes.
