@@ -205,8 +205,8 @@ func BenchmarkQuantizeActQ8_0(b *testing.B) {
 	}
 }
 
-// BenchmarkProductVsRead measures the one-token products of Q8_0, Q4_0,
-// Q4_K, Q5_K and Q6_K against the read bandwidth of the same moment:
+// BenchmarkProductVsRead measures the one-token products of the five
+// 32-element types, Q4_K, Q5_K and Q6_K against the read bandwidth of the same moment:
 // each iteration reads a 1 GiB buffer of weight rows with ReadSum (the
 // `gale bench` probe's loop) and then runs the product over it, both
 // split over thr goroutines. On the VMs of this machine class the read
@@ -228,10 +228,12 @@ func BenchmarkProductVsRead(b *testing.B) {
 		prepare func(w []byte) func(y []float32, w []byte, r0, r1 int)
 	}
 	var ps []product
-	for _, ty := range q32Types[:2] {
+	for _, ty := range q32Types {
 		ps = append(ps, product{ty.name, n / 32 * ty.bytes, func(w []byte) func([]float32, []byte, int, int) {
 			for i := 0; i < len(w); i += ty.bytes {
-				w[i], w[i+1] = 0x00, 0x2c // finite scales
+				// Finite scales (and Q4_1/Q5_1's mins; elsewhere the
+				// bytes 2-3 are quants or fifth bits, which any value is).
+				w[i], w[i+1], w[i+2], w[i+3] = 0x00, 0x2c, 0x00, 0x2c
 			}
 			x := make([]float32, n)
 			bkFillF32(x)

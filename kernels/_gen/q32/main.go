@@ -66,8 +66,10 @@ func main() {
 		}
 	}
 	actKernel()
-	rkernel("q32Q4_0R4", false)
-	rkernel("q32Q4_0R4L", true)
+	rkernel(types[1], "q32Q4_0R4", false)
+	for _, ty := range types[1:] {
+		rkernel(ty, "q32"+ty.name+"R4L", true)
+	}
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t, "Y")
@@ -189,7 +191,9 @@ func consts() {
 		ew = append(ew, uint32(9*k)|uint32(9*(k+1))<<16)
 	}
 	data("q32eQ4_0w", append(ew, rep(0, 4)...))
-	data("q32rQ4_0", rperm4())
+	for _, ty := range types[1:] {
+		data("q32r"+ty.name, rperm4(ty))
+	}
 	data("q32rperm", rperm())
 	// xloop4's permutations (see xperm and xscale).
 	for _, ty := range types {
@@ -298,11 +302,17 @@ func epilogue(t int, zmm bool) {
 // bytes past SI, in the interleaved byte order (byte 8m+4*blk+b is
 // element 4m+b of block blk).
 func qhmask(ty qtype, wo int) {
-	p("MOVL %d(SI), AX", wo+ty.qhOff)
-	p("MOVL %d(SI)(BX*1), DX", wo+ty.qhOff)
+	qhmaskAt(fmt.Sprintf("%d(SI)", wo+ty.qhOff), fmt.Sprintf("%d(SI)(BX*1)", wo+ty.qhOff), "DX")
+}
+
+// qhmaskAt is qhmask with the two blocks' qh words at the operands lo
+// and hi, and tmp the second register it takes.
+func qhmaskAt(lo, hi, tmp string) {
+	p("MOVL %s, AX", lo)
+	p("MOVL %s, %s", hi, tmp)
 	p("PDEPQ q32pdlo<>(SB), AX, AX")
-	p("PDEPQ q32pdhi<>(SB), DX, DX")
-	p("ORQ DX, AX")
+	p("PDEPQ q32pdhi<>(SB), %s, %s", tmp, tmp)
+	p("ORQ %s, AX", tmp)
 }
 
 // zsetup loads the zmm constants and clears the accumulators.
@@ -1288,17 +1298,44 @@ func xscale(ty qtype) (first, second []uint32, mask uint32) {
 // DRAM slower (BenchmarkProductVsRead 85-89% of the read pass against
 // 93-102%), and was left out.
 //
+// The same kernel serves Q4_1, Q5_0 and Q5_1 (q32Q4_1R4L ...), linear
+// only, as xloop4 differs from Q4_0's loop: the eight blocks' scales
+// (and Q4_1/Q5_1's mins) come out of the iteration's bytes with xscale's
+// two word permutations, the second merged under K3 from the last 64
+// bytes; the fifth bits of a pair go into K1 by qhmask's two PDEPs and
+// add 0x10 to the codes under it; the mins' term m·s per block goes to
+// the offset terms' registers, with no offset to apply at the end.
+// On Zen 4 they replaced the one-row E kernels' decode (before /
+// after, 2026-12-04): `gale bench --mem-bw --synthetic mistral-7b
+// --dtype q4_1,q5_0,q5_1 -p 0 -n 32 -r 2 -t 2`, four alternating
+// rounds, tok/s and % of the paired read: Q4_1 6.06-6.63 (65-91%) /
+// 6.51-8.41 (80-97%), Q5_0 5.61-6.27 (68-90%) / 6.04-6.94 (78-97%),
+// Q5_1 5.19-5.46 (65-76%) / 5.49-5.83 (93-97%); with -t 1,2, two more
+// rounds, on one thread Q4_1 3.95-4.05 (71-73%) / 3.90-4.59 (80-84%),
+// Q5_0 3.25-3.40 (65-66%) / 3.77-3.88 (77-82%), Q5_1 2.85-3.08 (68-69%)
+// / 4.03-4.09 (87-88%), and on two 70-92% / 91-97%. From L2
+// (BenchmarkQ32L2, three alternating rounds, GB/s) Q5_0 read 11.9-17.4
+// / 19.0-22.2, Q5_1 18.2-23.3 / 21.6-24.6, Q4_1 18.4-26.8 / 22.6-26.5.
+// An exact alternative for the fifth bits, a VPERMB of the pair's qh
+// words into every qword and a VPSHUFBITQMB into K1 (three vector
+// instructions a pair in place of the scalar ones: the PDEPs issue one
+// a cycle), on every pair or on every other one, read 20.5-22.9 (Q5_0)
+// and 22.7-24.0 (Q5_1) GB/s, best of six, against 20.0-20.4 and
+// 22.1-22.5: within the noise, so PDEP stays (and no BITALG is needed).
+//
 // Registers: SI row 0 (rows 1-3 at +R9, +2·R9, +R10), DX SI + 4·R9 (the
 // prefetch stream), R8 the activation quants, R11 their scales, R12
-// their sums, CX pairs left; Z1-Z4 the iteration's activations, Y0 their
-// sums as floats, Z16/Z17 the code permutations, Z19 the GF2P8AFFINEQB
-// matrices, Z9 the scale words' permutation, Z28-Z31 the pairs' scale
-// permutations, Z5 a row's scales, Y6 its scale products, Z7 codes, Z8
-// products, Z10 a pair's scale vector, Z12-Z15 the rows' sums, Y24-Y27
-// their offset terms.
-func rkernel(name string, linear bool) {
+// their sums (Q8_1: the s words, floats), CX pairs left; Z1-Z4 the
+// iteration's activations, Y0 their sums as floats, Z16/Z17 the code
+// permutations, Z19 the GF2P8AFFINEQB matrices, Z9 the scale words'
+// permutation (Z18 the second's, lanes K3), Z28-Z31 the pairs' scale
+// permutations, Z5 a row's scales (and mins), Y6 its scale products, Y11
+// its mins, Z7 codes, Z8 products, Z10 a pair's scale vector, Z20 0x10
+// bytes (Q5), AX/BX a pair's fifth bits, Z12-Z15 the rows' sums, Y24-Y27
+// their offset (or min) terms.
+func rkernel(ty qtype, name string, linear bool) {
 	const rows, n = 4, 4
-	ty := types[1]
+	q40 := ty.name == "Q4_0"
 	fmt.Fprintf(&b, "// func %s(w *byte, a *byte, rstride int, npairs int, tail int, y *float32, ldy int)\n", name)
 	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	prologueStride(ty, "rstride")
@@ -1307,14 +1344,25 @@ func rkernel(name string, linear bool) {
 		p("VPXORD %s, %s, %s", zr(yacc(r)), zr(yacc(r)), zr(yacc(r)))
 		p("VPXORD %s, %s, %s", ecorr(r), ecorr(r), ecorr(r))
 	}
-	p("VMOVDQU64 q32rQ4_0<>(SB), Z16")
-	p("VMOVDQU64 q32rQ4_0<>+64(SB), Z17")
+	p("VMOVDQU64 q32r%s<>(SB), Z16", ty.name)
+	p("VMOVDQU64 q32r%s<>+64(SB), Z17", ty.name)
 	p("VMOVDQU64 q32gfm<>(SB), Z19")
-	p("VMOVDQU64 q32eQ4_0w<>(SB), Z9")
+	iter := 2 * n * ty.bytes
+	if q40 {
+		p("VMOVDQU64 q32eQ4_0w<>(SB), Z9")
+	} else {
+		p("VMOVDQU64 q32x%sw<>(SB), Z9", ty.name)
+		p("VMOVDQU64 q32x%sv<>(SB), Z18", ty.name)
+		_, _, mask := xscale(ty)
+		p("MOVL $0x%x, AX", mask)
+		p("KMOVD AX, K3")
+	}
+	if ty.qhOff != 0 {
+		p("VMOVDQU64 q32c10<>(SB), Z20")
+	}
 	for j := 0; j < n; j++ {
 		p("VMOVDQU64 q32rperm<>+%d(SB), Z%d", 64*j, 28+j)
 	}
-	iter := 2 * n * ty.bytes
 	label("rloop")
 	p("CMPQ CX, $%d", n)
 	p("JLT rdone")
@@ -1329,16 +1377,31 @@ func rkernel(name string, linear bool) {
 			}
 		}
 	}
-	p("VCVTDQ2PS (R12), Y0")
+	if ty.mOff != 0 {
+		p("VMOVUPS (R12), Y0")
+	} else {
+		p("VCVTDQ2PS (R12), Y0")
+	}
 	for j := 0; j < n; j++ {
 		p("VMOVDQU64 %d(R8), Z%d", 64*j, 1+j)
 	}
 	for r := 0; r < rows; r++ {
 		p("VMOVDQU64 %s, Z5", mem(r, "SI", 0))
 		p("VPERMT2W %s, Z9, Z5", mem(r, "SI", 64))
-		p("VCVTPH2PS X5, Y5")
+		if !q40 {
+			p("VPERMW %s, Z18, K3, Z5", mem(r, "SI", iter-64))
+		}
+		if ty.mOff != 0 {
+			p("VCVTPH2PS Y5, Z5")
+			p("VEXTRACTF32X8 $1, Z5, Y11")
+			p("VFMADD231PS Y0, Y11, %s", ecorr(r))
+		} else {
+			p("VCVTPH2PS X5, Y5")
+		}
 		p("VMULPS (R11), Y5, Y6")
-		p("VFMADD231PS Y6, Y0, %s", ecorr(r))
+		if ty.mOff == 0 {
+			p("VFMADD231PS Y6, Y0, %s", ecorr(r))
+		}
 		for j := 0; j < n; j++ {
 			o := 2 * ty.bytes * j
 			if w := min(o, iter-64); w == o {
@@ -1347,6 +1410,11 @@ func rkernel(name string, linear bool) {
 				p("VPERMB %s, Z17, Z7", mem(r, "SI", w))
 			}
 			p("VGF2P8AFFINEQB $0, Z19, Z7, Z7")
+			if ty.qhOff != 0 {
+				qhmaskAt(mem(r, "SI", o+ty.qhOff), mem(r, "SI", o+ty.bytes+ty.qhOff), "BX")
+				p("KMOVQ AX, K1")
+				p("VPADDB Z20, Z7, K1, Z7")
+			}
 			p("VPXORD Z8, Z8, Z8")
 			p("VPDPBUSD Z%d, Z7, Z8", 1+j)
 			p("VCVTDQ2PS Z8, Z8")
@@ -1366,12 +1434,18 @@ func rkernel(name string, linear bool) {
 	p("SUBQ $%d, CX", n)
 	p("JMP rloop")
 	label("rdone")
-	offsetY9(8)
+	if ty.sub != 0 {
+		offsetY9(ty.sub)
+	}
 	// The 16 lanes' halves are the same blocks' lanes (A, B alternate).
 	for r := 0; r < rows; r++ {
 		p("VEXTRACTF64X4 $1, %s, Y8", zr(yacc(r)))
 		p("VADDPS Y8, %s, %s", yacc(r), yacc(r))
-		p("VFMADD231PS Y9, %s, %s", ecorr(r), yacc(r))
+		if ty.sub != 0 {
+			p("VFMADD231PS Y9, %s, %s", ecorr(r), yacc(r))
+		} else {
+			p("VADDPS %s, %s, %s", ecorr(r), yacc(r), yacc(r))
+		}
 	}
 	epilogue(rows, false)
 }
@@ -1398,13 +1472,13 @@ func rperm() []uint32 {
 	return v
 }
 
-// rperm4 is rkernel's VPERMB indices: output byte 8m+4h+b of either
-// half is code byte 4m+b of block h, in a window at the pair (first 64
-// bytes) or 28 bytes before it (second).
-func rperm4() []uint32 {
-	ty := types[1]
+// rperm4 is rkernel's VPERMB indices for type ty: output byte 8m+4h+b
+// of either half is code byte 4m+b of block h, in a window at the pair
+// (first 64 bytes) or 64-2·ty.bytes bytes before it (second: the last
+// pair's window ends at the iteration's end).
+func rperm4(ty qtype) []uint32 {
 	var v []uint32
-	for _, back := range []int{0, 28} {
+	for _, back := range []int{0, 64 - 2*ty.bytes} {
 		for q := 0; q < 64; q += 4 {
 			var w uint32
 			for k := 0; k < 4; k++ {
