@@ -471,7 +471,7 @@ func q32Inputs(ty q32Type, n, rows, t int, seed uint32) (w, a []byte, x []float3
 func TestMatMulQ32Sets(t *testing.T) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
-	shapes := []struct{ n, rows int }{{32, 1}, {64, 3}, {96, 7}, {160, 17}, {288, 33}, {448, 5}, {1024, 70}}
+	shapes := []struct{ n, rows int }{{32, 1}, {64, 3}, {96, 7}, {160, 17}, {256, 6}, {288, 33}, {448, 5}, {1024, 70}}
 	ts := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 64}
 	sets := FeatureSets()
 	for _, ty := range q32Types {
