@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/klauspost/cpuid/v2"
+
 // The K-quant kernels of quantk_amd64.s (AVX-512) and quantk2_amd64.s
 // (AVX2) and their drivers. A
 // kernel runs R = 1..4 activation rows against a run of weight rows; the
@@ -25,6 +27,9 @@ func kQ4K512V3(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, 
 
 //go:noescape
 func kQ4K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
+func kQ4K512G1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 
 //go:noescape
 func kQ4K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
@@ -175,6 +180,10 @@ var (
 	kQ6K2    = [4]kKernel{kQ6K2x1, kQ6K2x2, kQ6K2x3, kQ6K2x4}
 	kQ5K2    = [4]kKernel{kQ5K2x1, kQ5K2x2, kQ5K2x3, kQ5K2x4}
 	kQ4K512V = [4]kKernel{kQ4K512V1, kQ4K512V2, kQ4K512V3, kQ4K512V4}
+	// kQ4K512G is kQ4K512V with the one-row kernel that splits nibbles
+	// with GFNI (kQ4K512G1); the VNNI set takes it where the CPU has GFNI
+	// (kQ4KVNNI).
+	kQ4K512G = [4]kKernel{kQ4K512G1, kQ4K512V2, kQ4K512V3, kQ4K512V4}
 	kQ4K512N = [4]kKernel{kQ4K512N1, kQ4K512N2, kQ4K512N3, kQ4K512N4}
 	kQ5K512V = [4]kKernel{kQ5K512V1, kQ5K512V2, kQ5K512V3, kQ5K512V4}
 	kQ5K512N = [4]kKernel{kQ5K512N1, kQ5K512N2, kQ5K512N3, kQ5K512N4}
@@ -214,7 +223,7 @@ func kDriver(ks *[4]kKernel, blockBytes int) func(y []float32, ldy int, w, a []b
 }
 
 var (
-	kMatMulQ4K512V = kDriver(&kQ4K512V, BlockBytesQ4_K)
+	kMatMulQ4K512V = kDriver(kQ4KVNNI, BlockBytesQ4_K)
 	kMatMulQ4K512N = kDriver(&kQ4K512N, BlockBytesQ4_K)
 	kMatMulQ5K512V = kDriver(&kQ5K512V, BlockBytesQ5_K)
 	kMatMulQ5K512N = kDriver(&kQ5K512N, BlockBytesQ5_K)
@@ -228,6 +237,16 @@ var (
 	kMatMulQ6K512V = kDriver(&kQ6K512V, BlockBytesQ6_K)
 	kMatMulQ6K512N = kDriver(&kQ6K512N, BlockBytesQ6_K)
 )
+
+// kQ4KVNNI is the Q4_K kernels of the VNNI set: kQ4K512G with GFNI,
+// which every AVX-512 VNNI CPU since Ice Lake and Zen 4 has (Cascade Lake
+// has not).
+var kQ4KVNNI = func() *[4]kKernel {
+	if cpuid.CPU.Supports(cpuid.GFNI) {
+		return &kQ4K512G
+	}
+	return &kQ4K512V
+}()
 
 func init() {
 	installers = append(installers, kInstall)

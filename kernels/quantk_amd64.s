@@ -59,7 +59,12 @@
 // without the nibble shifts and masks, 21.2-21.3 without the prefetches.
 // Two replacements measured no better: the unpack in one xmm register
 // (VPSLLDQ/VPSRLW/VPTERNLOGD), 21.2 against 23.1, and VPSHUFB for VPERMW.
-#define Q4K_BLOCK \
+// One that did gain, with GFNI: the nibble split in half the
+// instructions (Q4K_NIBBLES_GF, in the one-row kernel kQ4K512G1).
+// Q4K_SCALES is the prefetches, the scales spread into Z4-Z7, and the
+// codes broadcast into both halves of Z0-Z3; Q4K_NIBBLES or
+// Q4K_NIBBLES_GF then splits them, Q4K_D loads d and dmin.
+#define Q4K_SCALES \
 	PREFETCHT0 PFN(SI) \
 	PREFETCHT2 PFF(SI) \
 	PREFETCHT0 PFN+64(SI) \
@@ -88,7 +93,11 @@
 	VBROADCASTI64X4 16(SI), Z0 \
 	VBROADCASTI64X4 48(SI), Z1 \
 	VBROADCASTI64X4 80(SI), Z2 \
-	VBROADCASTI64X4 112(SI), Z3 \
+	VBROADCASTI64X4 112(SI), Z3
+
+// Q4K_NIBBLES splits Q4K_SCALES' broadcast codes: the low nibbles in the
+// lower 256 bits of Z0-Z3, the high ones in the upper.
+#define Q4K_NIBBLES \
 	VPSRLVQ Z25, Z0, Z0 \
 	VPSRLVQ Z25, Z1, Z1 \
 	VPSRLVQ Z25, Z2, Z2 \
@@ -96,11 +105,26 @@
 	VPANDQ Z24, Z0, Z0 \
 	VPANDQ Z24, Z1, Z1 \
 	VPANDQ Z24, Z2, Z2 \
-	VPANDQ Z24, Z3, Z3 \
+	VPANDQ Z24, Z3, Z3
+
+// Q4K_NIBBLES_GF is Q4K_NIBBLES in one GF2P8AFFINEQB a register (GFNI),
+// with Z31 the per-qword matrices of kGFNibbles: the lower four keep each
+// byte's low nibble, the upper four shift it right by 4.
+#define Q4K_NIBBLES_GF \
+	VGF2P8AFFINEQB $0, Z31, Z0, Z0 \
+	VGF2P8AFFINEQB $0, Z31, Z1, Z1 \
+	VGF2P8AFFINEQB $0, Z31, Z2, Z2 \
+	VGF2P8AFFINEQB $0, Z31, Z3, Z3
+
+// Q4K_D broadcasts the block's d into Z9 and dmin into Z10.
+#define Q4K_D \
 	VPBROADCASTD (SI), Y9 \
 	VCVTPH2PS Y9, Z10 \
 	VSHUFPS $0x00, Z10, Z10, Z9 \
 	VSHUFPS $0x55, Z10, Z10, Z10
+
+// Q4K_BLOCK unpacks one Q4_K block into Z0-Z10 (see Q4K_SCALES).
+#define Q4K_BLOCK Q4K_SCALES; Q4K_NIBBLES; Q4K_D
 
 // Q4K_ROW_V: one activation row A of a Q4_K (or Q5_K) block with VNNI;
 // ACC int sums, MY/MZ the min products (ymm/zmm names of one register),
@@ -543,6 +567,32 @@ blockloop:
 	HSUM(Z22, Y22, X22, (DI)(R8*2))
 	LEAQ (DI)(R8*2), AX
 	HSUM(Z23, Y23, X23, (AX)(R8*1))
+	ROWLOOP_TAIL
+
+// kQ4K512G1 is kQ4K512V1 with Q4K_NIBBLES_GF: the decode kernel, whose
+// block is bound by its vector instructions (see Q4K_SCALES). On Zen 4
+// (BenchmarkMatMulKL2/Q4_K/avx512+vnni/t=1, best of three, three
+// alternating rounds, GB per CPU-second) 24.6-25.8 against 20.1-23.6;
+// BenchmarkProductVsRead/Q4_K/thr1 (% of the read pass just before)
+// 85.3-91.7 against 80.6-85.4; gale bench --mem-bw --synthetic
+// mistral-7b --dtype q4_k_m -p 0 -n 32 -r 2 -t 1,2, three alternating
+// rounds, one thread 5.18-5.38 tok/s (90-92% of the paired read)
+// against 4.57-4.94 (84-88%), two threads 86-96% either way. The same
+// split in Q5_K's chunks (Q5K_CHUNK) measured no gain and was left out.
+TEXT ·kQ4K512G1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+	VMOVDQU64 ·kGFNibbles(SB), Z31
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q4K_SCALES
+	Q4K_NIBBLES_GF
+	Q4K_D
+	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	NEXT_BLOCK(144)
+	HSUM(Z20, Y20, X20, (DI))
 	ROWLOOP_TAIL
 
 // ---- Q4_K, no VNNI
@@ -1382,6 +1432,16 @@ DATA ·kQ4KPerm+250(SB)/2, $11
 DATA ·kQ4KPerm+252(SB)/2, $11
 DATA ·kQ4KPerm+254(SB)/2, $11
 GLOBL ·kQ4KPerm(SB), RODATA|NOPTR, $256
+
+DATA ·kGFNibbles+0(SB)/8, $0x0102040800000000
+DATA ·kGFNibbles+8(SB)/8, $0x0102040800000000
+DATA ·kGFNibbles+16(SB)/8, $0x0102040800000000
+DATA ·kGFNibbles+24(SB)/8, $0x0102040800000000
+DATA ·kGFNibbles+32(SB)/8, $0x1020408000000000
+DATA ·kGFNibbles+40(SB)/8, $0x1020408000000000
+DATA ·kGFNibbles+48(SB)/8, $0x1020408000000000
+DATA ·kGFNibbles+56(SB)/8, $0x1020408000000000
+GLOBL ·kGFNibbles(SB), RODATA|NOPTR, $64
 
 // kQ6KPerm: VPERMW indices, chunk k: lanes 8p..8p+7 scale 4k+p.
 DATA ·kQ6KPerm+0(SB)/2, $0
