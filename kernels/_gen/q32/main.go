@@ -1163,11 +1163,7 @@ func xloop4(ty qtype, t int) {
 	p("VMOVDQU32 q32x%s<>(SB), Y16", ty.name)
 	p("VMOVDQU32 q32gfm<>+32(SB), Y18")
 	p("VMOVDQU32 q32c0f<>(SB), Y19")
-	p("VMOVDQU64 q32x%sw<>(SB), Z9", ty.name)
-	p("VMOVDQU64 q32x%sv<>(SB), Z17", ty.name)
-	_, _, mask := xscale(ty)
-	p("MOVL $0x%x, AX", mask)
-	p("KMOVD AX, K3")
+	xscaleSetup(ty, "Z17")
 	if ty.qhOff != 0 {
 		p("VMOVDQU32 q32c10<>(SB), Y0")
 	}
@@ -1178,9 +1174,7 @@ func xloop4(ty qtype, t int) {
 	for o := 0; o < n*2*ty.bytes; o += 64 {
 		p("PREFETCHT0 %d(SI)(R14*1)", o)
 	}
-	p("VMOVDQU64 (SI), Z5")
-	p("VPERMT2W 64(SI), Z9, Z5")
-	p("VPERMW %d(SI), Z17, K3, Z5", 8*ty.bytes-64)
+	xscaleGather(ty, 0, "Z17")
 	p("VCVTPH2PS Y5, Z5")
 	if ty.mOff != 0 {
 		p("VEXTRACTF32X8 $1, Z5, Y8")
@@ -1228,6 +1222,25 @@ func xperm(ty qtype) []uint32 {
 		}
 	}
 	return v
+}
+
+// xscaleSetup loads xscale's permutations of ty: the first into Z9, the
+// second into register second, its lanes into K3.
+func xscaleSetup(ty qtype, second string) {
+	p("VMOVDQU64 q32x%sw<>(SB), Z9", ty.name)
+	p("VMOVDQU64 q32x%sv<>(SB), %s", ty.name, second)
+	_, _, mask := xscale(ty)
+	p("MOVL $0x%x, AX", mask)
+	p("KMOVD AX, K3")
+}
+
+// xscaleGather gathers the words of one iteration's eight blocks (four
+// pairs) of weight row r (mem's rows, at SI) into Z5 with xscaleSetup's
+// permutations, second holding the second.
+func xscaleGather(ty qtype, r int, second string) {
+	p("VMOVDQU64 %s, Z5", mem(r, "SI", 0))
+	p("VPERMT2W %s, Z9, Z5", mem(r, "SI", 64))
+	p("VPERMW %s, %s, K3, Z5", mem(r, "SI", 8*ty.bytes-64), second)
 }
 
 // xscale gives xloop4's word permutations of the eight blocks' scales:
@@ -1351,11 +1364,7 @@ func rkernel(ty qtype, name string, linear bool) {
 	if q40 {
 		p("VMOVDQU64 q32eQ4_0w<>(SB), Z9")
 	} else {
-		p("VMOVDQU64 q32x%sw<>(SB), Z9", ty.name)
-		p("VMOVDQU64 q32x%sv<>(SB), Z18", ty.name)
-		_, _, mask := xscale(ty)
-		p("MOVL $0x%x, AX", mask)
-		p("KMOVD AX, K3")
+		xscaleSetup(ty, "Z18")
 	}
 	if ty.qhOff != 0 {
 		p("VMOVDQU64 q32c10<>(SB), Z20")
@@ -1386,10 +1395,11 @@ func rkernel(ty qtype, name string, linear bool) {
 		p("VMOVDQU64 %d(R8), Z%d", 64*j, 1+j)
 	}
 	for r := 0; r < rows; r++ {
-		p("VMOVDQU64 %s, Z5", mem(r, "SI", 0))
-		p("VPERMT2W %s, Z9, Z5", mem(r, "SI", 64))
-		if !q40 {
-			p("VPERMW %s, Z18, K3, Z5", mem(r, "SI", iter-64))
+		if q40 {
+			p("VMOVDQU64 %s, Z5", mem(r, "SI", 0))
+			p("VPERMT2W %s, Z9, Z5", mem(r, "SI", 64))
+		} else {
+			xscaleGather(ty, r, "Z18")
 		}
 		if ty.mOff != 0 {
 			p("VCVTPH2PS Y5, Z5")
