@@ -418,7 +418,7 @@ var q32ER = q32E.withR4(q32R4{q4_0: q32Q4_0R4})
 
 // q32ERL is q32E with the four-row decode kernels whose prefetch runs
 // over the next rows in the order of memory (q32Q4_0R4L ..., Zen 4).
-// With them Q4_1's, Q5_0's and Q5_1's decode gained 9-12% in mean tok/s
+// With them Q4_1's, Q5_0's and Q5_1's decode gained 8-12% in mean tok/s
 // on two threads (six alternating rounds) and 6-37% on one (two), and
 // went from 65-92% of the paired read to 78-97% (see rkernel in _gen/q32).
 // Zen 5 (q32ER) keeps the one-row kernels for those three: unmeasured
