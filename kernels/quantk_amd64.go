@@ -32,6 +32,9 @@ func kQ4K512V4(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, 
 func kQ4K512G1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 
 //go:noescape
+func kQ5K512G1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
+
+//go:noescape
 func kQ4K512N1(y *float32, ldy uintptr, w *byte, rb uintptr, rows int, a *byte, as uintptr, nb int)
 
 //go:noescape
@@ -186,6 +189,8 @@ var (
 	kQ4K512G = [4]kKernel{kQ4K512G1, kQ4K512V2, kQ4K512V3, kQ4K512V4}
 	kQ4K512N = [4]kKernel{kQ4K512N1, kQ4K512N2, kQ4K512N3, kQ4K512N4}
 	kQ5K512V = [4]kKernel{kQ5K512V1, kQ5K512V2, kQ5K512V3, kQ5K512V4}
+	// kQ5K512G is kQ5K512V with the GFNI one-row kernel (kQ5K512G1).
+	kQ5K512G = [4]kKernel{kQ5K512G1, kQ5K512V2, kQ5K512V3, kQ5K512V4}
 	kQ5K512N = [4]kKernel{kQ5K512N1, kQ5K512N2, kQ5K512N3, kQ5K512N4}
 	kQ2K512V = [4]kKernel{kQ2K512V1, kQ2K512V2, kQ2K512V3, kQ2K512V4}
 	kQ2K512N = [4]kKernel{kQ2K512N1, kQ2K512N2, kQ2K512N3, kQ2K512N4}
@@ -225,7 +230,7 @@ func kDriver(ks *[4]kKernel, blockBytes int) func(y []float32, ldy int, w, a []b
 var (
 	kMatMulQ4K512V = kDriver(kQ4KVNNI, BlockBytesQ4_K)
 	kMatMulQ4K512N = kDriver(&kQ4K512N, BlockBytesQ4_K)
-	kMatMulQ5K512V = kDriver(&kQ5K512V, BlockBytesQ5_K)
+	kMatMulQ5K512V = kDriver(kQ5KVNNI, BlockBytesQ5_K)
 	kMatMulQ5K512N = kDriver(&kQ5K512N, BlockBytesQ5_K)
 	kMatMulQ4K2    = kDriver(&kQ4K2, BlockBytesQ4_K)
 	kMatMulQ6K2    = kDriver(&kQ6K2, BlockBytesQ6_K)
@@ -238,14 +243,14 @@ var (
 	kMatMulQ6K512N = kDriver(&kQ6K512N, BlockBytesQ6_K)
 )
 
-// kQ4KVNNI is the Q4_K kernels of the VNNI set: kQ4K512G with GFNI,
-// which every AVX-512 VNNI CPU since Ice Lake and Zen 4 has (Cascade Lake
-// has not).
-var kQ4KVNNI = func() *[4]kKernel {
+// kQ4KVNNI and kQ5KVNNI are the Q4_K and Q5_K kernels of the VNNI set:
+// kQ4K512G and kQ5K512G with GFNI, which every AVX-512 VNNI CPU since Ice
+// Lake and Zen 4 has (Cascade Lake has not).
+var kQ4KVNNI, kQ5KVNNI = func() (*[4]kKernel, *[4]kKernel) {
 	if cpuid.CPU.Supports(cpuid.GFNI) {
-		return &kQ4K512G
+		return &kQ4K512G, &kQ5K512G
 	}
-	return &kQ4K512V
+	return &kQ4K512V, &kQ5K512V
 }()
 
 func init() {

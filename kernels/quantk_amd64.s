@@ -229,7 +229,18 @@
 	VPROLVQ ·kQ5KRot+ROT(SB), Z31, Z26 \
 	VPTERNLOGD.BCST $0xF8, ·kDword10(SB), Z26, W
 
-#define Q5K_BLOCK \
+// Q5K_CHUNK_GF is Q5K_CHUNK with GFNI, M the chunk's kQ5KFifth matrices
+// (each byte's bit 2c or 2c+1 to bit 4, nothing else) and Z25 those of
+// kGFNibbles: three vector instructions where Q5K_CHUNK takes four.
+#define Q5K_CHUNK_GF(QS, M, W) \
+	VBROADCASTI64X4 QS(SI), W \
+	VGF2P8AFFINEQB $0, Z25, W, W \
+	VGF2P8AFFINEQB $0, M, Z31, Z26 \
+	VPORD Z26, W, W
+
+// Q5K_SCALES is Q4K_SCALES for Q5_K, with qh broadcast into Z31 in
+// place of the codes, which Q5K_CHUNKS or Q5K_CHUNKS_GF then unpack.
+#define Q5K_SCALES \
 	PREFETCHT0 PFN(SI) \
 	PREFETCHT2 PFF(SI) \
 	PREFETCHT0 PFN+64(SI) \
@@ -255,15 +266,22 @@
 	VPERMW Z8, Z28, Z5 \
 	VPERMW Z8, Z29, Z6 \
 	VPERMW Z8, Z30, Z7 \
-	VBROADCASTI64X4 16(SI), Z31 \
+	VBROADCASTI64X4 16(SI), Z31
+
+#define Q5K_CHUNKS \
 	Q5K_CHUNK(48, 0, Z0) \
 	Q5K_CHUNK(80, 64, Z1) \
 	Q5K_CHUNK(112, 128, Z2) \
-	Q5K_CHUNK(144, 192, Z3) \
-	VPBROADCASTD (SI), Y9 \
-	VCVTPH2PS Y9, Z10 \
-	VSHUFPS $0x00, Z10, Z10, Z9 \
-	VSHUFPS $0x55, Z10, Z10, Z10
+	Q5K_CHUNK(144, 192, Z3)
+
+// Q5K_CHUNKS_GF: the matrices of chunks 0-3 in Z13, Z14, Z15, Z17.
+#define Q5K_CHUNKS_GF \
+	Q5K_CHUNK_GF(48, Z13, Z0) \
+	Q5K_CHUNK_GF(80, Z14, Z1) \
+	Q5K_CHUNK_GF(112, Z15, Z2) \
+	Q5K_CHUNK_GF(144, Z17, Z3)
+
+#define Q5K_BLOCK Q5K_SCALES; Q5K_CHUNKS; Q4K_D
 
 // ---------------------------------------------------------------- Q6_K
 
@@ -577,8 +595,9 @@ blockloop:
 // 85.3-91.7 against 80.6-85.4; gale bench --mem-bw --synthetic
 // mistral-7b --dtype q4_k_m -p 0 -n 32 -r 2 -t 1,2, three alternating
 // rounds, one thread 5.18-5.38 tok/s (90-92% of the paired read)
-// against 4.57-4.94 (84-88%), two threads 86-96% either way. The same
-// split in Q5_K's chunks (Q5K_CHUNK) measured no gain and was left out.
+// against 4.57-4.94 (84-88%), two threads 86-96% either way. In Q5_K's
+// chunks the nibble split alone measured no gain; with its fifth bits
+// by GFNI too it did (kQ5K512G1).
 TEXT ·kQ4K512G1(SB), NOSPLIT, $0-64
 	PROLOGUE
 	Q4K_CONSTS
@@ -678,6 +697,38 @@ rowloop:
 	VPXORD Z20, Z20, Z20
 blockloop:
 	Q5K_BLOCK
+	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
+	NEXT_BLOCK(176)
+	HSUM(Z20, Y20, X20, (DI))
+	ROWLOOP_TAIL
+
+// kQ5K512G1 is kQ5K512V1 with Q5K_CHUNKS_GF, its matrices in the
+// registers this one-row kernel leaves free. On Zen 4, three alternating
+// rounds: BenchmarkMatMulKL2/Q5_K/avx512+vnni/t=1 (best of three) 24.7-25.4
+// GB per CPU-second against 22.5-23.2, BenchmarkProductVsRead/Q5_K/thr1
+// (four rounds) 82.1-92.5% of the read pass against 83.9-86.6 (mean 89.1
+// against 84.7), thr2 93-103% either way; gale bench --mem-bw
+// --synthetic mistral-7b --dtype q5_k_m -p 0 -n 32 -r 2 -t 1,2, three
+// rounds, one thread 4.54-4.59 tok/s (90-92% of the paired read) against
+// 4.26-4.48 (85-86%), two threads 87-94% against 83-91%. With the
+// matrices as memory operands (the 2-4-row kernels have no registers
+// left for them) it read L2 as fast but DRAM no faster, so those keep
+// Q5K_CHUNKS.
+TEXT ·kQ5K512G1(SB), NOSPLIT, $0-64
+	PROLOGUE
+	Q4K_CONSTS
+	VMOVDQU64 ·kGFNibbles(SB), Z25
+	VMOVDQU64 ·kQ5KFifth+0(SB), Z13
+	VMOVDQU64 ·kQ5KFifth+64(SB), Z14
+	VMOVDQU64 ·kQ5KFifth+128(SB), Z15
+	VMOVDQU64 ·kQ5KFifth+192(SB), Z17
+rowloop:
+	ROWLOOP_HEAD
+	VPXORD Z20, Z20, Z20
+blockloop:
+	Q5K_SCALES
+	Q5K_CHUNKS_GF
+	Q4K_D
 	Q4K_ROW_V(A0, Z12, Y16, Z16, Z20)
 	NEXT_BLOCK(176)
 	HSUM(Z20, Y20, X20, (DI))
@@ -1442,6 +1493,44 @@ DATA ·kGFNibbles+40(SB)/8, $0x1020408000000000
 DATA ·kGFNibbles+48(SB)/8, $0x1020408000000000
 DATA ·kGFNibbles+56(SB)/8, $0x1020408000000000
 GLOBL ·kGFNibbles(SB), RODATA|NOPTR, $64
+
+// kQ5KFifth: per chunk c, GF2P8AFFINEQB matrices taking bit 2c (lower
+// qwords: the chunk's low 32 elements) or 2c+1 (upper) of each qh byte to
+// bit 4 (byte 3 of the matrix, the row of output bit 4), every other
+// bit to 0.
+DATA ·kQ5KFifth+0(SB)/8, $0x0000000001000000
+DATA ·kQ5KFifth+8(SB)/8, $0x0000000001000000
+DATA ·kQ5KFifth+16(SB)/8, $0x0000000001000000
+DATA ·kQ5KFifth+24(SB)/8, $0x0000000001000000
+DATA ·kQ5KFifth+32(SB)/8, $0x0000000002000000
+DATA ·kQ5KFifth+40(SB)/8, $0x0000000002000000
+DATA ·kQ5KFifth+48(SB)/8, $0x0000000002000000
+DATA ·kQ5KFifth+56(SB)/8, $0x0000000002000000
+DATA ·kQ5KFifth+64(SB)/8, $0x0000000004000000
+DATA ·kQ5KFifth+72(SB)/8, $0x0000000004000000
+DATA ·kQ5KFifth+80(SB)/8, $0x0000000004000000
+DATA ·kQ5KFifth+88(SB)/8, $0x0000000004000000
+DATA ·kQ5KFifth+96(SB)/8, $0x0000000008000000
+DATA ·kQ5KFifth+104(SB)/8, $0x0000000008000000
+DATA ·kQ5KFifth+112(SB)/8, $0x0000000008000000
+DATA ·kQ5KFifth+120(SB)/8, $0x0000000008000000
+DATA ·kQ5KFifth+128(SB)/8, $0x0000000010000000
+DATA ·kQ5KFifth+136(SB)/8, $0x0000000010000000
+DATA ·kQ5KFifth+144(SB)/8, $0x0000000010000000
+DATA ·kQ5KFifth+152(SB)/8, $0x0000000010000000
+DATA ·kQ5KFifth+160(SB)/8, $0x0000000020000000
+DATA ·kQ5KFifth+168(SB)/8, $0x0000000020000000
+DATA ·kQ5KFifth+176(SB)/8, $0x0000000020000000
+DATA ·kQ5KFifth+184(SB)/8, $0x0000000020000000
+DATA ·kQ5KFifth+192(SB)/8, $0x0000000040000000
+DATA ·kQ5KFifth+200(SB)/8, $0x0000000040000000
+DATA ·kQ5KFifth+208(SB)/8, $0x0000000040000000
+DATA ·kQ5KFifth+216(SB)/8, $0x0000000040000000
+DATA ·kQ5KFifth+224(SB)/8, $0x0000000080000000
+DATA ·kQ5KFifth+232(SB)/8, $0x0000000080000000
+DATA ·kQ5KFifth+240(SB)/8, $0x0000000080000000
+DATA ·kQ5KFifth+248(SB)/8, $0x0000000080000000
+GLOBL ·kQ5KFifth(SB), RODATA|NOPTR, $256
 
 // kQ6KPerm: VPERMW indices, chunk k: lanes 8p..8p+7 scale 4k+p.
 DATA ·kQ6KPerm+0(SB)/2, $0
