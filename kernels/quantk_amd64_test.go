@@ -3,7 +3,7 @@
 package kernels
 
 import (
-	"math"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -49,31 +49,11 @@ func TestKVNNISets(t *testing.T) {
 				}
 				a := kRandActs(r, 4, sh.n)
 				for tt := 1; tt <= 4; tt++ {
-					ldy := sh.rows + 3
-					want := make([]float32, tt*ldy)
-					kt.generic(want, ldy, w, a, sh.n, tt)
-					abs := kAbsDots(kt, w, a, sh.n, tt)
+					want, abs := kWant(kt, w, a, sh.rows, sh.n, tt)
 					for _, s := range sets {
-						got := make([]float32, tt*ldy)
-						for i := range got {
-							got[i] = -7
-						}
-						kDriver(s.ks, kt.blockBytes)(got, ldy, w, a, sh.n, tt)
-						for i := 0; i < tt; i++ {
-							for rr := 0; rr < ldy; rr++ {
-								g := got[i*ldy+rr]
-								if rr >= sh.rows {
-									if g != -7 {
-										t.Fatalf("%s: wrote y[%d,%d] past the rows", s.name, i, rr)
-									}
-									continue
-								}
-								wv := want[i*ldy+rr]
-								if math.Abs(float64(g-wv)) > 1e-5*abs[i*sh.rows+rr]+1e-30 || g != g {
-									t.Fatalf("%s rows=%d n=%d t=%d raw=%d: y[%d,%d] = %g, generic %g", s.name, sh.rows, sh.n, tt, raw, i, rr, g, wv)
-								}
-							}
-						}
+						kCheckProduct(t, fmt.Sprintf("%s raw=%d", s.name, raw), sh.rows, sh.n, tt, want, abs, func(y []float32, ldy int) {
+							kDriver(s.ks, kt.blockBytes)(y, ldy, w, a, sh.n, tt)
+						})
 					}
 				}
 			}

@@ -518,37 +518,53 @@ func TestMatMulKFeatures(t *testing.T) {
 }
 
 // kCheckFeatureSets runs kt's product of tt activation rows a by the
-// weight rows w at every feature set against the generic product: within
-// 1e-5 of each dot's absolute scale, and the gaps between result rows
-// (ldy = rows+3) untouched.
+// weight rows w at every feature set against the generic product (see
+// kCheckProduct).
 func kCheckFeatureSets(t *testing.T, kt *kType, w, a []byte, rows, n, tt int) {
 	t.Helper()
-	ldy := rows + 3
-	want := make([]float32, tt*ldy)
-	kt.generic(want, ldy, w, a, n, tt)
-	abs := kAbsDots(kt, w, a, n, tt)
+	want, abs := kWant(kt, w, a, rows, n, tt)
 	for _, f := range FeatureSets() {
 		if err := SetFeatures(f); err != nil {
 			t.Fatal(err)
 		}
-		got := make([]float32, tt*ldy)
-		for j := range got {
-			got[j] = -7 // the gaps between rows must stay untouched
-		}
-		kt.matMul(got, ldy, w, a, n, tt)
-		for ti := 0; ti < tt; ti++ {
-			for rr := 0; rr < ldy; rr++ {
-				g := got[ti*ldy+rr]
-				if rr >= rows {
-					if g != -7 {
-						t.Fatalf("%s %s: wrote y[%d,%d] past the rows", kt.name, f, ti, rr)
-					}
-					continue
+		kCheckProduct(t, kt.name+" "+f.String(), rows, n, tt, want, abs, func(y []float32, ldy int) {
+			kt.matMul(y, ldy, w, a, n, tt)
+		})
+	}
+}
+
+// kWant is the generic product of tt activation rows a by the weight rows
+// w, into ldy = rows+3, and each dot's absolute scale, for kCheckProduct.
+func kWant(kt *kType, w, a []byte, rows, n, tt int) (want []float32, abs []float64) {
+	want = make([]float32, tt*(rows+3))
+	kt.generic(want, rows+3, w, a, n, tt)
+	return want, kAbsDots(kt, w, a, n, tt)
+}
+
+// kCheckProduct runs mul, a product of tt activation rows into y with
+// ldy = rows+3, and checks it against kWant's want: within 1e-5 of each
+// dot's absolute scale abs, no NaN where want has a number, and the gaps
+// between result rows untouched.
+func kCheckProduct(t *testing.T, name string, rows, n, tt int, want []float32, abs []float64, mul func(y []float32, ldy int)) {
+	t.Helper()
+	ldy := rows + 3
+	got := make([]float32, tt*ldy)
+	for j := range got {
+		got[j] = -7 // the gaps between rows must stay untouched
+	}
+	mul(got, ldy)
+	for ti := 0; ti < tt; ti++ {
+		for rr := 0; rr < ldy; rr++ {
+			g := got[ti*ldy+rr]
+			if rr >= rows {
+				if g != -7 {
+					t.Fatalf("%s: wrote y[%d,%d] past the rows", name, ti, rr)
 				}
-				wv := want[ti*ldy+rr]
-				if math.Abs(float64(g-wv)) > 1e-5*abs[ti*rows+rr]+1e-30 {
-					t.Fatalf("%s %s rows=%d n=%d t=%d: y[%d,%d] = %g, generic %g (scale %g)", kt.name, f, rows, n, tt, ti, rr, g, wv, abs[ti*rows+rr])
-				}
+				continue
+			}
+			wv := want[ti*ldy+rr]
+			if math.Abs(float64(g-wv)) > 1e-5*abs[ti*rows+rr]+1e-30 || g != g && wv == wv {
+				t.Fatalf("%s rows=%d n=%d t=%d: y[%d,%d] = %g, generic %g (scale %g)", name, rows, n, tt, ti, rr, g, wv, abs[ti*rows+rr])
 			}
 		}
 	}
