@@ -48,10 +48,11 @@
 // take two or four block pairs per loop iteration), which measured
 // faster there than the zmm ones; the one-token products of Q4_0, Q4_1,
 // Q5_0 and Q5_1 take four weight rows per call (q32Q4_0R4L ...,
-// prefetching the next rows in memory order). On family 1Ah (Zen 5, 512-bit units) every type takes the E
-// kernels too, prefetching 8 KiB ahead rather than 2 (q32PFE), Q4_0's
-// one-token products four weight rows per call (q32Q4_0R4, prefetching
-// along each row); Q8_0's panels start at 8 tokens there.
+// prefetching the next rows in memory order). On family 1Ah (Zen 5,
+// 512-bit units) every type takes the E kernels too, prefetching 8 KiB
+// ahead rather than 2 (q32PFE), Q4_0's one-token products four weight
+// rows per call (q32Q4_0R4, prefetching along each row); Q8_0's panels
+// start at 8 tokens there.
 //
 // With avx512+vnni, Q4_0 and Q8_0 products of up to 16 tokens that leave
 // the dot kernels (the server's batched decode) run on few-token kernels

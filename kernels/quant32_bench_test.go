@@ -206,8 +206,8 @@ func BenchmarkQuantizeActQ8_0(b *testing.B) {
 }
 
 // BenchmarkProductVsRead measures the one-token products of the five
-// 32-element types, Q4_K, Q5_K and Q6_K against the read bandwidth of the same moment:
-// each iteration reads a 1 GiB buffer of weight rows with ReadSum (the
+// 32-element types, Q4_K, Q5_K and Q6_K against the read bandwidth of
+// the same moment: each iteration reads a 1 GiB buffer of weight rows with ReadSum (the
 // `gale bench` probe's loop) and then runs the product over it, both
 // split over thr goroutines. On the VMs of this machine class the read
 // bandwidth moves between sittings and within one (on the Zen 5 host
