@@ -46,8 +46,8 @@
 // On AMD family 19h (Zen 4, 256-bit AVX-512 units) the 32-element
 // types' dot products use ymm kernels with EVEX VPDPBUSD ("E"; they
 // take two or four block pairs per loop iteration), which measured
-// faster there than the zmm ones; the one-token products of Q4_0, Q4_1,
-// Q5_0 and Q5_1 take four weight rows per call (q32Q4_0R4L ...,
+// faster there than the zmm ones; the one-token products of Q8_0, Q4_0,
+// Q4_1, Q5_0 and Q5_1 take four weight rows per call (q32Q4_0R4L ...,
 // prefetching the next rows in memory order). On family 1Ah (Zen 5,
 // 512-bit units) every type takes the E kernels too, prefetching 8 KiB
 // ahead rather than 2 (q32PFE), Q4_0's one-token products four weight

@@ -185,6 +185,9 @@ func q32Q5_0R4L(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
 func q32Q5_1R4L(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
+func q32Q8_0R4L(w, a *byte, rstride, npairs, tail int, y *float32, ldy int)
+
+//go:noescape
 func q32Q4_1E1(w, a *byte, astride, npairs, tail int, y *float32, ldy int)
 
 //go:noescape
@@ -379,9 +382,10 @@ type q32Set struct {
 	r4                           q32R4
 }
 
-// q32R4 is the four-row one-token kernels of the nibble types; a nil one
-// leaves that type's decode to its one-row kernel.
-type q32R4 struct{ q4_0, q4_1, q5_0, q5_1 q32Kernel }
+// q32R4 is the four-row one-token kernels of the types that have them
+// (rkernel, and r8kernel for Q8_0); a nil one leaves that type's decode
+// to its one-row kernel.
+type q32R4 struct{ q8_0, q4_0, q4_1, q5_0, q5_1 q32Kernel }
 
 var (
 	q32Z = q32Set{
@@ -421,9 +425,11 @@ var q32ER = q32E.withR4(q32R4{q4_0: q32Q4_0R4})
 // With them Q4_1's, Q5_0's and Q5_1's decode gained 8-12% in mean tok/s
 // on two threads (six alternating rounds) and 6-37% on one (two), and
 // went from 65-92% of the paired read to 78-97% (see rkernel in _gen/q32).
-// Zen 5 (q32ER) keeps the one-row kernels for those three: unmeasured
-// there.
-var q32ERL = q32E.withR4(q32R4{q4_0: q32Q4_0R4L, q4_1: q32Q4_1R4L, q5_0: q32Q5_0R4L, q5_1: q32Q5_1R4L})
+// Q8_0's (q32Q8_0R4L, r8kernel) took one thread's decode from 84-85% of
+// the paired read to 94-95%, and serves its long rows too (see
+// panel_amd64.go). Zen 5 (q32ER) keeps the one-row kernels for the
+// four: unmeasured there.
+var q32ERL = q32E.withR4(q32R4{q8_0: q32Q8_0R4L, q4_0: q32Q4_0R4L, q4_1: q32Q4_1R4L, q5_0: q32Q5_0R4L, q5_1: q32Q5_1R4L})
 
 func q32Driver(k [3]q32Kernel, r4 q32Kernel, bytes int) func([]float32, int, []byte, []byte, int, int, int) {
 	return func(y []float32, ldy int, w, a []byte, n, t, rows int) {
@@ -455,7 +461,7 @@ func installQuant32(f Features) {
 	default:
 		return
 	}
-	mmQ8_0 = q32Driver(s.q8_0, nil, BlockBytesQ8_0)
+	mmQ8_0 = q32Driver(s.q8_0, s.r4.q8_0, BlockBytesQ8_0)
 	mmQ4_0 = q32Driver(s.q4_0, s.r4.q4_0, BlockBytesQ4_0)
 	mmQ4_1 = q32Driver(s.q4_1, s.r4.q4_1, BlockBytesQ4_1)
 	if cpuid.CPU.Supports(cpuid.BMI2) {

@@ -70,6 +70,7 @@ func main() {
 	for _, ty := range types[1:] {
 		rkernel(ty, "q32"+ty.name+"R4L", true)
 	}
+	r8kernel()
 	for _, ty := range types {
 		for _, t := range []int{1, 2, 4} {
 			ykernel(ty, t, "Y")
@@ -195,6 +196,7 @@ func consts() {
 		data("q32r"+ty.name, rperm4(ty))
 	}
 	data("q32rperm", rperm())
+	data("q32r8Q8_0", r8perm())
 	// xloop4's permutations (see xperm and xscale).
 	for _, ty := range types {
 		if ty.q8 || ty.name == "Q4_0" {
@@ -1458,6 +1460,141 @@ func rkernel(ty qtype, name string, linear bool) {
 		}
 	}
 	epilogue(rows, false)
+}
+
+// r8kernel emits q32Q8_0R4L, rkernel's four-row one-token product for
+// Q8_0, with its linear prefetch. A pair of Q8_0 blocks is 68 bytes,
+// past one 64-byte VPERMB window, so the codes are not moved into the
+// activations' interleaved order: the activations are moved out of it
+// instead, once per iteration for the four rows (two VPERMT2D a pair:
+// block A's dwords and block B's, each a ymm in the natural order).
+// Then each block of each row is one VPXORD of its 32 codes from memory
+// with 0x80 (the unsigned w+128), a VPDPBUSD into a zeroed ymm, a
+// conversion and a multiply-add whose scale dw·da is broadcast from the
+// frame, where the row's eight scale products are stored once per
+// iteration: four ymm instructions a block where the one-row E kernel
+// issues about eight (its codes by VPERMT2B, its scales per block pair
+// by VPERMPD and VBROADCASTSD). The eight scale words come out of two
+// 128-byte windows (blocks 0-3 at 0, 4-7 at 136) by one VPERMT2W
+// each, merged under K3. The +128 comes off at the end as -128 times
+// Σ dw·da·Σa (the activation sums, per block).
+// On Zen 4 (2026-12-05, against the one-row E kernel): from L2
+// (BenchmarkQ32L2, GALE_Q32_N=4096, 16-128 rows) both compute 38-39 GB/s;
+// with the broadcasts taken from the activation scales instead
+// (deliberately wrong) it read 42.7, so the frame's store-to-load path
+// costs a tenth there, but from DRAM that variant gained nothing. From
+// DRAM the linear prefetch is what counts: BenchmarkProductVsRead/Q8_0,
+// two alternating rounds, one thread 93.5-97.0% of the read pass against
+// 84.1-84.8, two 92% of a 52 GB/s pass (48.0 GB/s) against 85% of a
+// 51 (43.4). Decode (gale bench --mem-bw --synthetic mistral-7b --dtype
+// q8_0 -p 0 -n 32 -r 2 -t 1,2, four alternating rounds, the long rows on
+// this kernel too): one thread 3.24-3.43 tok/s (94-95% of the paired
+// read) against 2.86-3.03 (84-85%), two 4.19-5.26 (95-97%) against
+// 4.38-4.85 (91-98%), in spells of 32-41 GB/s against 34-40.
+//
+// Registers: SI row 0 (rows 1-3 at +R9, +2·R9, +R10), DX the prefetch
+// stream (the next call's rows), R8, R11, R12 the activations' quants,
+// scales and sums, CX pairs left; Y0 the iteration's activation sums as
+// floats, Y1-Y4 a block's codes of rows 0-3, Y5-Y8 their products, Z9
+// and Z28 the scale words (Y9 then a row's scale products), Z10 their
+// permutation, Y16-Y23 the iteration's eight blocks of activations,
+// Y29 0x80 bytes, Y30/Y31 the activations' dword permutations, Y12-Y15
+// the rows' sums, Y24-Y27 their offset terms.
+func r8kernel() {
+	const rows, n = 4, 4
+	ty := types[0]
+	name := "q32Q8_0R4L"
+	iter := 2 * n * ty.bytes
+	fmt.Fprintf(&b, "// func %s(w *byte, a *byte, rstride int, npairs int, tail int, y *float32, ldy int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $%d-56\n", name, 32*rows)
+	prologueStride(ty, "rstride")
+	p("LEAQ (SI)(R9*4), DX")
+	for r := 0; r < rows; r++ {
+		p("VPXORD %s, %s, %s", yacc(r), yacc(r), yacc(r))
+		p("VPXORD %s, %s, %s", ecorr(r), ecorr(r), ecorr(r))
+	}
+	p("VMOVDQU32 q32r8Q8_0<>(SB), Y30")
+	p("VMOVDQU32 q32r8Q8_0<>+32(SB), Y31")
+	p("VMOVDQU64 q32r8Q8_0<>+64(SB), Z10")
+	p("VMOVDQU32 q32c80<>(SB), Y29")
+	p("MOVL $0xf0, AX")
+	p("KMOVD AX, K3")
+	label("r8loop")
+	p("CMPQ CX, $%d", n)
+	p("JLT r8done")
+	for o := 0; o < rows*iter; o += 64 {
+		p("PREFETCHT1 %d(DX)", o)
+	}
+	p("VCVTDQ2PS (R12), Y0")
+	for j := 0; j < n; j++ {
+		ya, yb := fmt.Sprintf("Y%d", 16+2*j), fmt.Sprintf("Y%d", 17+2*j)
+		p("VMOVDQU32 %d(R8), %s", 64*j, ya)
+		p("VMOVDQU32 %d(R8), %s", 64*j, yb)
+		p("VPERMT2D %d(R8), Y30, %s", 64*j+32, ya)
+		p("VPERMT2D %d(R8), Y31, %s", 64*j+32, yb)
+	}
+	half := n / 2 * 2 * ty.bytes // the second window: blocks 4-7
+	for r := 0; r < rows; r++ {
+		p("VMOVDQU64 %s, Z9", mem(r, "SI", 0))
+		p("VPERMT2W %s, Z10, Z9", mem(r, "SI", 64))
+		p("VMOVDQU64 %s, Z28", mem(r, "SI", half))
+		p("VPERMT2W %s, Z10, Z28", mem(r, "SI", half+64))
+		p("VMOVDQU16 Z28, K3, Z9")
+		p("VCVTPH2PS X9, Y9")
+		p("VMULPS (R11), Y9, Y9")
+		p("VFMADD231PS Y9, Y0, %s", ecorr(r))
+		p("VMOVUPS Y9, %d(SP)", 32*r)
+	}
+	for k := 0; k < 2*n; k++ {
+		for r := 0; r < rows; r++ {
+			c, d := fmt.Sprintf("Y%d", 1+r), fmt.Sprintf("Y%d", 5+r)
+			p("VPXORD %s, Y29, %s", mem(r, "SI", k*ty.bytes+ty.qsOff), c)
+			p("VPXORD %s, %s, %s", d, d, d)
+			p("VPDPBUSD Y%d, %s, %s", 16+k, c, d)
+			p("VCVTDQ2PS %s, %s", d, d)
+			p("VFMADD231PS.BCST %d(SP), %s, %s", 32*r+4*k, d, yacc(r))
+		}
+	}
+	p("ADDQ $%d, SI", iter)
+	p("ADDQ $%d, DX", rows*iter)
+	p("ADDQ $%d, R8", 64*n)
+	p("ADDQ $%d, R11", 8*n)
+	p("ADDQ $%d, R12", 8*n)
+	p("SUBQ $%d, CX", n)
+	p("JMP r8loop")
+	label("r8done")
+	offsetY9(128)
+	for r := 0; r < rows; r++ {
+		p("VFMADD231PS Y9, %s, %s", ecorr(r), yacc(r))
+	}
+	epilogue(rows, false)
+}
+
+// r8perm is r8kernel's constants: the VPERMT2D indices taking block A's
+// dwords (the even ones) and block B's (the odd ones) out of a pair's
+// two interleaved ymm halves, then the VPERMT2W indices of four blocks'
+// scale words (bytes 0, 34, 68, 102 of a 128-byte window) in words 0-3
+// and again in 4-7.
+func r8perm() []uint32 {
+	var v []uint32
+	for h := 0; h < 2; h++ {
+		for m := 0; m < 8; m++ {
+			v = append(v, uint32(2*m+h))
+		}
+	}
+	var w []uint16
+	for rep := 0; rep < 2; rep++ {
+		for k := 0; k < 4; k++ {
+			w = append(w, uint16(k*types[0].bytes/2))
+		}
+	}
+	for len(w) < 32 {
+		w = append(w, 0)
+	}
+	for i := 0; i < 32; i += 2 {
+		v = append(v, uint32(w[i])|uint32(w[i+1])<<16)
+	}
+	return v
 }
 
 // offsetY9 broadcasts -off (the weights' stored offset, as a float) into
