@@ -341,17 +341,11 @@ func panelRecBytes(group int, hasMin bool) int {
 	return b
 }
 
-// Use reports whether the products of t activation rows of n values with
-// this type run on panels (or the few-token kernels) in the current
-// feature set; otherwise the caller keeps the type's MatMul.
-func (pt *PanelType) Use(t, n int) bool {
-	if panelKernel == nil || (pt.tile != nil && *pt.tile != nil) {
-		return false
-	}
-	if m := panelKernel.minCols1[pt]; t == 1 && m > 0 && n >= m {
-		return true
-	}
-	return t >= pt.threshold()
+// Use reports whether the products of t activation rows with this type
+// run on panels (or the few-token kernels) in the current feature set;
+// otherwise the caller keeps the type's MatMul.
+func (pt *PanelType) Use(t int) bool {
+	return panelKernel != nil && t >= pt.threshold() && (pt.tile == nil || *pt.tile == nil)
 }
 
 // panelWriter writes one panel: the group tables straight into it, the
@@ -701,11 +695,6 @@ type panelKernels struct {
 	// beat these panels for longer (see BenchmarkPanelCrossover), or the
 	// few-token kernels take over sooner.
 	minTokens map[*PanelType]int
-	// minCols1 is, for the types it lists, the least row length (values)
-	// from which one token runs on the few-token kernels rather than the
-	// dot kernels: a long row's activations no longer stay in L1 while
-	// the one-row kernels stream its weights (see panel_amd64.go).
-	minCols1 map[*PanelType]int
 	// few, when set, gives the few-token kernel of a type for p's tokens
 	// (at most fewMaxTokens) and the sums' starts it takes, or nil: the
 	// product then runs on panels.

@@ -81,7 +81,8 @@ func init() {
 	// 77-94% with the dot kernels, Q8_0 84-87% against 88-92%. Elsewhere the
 	// few-token kernels take the panels' counts as measured before them,
 	// unmeasured lower.
-	// Except Q8_0's long rows on Zen 4: the one-row dot kernel re-reads a
+	// Q8_0's long rows on Zen 4 took the few-token kernels for one token
+	// until 2026-12-05: the one-row dot kernel re-reads a
 	// row's activations (1.25 bytes a value) for every weight row, and
 	// past ~8K values they no longer stay in L1 beside the streaming
 	// weights. From DRAM (BenchmarkMatMulQ8_0, t1, thr1,
@@ -97,12 +98,18 @@ func init() {
 	// time for half its bytes on the dot kernel, 0.54-0.55 on the
 	// few-token one (74.2 → 57.1 ms a token in the round whose paired
 	// reads matched, 4.40 → 4.89 tok/s); its n = 4096 products ran alike
-	// on either (two more rounds, all on the few-token kernels).
+	// on either (two more rounds, all on the few-token kernels). Since
+	// Q8_0's four-row one-token kernel (q32Q8_0R4L), which loads each
+	// activation once for four rows, the long rows stay on the dot
+	// kernels: four alternating rounds of the same bench at -t 1,2
+	// (2026-12-05), long rows on the four-row / few-token kernel, read
+	// 94-95 / 90-93% of the paired read on one thread, 95-97 / 86-94% on
+	// two; so the rule (one token on the few-token kernels from 8192
+	// values) is gone.
 	switch {
 	case q32Zen4:
 		panelZ.minTokens[PanelQ4_0] = 2
 		panelZ.minTokens[PanelQ8_0] = 2
-		panelZ.minCols1 = map[*PanelType]int{PanelQ8_0: 8192}
 	case q32Zen5:
 		panelZ.minTokens[PanelQ4_0] = 3
 		panelZ.minTokens[PanelQ8_0] = 5

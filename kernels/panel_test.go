@@ -133,9 +133,9 @@ func TestPanelMatMul(t *testing.T) {
 }
 
 // TestPanelUse checks when the products take the panel path: from
-// panelMinTokens rows (or the set's threshold), one token only on the
-// long rows the set names, only in feature sets with microkernels (AVX2
-// and up), and never where a tile kernel serves the type.
+// panelMinTokens rows (or the set's threshold), only in feature sets
+// with microkernels (AVX2 and up), and never where a tile kernel serves
+// the type.
 func TestPanelUse(t *testing.T) {
 	prev := CurrentFeatures()
 	defer SetFeatures(prev)
@@ -150,22 +150,10 @@ func TestPanelUse(t *testing.T) {
 			if min < panelMinTokens && !panelFewServes(c.pt, min) {
 				t.Errorf("%s: threshold %d below panelMinTokens without few-token kernels", c.pt.name, min)
 			}
-			if got := c.pt.Use(min, 4096); got != (want && !tiled) {
-				t.Errorf("%s: %s.Use(%d, 4096) = %v, want %v", f, c.pt.name, min, got, want && !tiled)
+			if got := c.pt.Use(min); got != (want && !tiled) {
+				t.Errorf("%s: %s.Use(%d) = %v, want %v", f, c.pt.name, min, got, want && !tiled)
 			}
-			// One token on long rows, where the set says so.
-			long := 0
-			if panelKernel != nil {
-				long = panelKernel.minCols1[c.pt]
-			}
-			if long > 0 && !tiled {
-				if !c.pt.Use(1, long) || c.pt.Use(1, long-32) || (min > 2 && c.pt.Use(2, long)) {
-					t.Errorf("%s: %s.Use at one token: want the few-token kernels from %d values only", f, c.pt.name, long)
-				}
-				if !panelFewServes(c.pt, 1) {
-					t.Errorf("%s: %s takes one token on long rows without a one-token few-token kernel", f, c.pt.name)
-				}
-			} else if min > 1 && c.pt.Use(min-1, 1<<20) {
+			if min > 1 && c.pt.Use(min-1) {
 				t.Errorf("%s: %s.Use(%d) = true below the threshold", f, c.pt.name, min-1)
 			}
 		}

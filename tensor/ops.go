@@ -179,7 +179,7 @@ func (p *Pool) MatMuls(lin *Linear, x []float32, t int, ys [][]float32, ws []*Te
 		o := linearOut{y: ys[i], w: w, typ: typ, start: total}
 		if typ.Quantized() {
 			o.a = lin.quantized(typ.Act)
-			if typ.panel != nil && typ.Act.PanelBegin != nil && typ.panel.Use(t, n) {
+			if typ.panel != nil && typ.Act.PanelBegin != nil && typ.panel.Use(t) {
 				// Laid out once for every worker and every matrix of the
 				// job that shares the activations.
 				if !o.a.paneled {
