@@ -1434,17 +1434,11 @@ func rkernel(ty qtype, name string, linear bool) {
 			p("VFMADD231PS Z10, Z8, %s", zr(yacc(r)))
 		}
 	}
-	p("ADDQ $%d, SI", iter)
 	if linear {
-		p("ADDQ $%d, DX", rows*iter)
+		rstep(iter, rows*iter, n, "rloop")
 	} else {
-		p("ADDQ $%d, DX", iter)
+		rstep(iter, iter, n, "rloop")
 	}
-	p("ADDQ $%d, R8", 64*n)
-	p("ADDQ $%d, R11", 8*n)
-	p("ADDQ $%d, R12", 8*n)
-	p("SUBQ $%d, CX", n)
-	p("JMP rloop")
 	label("rdone")
 	if ty.sub != 0 {
 		offsetY9(ty.sub)
@@ -1555,13 +1549,7 @@ func r8kernel() {
 			p("VFMADD231PS.BCST %d(SP), %s, %s", 32*r+4*k, d, yacc(r))
 		}
 	}
-	p("ADDQ $%d, SI", iter)
-	p("ADDQ $%d, DX", rows*iter)
-	p("ADDQ $%d, R8", 64*n)
-	p("ADDQ $%d, R11", 8*n)
-	p("ADDQ $%d, R12", 8*n)
-	p("SUBQ $%d, CX", n)
-	p("JMP r8loop")
+	rstep(iter, rows*iter, n, "r8loop")
 	label("r8done")
 	offsetY9(128)
 	for r := 0; r < rows; r++ {
@@ -1595,6 +1583,19 @@ func r8perm() []uint32 {
 		v = append(v, uint32(w[i])|uint32(w[i+1])<<16)
 	}
 	return v
+}
+
+// rstep ends an iteration of the four-row kernels: the rows on by iter
+// bytes, the prefetch stream by pf, the activations by n pairs, then
+// back to loop.
+func rstep(iter, pf, n int, loop string) {
+	p("ADDQ $%d, SI", iter)
+	p("ADDQ $%d, DX", pf)
+	p("ADDQ $%d, R8", 64*n)
+	p("ADDQ $%d, R11", 8*n)
+	p("ADDQ $%d, R12", 8*n)
+	p("SUBQ $%d, CX", n)
+	p("JMP %s", loop)
 }
 
 // offsetY9 broadcasts -off (the weights' stored offset, as a float) into
