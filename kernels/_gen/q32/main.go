@@ -1309,9 +1309,10 @@ func xscale(ty qtype) (first, second []uint32, mask uint32) {
 // _gen/few); the linear stream with PREFETCHT0 read 16.8-17.2, with
 // PREFETCHT1 16.6-19.5 (see q32Zen4 for the decode).
 // A Q8_0 twin (two pairs per iteration, its codes by a two-table
-// VPERMT2B) was faster from L2 (42-51 against 33-35 GB/s) but read
-// DRAM slower (BenchmarkProductVsRead 85-89% of the read pass against
-// 93-102%), and was left out.
+// VPERMT2B) was faster from L2 on Zen 5 (42-51 against 33-35 GB/s) but,
+// with this per-row prefetch, read DRAM slower (BenchmarkProductVsRead
+// 85-89% of the read pass against 93-102%), and was left out; Zen 4's
+// Q8_0 four-row kernel is r8kernel's, with the linear prefetch.
 //
 // The same kernel serves Q4_1, Q5_0 and Q5_1 (q32Q4_1R4L ...), linear
 // only, as xloop4 differs from Q4_0's loop: the eight blocks' scales
@@ -1527,7 +1528,7 @@ func r8kernel() {
 		p("VPERMT2D %d(R8), Y30, %s", 64*j+32, ya)
 		p("VPERMT2D %d(R8), Y31, %s", 64*j+32, yb)
 	}
-	half := n / 2 * 2 * ty.bytes // the second window: blocks 4-7
+	half := iter / 2 // the second window: blocks 4-7
 	for r := 0; r < rows; r++ {
 		p("VMOVDQU64 %s, Z9", mem(r, "SI", 0))
 		p("VPERMT2W %s, Z10, Z9", mem(r, "SI", 64))
@@ -1571,10 +1572,8 @@ func r8perm() []uint32 {
 		}
 	}
 	var w []uint16
-	for rep := 0; rep < 2; rep++ {
-		for k := 0; k < 4; k++ {
-			w = append(w, uint16(k*types[0].bytes/2))
-		}
+	for lane := 0; lane < 8; lane++ {
+		w = append(w, uint16(lane%4*types[0].bytes/2))
 	}
 	for len(w) < 32 {
 		w = append(w, 0)
